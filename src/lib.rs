@@ -1,1 +1,4 @@
-pub fn x(){}
+//! presence-conformance: a conformance harness, OpenAPI contract checker and reference server for
+//! the Microsoft Graph presence API.
+
+pub mod model;

@@ -1,0 +1,126 @@
+//! Strict parsing of OData `Edm.Duration` values (ISO 8601 durations as Graph accepts them).
+//!
+//! jiff's own parsers are lenient (they accept `5m`, lower case, fractional minutes), so the
+//! grammar is checked first with the pattern Microsoft's OpenAPI publishes for `expirationDuration`,
+//! minus the bare `P`/`PT` it lets through; jiff then does the arithmetic.
+
+use std::sync::LazyLock;
+
+use jiff::{SignedDuration, SpanRelativeTo, fmt::temporal::SpanParser};
+use regex::Regex;
+
+/// The upstream pattern `^-?P([0-9]+D)?(T([0-9]+H)?([0-9]+M)?([0-9]+([.][0-9]+)?S)?)?$`, with the
+/// empty date and empty time parts forbidden.
+static EDM_DURATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^-?P(?:[0-9]+D(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\.[0-9]+)?S)?)?|T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\.[0-9]+)?S)?)$")
+        .unwrap_or_else(|e| unreachable!("the Edm.Duration pattern is a constant: {e}"))
+});
+
+/// Why a duration string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("'{input}' is not an ISO 8601 duration such as PT30M (days, hours, minutes and seconds only, upper case)")]
+    Malformed { input: String },
+    #[error("'{input}' is out of range; the valid range is {} to {}", iso(*min), iso(*max))]
+    OutOfRange {
+        input: String,
+        min: SignedDuration,
+        max: SignedDuration,
+    },
+}
+
+/// Parses an `Edm.Duration`; the result may be negative or zero (range checks are the caller's).
+pub fn parse_edm_duration(input: &str) -> Result<SignedDuration, DurationError> {
+    let malformed = || DurationError::Malformed {
+        input: input.to_owned(),
+    };
+    if !EDM_DURATION.is_match(input) || input.ends_with('T') {
+        return Err(malformed());
+    }
+    let span = SpanParser::new()
+        .parse_span(input)
+        .map_err(|_| malformed())?;
+    span.to_duration(SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| malformed())
+}
+
+/// Formats a duration the way Graph documents them (`PT5M`, `PT4H`, `P1D`).
+pub fn iso(d: SignedDuration) -> String {
+    let mut secs = d.as_secs();
+    let mut out = String::new();
+    if secs < 0 || d.subsec_nanos() < 0 {
+        out.push('-');
+        secs = secs.saturating_abs();
+    }
+    out.push('P');
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    if days > 0 {
+        out.push_str(&format!("{days}D"));
+    }
+    let nanos = d.subsec_nanos().unsigned_abs();
+    if rem > 0 || nanos > 0 || days == 0 {
+        out.push('T');
+        let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+        if h > 0 {
+            out.push_str(&format!("{h}H"));
+        }
+        if m > 0 {
+            out.push_str(&format!("{m}M"));
+        }
+        if s > 0 || nanos > 0 || (h == 0 && m == 0) {
+            if nanos > 0 {
+                let frac = format!("{nanos:09}");
+                out.push_str(&format!("{s}.{}S", frac.trim_end_matches('0')));
+            } else {
+                out.push_str(&format!("{s}S"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_edm_duration_grammar() {
+        let secs = |s| parse_edm_duration(s).map(|d| d.as_secs());
+        assert_eq!(secs("PT5M"), Ok(300));
+        assert_eq!(secs("PT4H"), Ok(14_400));
+        assert_eq!(secs("PT1H30M"), Ok(5_400));
+        assert_eq!(secs("P1D"), Ok(86_400));
+        assert_eq!(secs("P1DT1S"), Ok(86_401));
+        assert_eq!(secs("PT299.5S"), Ok(299));
+        assert_eq!(secs("-PT5M"), Ok(-300));
+        assert_eq!(secs("PT0S"), Ok(0));
+    }
+
+    #[test]
+    fn rejects_what_lenient_parsers_let_through() {
+        for bad in [
+            "", "P", "PT", "P1DT", "pt5m", "PT5m", "5m", "2h 30m", "PT5.5M", "P1W", "P1Y", "P1M",
+            "PT1H30", " PT5M", "PT5M ", "PT-5M", "P1D1H", "PTS", "PT.5S",
+        ] {
+            assert!(
+                matches!(parse_edm_duration(bad), Err(DurationError::Malformed { .. })),
+                "{bad:?} should be malformed"
+            );
+        }
+    }
+
+    #[test]
+    fn huge_values_are_refused_not_overflowed() {
+        assert!(parse_edm_duration("PT99999999999999999999H").is_err());
+        assert!(parse_edm_duration("P9999999999D").is_err());
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for text in ["PT5M", "PT4H", "P1D", "P7D", "PT4M59S", "PT4H0.5S", "PT0S", "P1DT2H3M4S"] {
+            let d = parse_edm_duration(text).unwrap();
+            assert_eq!(parse_edm_duration(&iso(d)), Ok(d), "{text} -> {}", iso(d));
+        }
+        assert_eq!(iso(SignedDuration::from_secs(14_401)), "PT4H1S");
+    }
+}

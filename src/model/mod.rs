@@ -1,0 +1,18 @@
+//! The pure presence model: values, documented rules, one user's sessions and their aggregation,
+//! and the store of all users. No HTTP and no clock: every call takes the instant it happens at.
+//! The reference server and the test oracle both use it.
+
+pub mod duration;
+pub mod rules;
+pub mod store;
+pub mod user;
+pub mod values;
+
+pub use duration::{DurationError, iso, parse_edm_duration};
+pub use rules::{Profile, RuleViolation, SessionRequest, preferred_request, session_request};
+pub use store::PresenceStore;
+pub use user::{
+    AppSession, Command, CommandError, ItemBody, PreferredPresence, PresenceView, SequenceNumber,
+    StatusExpiry, StatusMessage, StatusMessageInput, UserPresence,
+};
+pub use values::{Activity, Availability, PresenceState, SessionId, UnknownValue, UserId};

@@ -1,0 +1,333 @@
+//! The documented rules of Graph presence, and our interpretations where the documents are silent or
+//! contradict each other. Every number and every allowed pair lives here and nowhere else; the
+//! README's "Interpretations" section mirrors this file.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::SignedDuration;
+
+use super::duration::{DurationError, parse_edm_duration};
+use super::values::{Activity, Availability, PresenceState, UnknownValue};
+
+use Activity as Act;
+use Availability as Av;
+
+/// Which version of the documented rules a request is judged by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Profile {
+    /// `/v1.0`, as documented today.
+    V1_0,
+    /// `/beta`, as documented today (same pairs and range as v1.0).
+    Beta,
+    /// `/beta` as first published in June 2021: four setPresence pairs, no DoNotDisturb.
+    Beta2021,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::V1_0, Profile::Beta, Profile::Beta2021];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::V1_0 => "v1.0",
+            Profile::Beta => "beta",
+            Profile::Beta2021 => "beta-2021",
+        }
+    }
+
+    /// The URL segment the profile is served under.
+    pub fn url_segment(self) -> &'static str {
+        match self {
+            Profile::V1_0 => "v1.0",
+            Profile::Beta | Profile::Beta2021 => "beta",
+        }
+    }
+
+    /// The (availability, activity) pairs setPresence accepts.
+    pub fn session_pairs(self) -> &'static [PresenceState] {
+        const CURRENT: &[PresenceState] = &[
+            PresenceState::new(Av::Available, Act::Available),
+            PresenceState::new(Av::Busy, Act::InACall),
+            PresenceState::new(Av::Busy, Act::InAConferenceCall),
+            PresenceState::new(Av::Away, Act::Away),
+            PresenceState::new(Av::DoNotDisturb, Act::Presenting),
+        ];
+        match self {
+            Profile::V1_0 | Profile::Beta => CURRENT,
+            // The 2021 page: "DoNotDisturb (currently not supported for set presence)".
+            Profile::Beta2021 => &CURRENT[..4],
+        }
+    }
+
+    /// The (availability, activity) pairs setUserPreferredPresence accepts (all profiles).
+    pub fn preferred_pairs(self) -> &'static [PresenceState] {
+        const PREFERRED: &[PresenceState] = &[
+            PresenceState::new(Av::Available, Act::Available),
+            PresenceState::new(Av::Busy, Act::Busy),
+            PresenceState::new(Av::DoNotDisturb, Act::DoNotDisturb),
+            PresenceState::new(Av::BeRightBack, Act::BeRightBack),
+            PresenceState::new(Av::Away, Act::Away),
+            PresenceState::new(Av::Offline, Act::OffWork),
+        ];
+        PREFERRED
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown spec profile '{s}' (expected v1.0, beta or beta-2021)"))
+    }
+}
+
+/// An Available session shows Available/AvailableInactive from this age on ("in five minutes").
+pub const FADE_TO_INACTIVE: SignedDuration = SignedDuration::from_mins(5);
+/// ... and Away/Away from this age on ("then Away/Away in another five minutes").
+pub const FADE_TO_AWAY: SignedDuration = SignedDuration::from_mins(10);
+
+/// setPresence without expirationDuration: "a default expiration of 5 minutes is applied".
+pub const SESSION_EXPIRATION_DEFAULT: SignedDuration = SignedDuration::from_mins(5);
+/// "The valid duration range is from 5 to 240 minutes (PT5M to PT4H)", both ends included.
+pub const SESSION_EXPIRATION_MIN: SignedDuration = SignedDuration::from_mins(5);
+pub const SESSION_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(4);
+
+/// Interpretation: setUserPreferredPresence documents defaults but no range. We accept any
+/// positive duration up to 30 days so that every expiry stays a sane instant.
+pub const PREFERRED_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// "Maximum of 650 user IDs are supported per API request" (getPresencesByUserId).
+pub const MAX_IDS_PER_BATCH: usize = 650;
+
+/// setUserPreferredPresence without expirationDuration: 1 day for Busy and DoNotDisturb, 7 days
+/// for every other availability.
+pub fn preferred_default_expiration(availability: Availability) -> SignedDuration {
+    match availability {
+        Av::Busy | Av::DoNotDisturb => SignedDuration::from_hours(24),
+        _ => SignedDuration::from_hours(7 * 24),
+    }
+}
+
+/// Precedence among session-level states: DoNotDisturb > Busy > Available > Away. Sessions only
+/// ever hold these four availabilities (faded sessions are Available or Away), so the rest rank last.
+pub fn session_rank(availability: Availability) -> u8 {
+    match availability {
+        Av::DoNotDisturb => 4,
+        Av::Busy => 3,
+        Av::Available => 2,
+        Av::Away => 1,
+        _ => 0,
+    }
+}
+
+/// Which write a rule failure belongs to, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    SetPresence,
+    SetUserPreferredPresence,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::SetPresence => "setPresence",
+            Operation::SetUserPreferredPresence => "setUserPreferredPresence",
+        })
+    }
+}
+
+/// A request that breaks a documented rule. The server answers each with 400 InvalidArgument.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleViolation {
+    #[error(transparent)]
+    UnknownValue(#[from] UnknownValue),
+    #[error("{operation} does not support the availability/activity pair {pair}; supported: {supported}")]
+    UnsupportedPair {
+        operation: Operation,
+        pair: PresenceState,
+        supported: String,
+    },
+    #[error("expirationDuration: {0}")]
+    Duration(#[from] DurationError),
+}
+
+fn check_pair(
+    operation: Operation,
+    allowed: &[PresenceState],
+    availability: &str,
+    activity: &str,
+) -> Result<PresenceState, RuleViolation> {
+    let pair = PresenceState::new(availability.parse()?, activity.parse()?);
+    if allowed.contains(&pair) {
+        Ok(pair)
+    } else {
+        let supported = allowed.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ");
+        Err(RuleViolation::UnsupportedPair {
+            operation,
+            pair,
+            supported,
+        })
+    }
+}
+
+fn check_range(
+    value: SignedDuration,
+    text: &str,
+    min: SignedDuration,
+    max: SignedDuration,
+) -> Result<SignedDuration, RuleViolation> {
+    if value < min || value > max {
+        return Err(DurationError::OutOfRange {
+            input: text.to_owned(),
+            min,
+            max,
+        }
+        .into());
+    }
+    Ok(value)
+}
+
+/// A validated setPresence: the state the session starts in and how long it lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionRequest {
+    pub state: PresenceState,
+    pub expiration: SignedDuration,
+}
+
+/// Validates setPresence's arguments as the given profile documents them.
+pub fn session_request(
+    profile: Profile,
+    availability: &str,
+    activity: &str,
+    expiration: Option<&str>,
+) -> Result<SessionRequest, RuleViolation> {
+    let state = check_pair(
+        Operation::SetPresence,
+        profile.session_pairs(),
+        availability,
+        activity,
+    )?;
+    let expiration = match expiration {
+        None => SESSION_EXPIRATION_DEFAULT,
+        Some(text) => check_range(
+            parse_edm_duration(text)?,
+            text,
+            SESSION_EXPIRATION_MIN,
+            SESSION_EXPIRATION_MAX,
+        )?,
+    };
+    Ok(SessionRequest { state, expiration })
+}
+
+/// Validates setUserPreferredPresence's arguments and applies the documented default lifetime.
+pub fn preferred_request(
+    profile: Profile,
+    availability: &str,
+    activity: &str,
+    expiration: Option<&str>,
+) -> Result<SessionRequest, RuleViolation> {
+    let state = check_pair(
+        Operation::SetUserPreferredPresence,
+        profile.preferred_pairs(),
+        availability,
+        activity,
+    )?;
+    let expiration = match expiration {
+        None => preferred_default_expiration(state.availability),
+        Some(text) => check_range(
+            parse_edm_duration(text)?,
+            text,
+            SignedDuration::from_secs(1),
+            PREFERRED_EXPIRATION_MAX,
+        )?,
+    };
+    Ok(SessionRequest { state, expiration })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_accepts_exactly_the_five_documented_session_pairs() {
+        let accepted: Vec<PresenceState> = Availability::ALL
+            .iter()
+            .flat_map(|&a| Activity::ALL.iter().map(move |&b| (a, b)))
+            .filter(|(a, b)| session_request(Profile::V1_0, a.as_str(), b.as_str(), None).is_ok())
+            .map(|(a, b)| PresenceState::new(a, b))
+            .collect();
+        assert_eq!(accepted.len(), 5, "{accepted:?}");
+        assert!(accepted.iter().all(|p| Profile::V1_0.session_pairs().contains(p)));
+    }
+
+    #[test]
+    fn beta_2021_has_no_do_not_disturb() {
+        let err = session_request(Profile::Beta2021, "DoNotDisturb", "Presenting", None);
+        assert!(matches!(err, Err(RuleViolation::UnsupportedPair { .. })));
+        assert!(session_request(Profile::Beta, "DoNotDisturb", "Presenting", None).is_ok());
+        assert!(session_request(Profile::Beta2021, "Busy", "InAConferenceCall", None).is_ok());
+    }
+
+    #[test]
+    fn preferred_pairs_are_six_and_busy_busy_is_not_a_session_pair() {
+        for pair in Profile::V1_0.preferred_pairs() {
+            let (a, b) = (pair.availability.as_str(), pair.activity.as_str());
+            assert!(preferred_request(Profile::V1_0, a, b, None).is_ok(), "{pair}");
+        }
+        assert!(session_request(Profile::V1_0, "Busy", "Busy", None).is_err());
+        assert!(preferred_request(Profile::V1_0, "Busy", "InACall", None).is_err());
+    }
+
+    #[test]
+    fn session_expiration_default_and_both_bounds() {
+        let ok = |d| session_request(Profile::V1_0, "Away", "Away", d).map(|r| r.expiration);
+        assert_eq!(ok(None), Ok(SignedDuration::from_mins(5)));
+        assert_eq!(ok(Some("PT5M")), Ok(SignedDuration::from_mins(5)));
+        assert_eq!(ok(Some("PT4H")), Ok(SignedDuration::from_hours(4)));
+        assert_eq!(ok(Some("PT240M")), Ok(SignedDuration::from_hours(4)));
+        for out in ["PT4M59S", "PT4H0M1S", "PT4H0.5S", "P1D", "PT0S", "-PT5M"] {
+            assert!(
+                matches!(ok(Some(out)), Err(RuleViolation::Duration(DurationError::OutOfRange { .. }))),
+                "{out}"
+            );
+        }
+        for bad in ["", "5m", "PT", "P", "PT5m", "banana", "PT1H30", "P1W"] {
+            assert!(
+                matches!(ok(Some(bad)), Err(RuleViolation::Duration(DurationError::Malformed { .. }))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn preferred_defaults_are_one_day_for_busy_and_dnd_else_seven() {
+        let exp = |a: &str, b: &str| preferred_request(Profile::V1_0, a, b, None).unwrap().expiration;
+        assert_eq!(exp("Busy", "Busy"), SignedDuration::from_hours(24));
+        assert_eq!(exp("DoNotDisturb", "DoNotDisturb"), SignedDuration::from_hours(24));
+        for (a, b) in [
+            ("Available", "Available"),
+            ("Away", "Away"),
+            ("BeRightBack", "BeRightBack"),
+            ("Offline", "OffWork"),
+        ] {
+            assert_eq!(exp(a, b), SignedDuration::from_hours(168), "{a}/{b}");
+        }
+    }
+
+    #[test]
+    fn precedence_order_is_dnd_busy_available_away() {
+        let ranks: Vec<u8> = [Av::DoNotDisturb, Av::Busy, Av::Available, Av::Away]
+            .into_iter()
+            .map(session_rank)
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] > w[1]), "{ranks:?}");
+    }
+}

@@ -1,0 +1,154 @@
+//! The presence of every user, with an ordered expiry index so that expired state is freed in
+//! time order without ever scanning all users.
+
+use std::collections::{BTreeSet, HashMap};
+
+use jiff::Timestamp;
+
+use super::user::{Command, CommandError, PresenceView, UserPresence};
+use super::values::UserId;
+
+/// All users' presence. Pure: every call takes the current instant.
+#[derive(Debug, Default)]
+pub struct PresenceStore {
+    users: HashMap<UserId, UserPresence>,
+    /// One entry per user with something to expire: (that user's next expiry, user).
+    expiries: BTreeSet<(Timestamp, UserId)>,
+}
+
+impl PresenceStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies a write to one user's presence at `now`.
+    pub fn apply(
+        &mut self,
+        now: Timestamp,
+        user: &UserId,
+        command: Command,
+    ) -> Result<(), CommandError> {
+        let presence = self.users.entry(user.clone()).or_default();
+        let before = presence.next_expiry();
+        let result = presence.apply(now, command);
+        let after = presence.next_expiry();
+        self.reindex(user, before, after);
+        result
+    }
+
+    /// What `user` shows at `now`. Users never written to show Offline.
+    pub fn view(&self, user: &UserId, now: Timestamp) -> PresenceView {
+        match self.users.get(user) {
+            Some(presence) => presence.view(now),
+            None => UserPresence::default().view(now),
+        }
+    }
+
+    pub fn user(&self, user: &UserId) -> Option<&UserPresence> {
+        self.users.get(user)
+    }
+
+    /// Frees everything that has expired by `now`, earliest first. Returns how many users were
+    /// settled. Users keep an empty record so that their sequenceNumber never goes back.
+    pub fn settle(&mut self, now: Timestamp) -> usize {
+        let mut settled = 0;
+        while let Some((due, user)) = self.expiries.first().cloned() {
+            if due > now {
+                break;
+            }
+            self.expiries.pop_first();
+            if let Some(presence) = self.users.get_mut(&user) {
+                presence.settle(now);
+                if let Some(next) = presence.next_expiry() {
+                    self.expiries.insert((next, user));
+                }
+            }
+            settled += 1;
+        }
+        settled
+    }
+
+    /// The earliest instant at which something expires.
+    pub fn next_expiry(&self) -> Option<Timestamp> {
+        self.expiries.first().map(|(t, _)| *t)
+    }
+
+    /// How many users have a record.
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// How many app sessions are held (expired ones that are not settled yet included).
+    pub fn session_count(&self) -> usize {
+        self.users.values().map(|u| u.sessions().len()).sum()
+    }
+
+    fn reindex(&mut self, user: &UserId, before: Option<Timestamp>, after: Option<Timestamp>) {
+        if before == after {
+            return;
+        }
+        if let Some(t) = before {
+            self.expiries.remove(&(t, user.clone()));
+        }
+        if let Some(t) = after {
+            self.expiries.insert((t, user.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rules::{Profile, session_request};
+    use crate::model::values::SessionId;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_767_603_600 + secs).unwrap()
+    }
+
+    fn set(store: &mut PresenceStore, secs: i64, user: &str, app: &str, exp: &str) {
+        let request = session_request(Profile::V1_0, "Busy", "InACall", Some(exp)).unwrap();
+        let command = Command::SetPresence {
+            session: SessionId::new(app),
+            request,
+        };
+        store.apply(at(secs), &UserId::new(user), command).unwrap();
+    }
+
+    #[test]
+    fn settle_frees_expired_sessions_in_time_order_and_only_those() {
+        let mut store = PresenceStore::new();
+        set(&mut store, 0, "u1", "a", "PT10M");
+        set(&mut store, 0, "u2", "a", "PT5M");
+        set(&mut store, 0, "u2", "b", "PT20M");
+        assert_eq!(store.session_count(), 3);
+        assert_eq!(store.next_expiry(), Some(at(300)));
+        assert_eq!(store.settle(at(299)), 0);
+        assert_eq!(store.settle(at(600)), 2, "u2 at 5 min, then u1 at 10 min");
+        assert_eq!(store.session_count(), 1);
+        assert_eq!(store.next_expiry(), Some(at(1200)));
+        assert_eq!(store.settle(at(1200)), 1);
+        assert_eq!(store.session_count(), 0);
+        assert_eq!(store.next_expiry(), None);
+    }
+
+    #[test]
+    fn a_keep_alive_moves_the_index_entry() {
+        let mut store = PresenceStore::new();
+        set(&mut store, 0, "u", "a", "PT5M");
+        set(&mut store, 240, "u", "a", "PT5M");
+        assert_eq!(store.next_expiry(), Some(at(540)));
+        assert_eq!(store.settle(at(300)), 0);
+        assert_eq!(store.session_count(), 1);
+    }
+
+    #[test]
+    fn the_view_is_the_same_before_and_after_settling() {
+        let mut store = PresenceStore::new();
+        set(&mut store, 0, "u", "a", "PT5M");
+        let user = UserId::new("u");
+        let before = store.view(&user, at(400));
+        store.settle(at(400));
+        assert_eq!(store.view(&user, at(400)), before);
+    }
+}

@@ -1,0 +1,485 @@
+//! One user's presence: app sessions, the preferred presence, the status message, and how they
+//! aggregate at a given instant. Time-driven changes (the fade, expiry) are computed at read time,
+//! so simulated hours cost nothing.
+
+use std::fmt;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::rules::{self, SessionRequest};
+use super::values::{Activity, Availability, PresenceState, SessionId};
+
+/// An application's presence session for one user (created by setPresence).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppSession {
+    pub id: SessionId,
+    /// The state as set; see [`AppSession::state_at`] for what it shows after the fade.
+    pub state: PresenceState,
+    pub set_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl AppSession {
+    /// The session's state at `now`, or `None` once it has expired.
+    pub fn state_at(&self, now: Timestamp) -> Option<PresenceState> {
+        if now >= self.expires_at {
+            return None;
+        }
+        if self.state.availability != Availability::Available {
+            return Some(self.state);
+        }
+        let age = now.duration_since(self.set_at);
+        Some(if age >= rules::FADE_TO_AWAY {
+            PresenceState::new(Availability::Away, Activity::Away)
+        } else if age >= rules::FADE_TO_INACTIVE {
+            PresenceState::new(Availability::Available, Activity::AvailableInactive)
+        } else {
+            self.state
+        })
+    }
+
+    /// Every instant at which this session's shown state changes, fade stages and expiry.
+    fn transitions(&self) -> impl Iterator<Item = Timestamp> + '_ {
+        let fades = (self.state.availability == Availability::Available)
+            .then(|| {
+                [rules::FADE_TO_INACTIVE, rules::FADE_TO_AWAY]
+                    .into_iter()
+                    .filter_map(|d| self.set_at.checked_add(d).ok())
+                    .filter(|t| *t < self.expires_at)
+            })
+            .into_iter()
+            .flatten();
+        fades.chain(std::iter::once(self.expires_at))
+    }
+}
+
+/// The user-preferred presence (setUserPreferredPresence), which overrides every session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreferredPresence {
+    pub state: PresenceState,
+    pub expires_at: Timestamp,
+}
+
+/// The body of a status message (`itemBody`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemBody {
+    pub content: String,
+    pub content_type: String,
+}
+
+/// `statusMessage.expiryDateTime` as the client sent it, and the instant it resolves to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusExpiry {
+    pub date_time: String,
+    pub time_zone: String,
+    pub at: Timestamp,
+}
+
+/// A user's status message (setStatusMessage).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusMessage {
+    pub message: ItemBody,
+    pub expiry: Option<StatusExpiry>,
+    pub published_at: Timestamp,
+}
+
+impl StatusMessage {
+    fn live_at(&self, now: Timestamp) -> bool {
+        self.expiry.as_ref().is_none_or(|e| now < e.at)
+    }
+}
+
+/// The lexicographically sortable version stamp of a user's presence (`presence.sequenceNumber`).
+///
+/// It orders first by the instant of the newest change, then by the count of writes, so it grows
+/// with every write, even several at one instant, and with every timer that fires, even though
+/// timers are only computed when someone reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SequenceNumber {
+    changed_at: Timestamp,
+    writes: u64,
+}
+
+impl fmt::Display for SequenceNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Fixed-width hex sorts as text exactly as the numbers sort. Instants before 1970 clamp to 0.
+        let micros = u64::try_from(self.changed_at.as_microsecond()).unwrap_or(0);
+        write!(f, "{micros:016X}{:010X}", self.writes)
+    }
+}
+
+/// What a user's presence shows at one instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresenceView {
+    pub state: PresenceState,
+    pub status_message: Option<StatusMessage>,
+    pub sequence: SequenceNumber,
+}
+
+/// Why a write was refused by the state (not by the rules of its arguments).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("the presence session '{0}' does not exist for this user")]
+    SessionNotFound(SessionId),
+    #[error("the expiration lies beyond the last representable instant")]
+    ExpiryOverflow,
+}
+
+/// A write to one user's presence, already validated against the rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    SetPresence {
+        session: SessionId,
+        request: SessionRequest,
+    },
+    ClearPresence {
+        session: SessionId,
+    },
+    SetPreferredPresence(SessionRequest),
+    ClearPreferredPresence,
+    /// `None` (or an empty message) clears the status message.
+    SetStatusMessage(Option<StatusMessageInput>),
+}
+
+/// A status message as a client sends it; `published_at` is stamped by the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusMessageInput {
+    pub message: ItemBody,
+    pub expiry: Option<StatusExpiry>,
+}
+
+/// One user's presence state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserPresence {
+    sessions: Vec<AppSession>,
+    preferred: Option<PreferredPresence>,
+    status: Option<StatusMessage>,
+    writes: u64,
+    /// The newest change already folded in: a write, or a timer that fired before a settle.
+    changed_at: Option<Timestamp>,
+}
+
+impl UserPresence {
+    pub fn sessions(&self) -> &[AppSession] {
+        &self.sessions
+    }
+
+    pub fn preferred(&self) -> Option<&PreferredPresence> {
+        self.preferred.as_ref()
+    }
+
+    /// True when nothing is left that could ever show or change.
+    pub fn is_idle(&self) -> bool {
+        self.sessions.is_empty() && self.preferred.is_none() && self.status.is_none()
+    }
+
+    /// The earliest instant at which something must be dropped: a session, the preferred presence
+    /// or the status message expiring. Fades need no timer: they are computed at read time.
+    pub fn next_expiry(&self) -> Option<Timestamp> {
+        let sessions = self.sessions.iter().map(|s| s.expires_at);
+        let preferred = self.preferred.iter().map(|p| p.expires_at);
+        let status = self
+            .status
+            .iter()
+            .filter_map(|s| s.expiry.as_ref().map(|e| e.at));
+        sessions.chain(preferred).chain(status).min()
+    }
+
+    /// Every instant at which what this user shows may change, due or not.
+    fn transitions(&self) -> impl Iterator<Item = Timestamp> + '_ {
+        let sessions = self.sessions.iter().flat_map(AppSession::transitions);
+        let preferred = self.preferred.iter().map(|p| p.expires_at);
+        let status = self
+            .status
+            .iter()
+            .filter_map(|s| s.expiry.as_ref().map(|e| e.at));
+        sessions.chain(preferred).chain(status)
+    }
+
+    fn newest_change(&self, now: Timestamp) -> Option<Timestamp> {
+        let fired = self.transitions().filter(|t| *t <= now).max();
+        self.changed_at.max(fired)
+    }
+
+    /// What the user shows at `now`.
+    pub fn view(&self, now: Timestamp) -> PresenceView {
+        PresenceView {
+            state: self.state_at(now),
+            status_message: self.status.clone().filter(|s| s.live_at(now)),
+            sequence: SequenceNumber {
+                changed_at: self.newest_change(now).unwrap_or(Timestamp::UNIX_EPOCH),
+                writes: self.writes,
+            },
+        }
+    }
+
+    /// The aggregated availability/activity at `now`.
+    pub fn state_at(&self, now: Timestamp) -> PresenceState {
+        // Among live sessions the highest availability wins; among equals, the latest set.
+        let winner = self
+            .sessions
+            .iter()
+            .enumerate()
+            .filter_map(|(order, s)| s.state_at(now).map(|state| (state, s.set_at, order)))
+            .max_by_key(|(state, set_at, order)| {
+                (rules::session_rank(state.availability), *set_at, *order)
+            });
+        let Some((session_state, _, _)) = winner else {
+            // Preferred presence "takes effect only when at least one presence session exists".
+            return PresenceState::OFFLINE;
+        };
+        match self.preferred {
+            Some(p) if now < p.expires_at => p.state,
+            _ => session_state,
+        }
+    }
+
+    /// Drops everything that has expired by `now`, remembering when the newest timer fired.
+    pub fn settle(&mut self, now: Timestamp) {
+        self.changed_at = self.newest_change(now);
+        self.sessions.retain(|s| now < s.expires_at);
+        if self.preferred.is_some_and(|p| now >= p.expires_at) {
+            self.preferred = None;
+        }
+        if self.status.as_ref().is_some_and(|s| !s.live_at(now)) {
+            self.status = None;
+        }
+        if self.sessions.is_empty() {
+            // Give the allocation back: a soak of many short sessions must not keep memory.
+            self.sessions = Vec::new();
+        }
+    }
+
+    /// Applies one write at `now`. Expired state is dropped first, so an expired session is gone.
+    pub fn apply(&mut self, now: Timestamp, command: Command) -> Result<(), CommandError> {
+        self.settle(now);
+        let expiry = |d: SignedDuration| now.checked_add(d).map_err(|_| CommandError::ExpiryOverflow);
+        match command {
+            Command::SetPresence { session, request } => {
+                let expires_at = expiry(request.expiration)?;
+                let fresh = AppSession {
+                    id: session,
+                    state: request.state,
+                    set_at: now,
+                    expires_at,
+                };
+                match self.sessions.iter_mut().find(|s| s.id == fresh.id) {
+                    Some(existing) => *existing = fresh,
+                    None => self.sessions.push(fresh),
+                }
+            }
+            Command::ClearPresence { session } => {
+                let before = self.sessions.len();
+                self.sessions.retain(|s| s.id != session);
+                if self.sessions.len() == before {
+                    return Err(CommandError::SessionNotFound(session));
+                }
+            }
+            Command::SetPreferredPresence(request) => {
+                self.preferred = Some(PreferredPresence {
+                    state: request.state,
+                    expires_at: expiry(request.expiration)?,
+                });
+            }
+            Command::ClearPreferredPresence => {
+                // Clearing nothing succeeds and changes nothing (observed: a second clear is 200).
+                if self.preferred.take().is_none() {
+                    return Ok(());
+                }
+            }
+            Command::SetStatusMessage(input) => {
+                self.status = input
+                    .filter(|m| !m.message.content.is_empty())
+                    .map(|m| StatusMessage {
+                        message: m.message,
+                        expiry: m.expiry,
+                        published_at: now,
+                    });
+            }
+        }
+        self.writes += 1;
+        self.changed_at = Some(self.changed_at.map_or(now, |t| t.max(now)));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rules::{Profile, preferred_request, session_request};
+
+    fn t0() -> Timestamp {
+        "2026-01-05T09:00:00Z".parse().unwrap()
+    }
+
+    fn at(offset: &str) -> Timestamp {
+        t0().checked_add(crate::model::duration::parse_edm_duration(offset).unwrap())
+            .unwrap()
+    }
+
+    fn set(user: &mut UserPresence, when: &str, app: &str, a: &str, b: &str, exp: Option<&str>) {
+        let request = session_request(Profile::V1_0, a, b, exp).unwrap();
+        let command = Command::SetPresence {
+            session: SessionId::new(app),
+            request,
+        };
+        user.apply(at(when), command).unwrap();
+    }
+
+    fn shows(user: &UserPresence, when: &str) -> String {
+        user.state_at(at(when)).to_string()
+    }
+
+    #[test]
+    fn available_fades_at_five_and_ten_minutes() {
+        let mut u = UserPresence::default();
+        set(&mut u, "PT0S", "a", "Available", "Available", Some("PT1H"));
+        assert_eq!(shows(&u, "PT4M59S"), "Available/Available");
+        assert_eq!(shows(&u, "PT5M"), "Available/AvailableInactive");
+        assert_eq!(shows(&u, "PT9M59S"), "Available/AvailableInactive");
+        assert_eq!(shows(&u, "PT10M"), "Away/Away");
+        assert_eq!(shows(&u, "PT59M59S"), "Away/Away");
+        assert_eq!(shows(&u, "PT1H"), "Offline/Offline");
+    }
+
+    #[test]
+    fn calling_again_keeps_the_session_alive() {
+        let mut u = UserPresence::default();
+        set(&mut u, "PT0S", "a", "Available", "Available", Some("PT1H"));
+        set(&mut u, "PT4M", "a", "Available", "Available", Some("PT1H"));
+        assert_eq!(shows(&u, "PT8M59S"), "Available/Available");
+        assert_eq!(shows(&u, "PT9M"), "Available/AvailableInactive");
+        assert_eq!(u.sessions().len(), 1, "the same sessionId replaces, not adds");
+        assert_eq!(shows(&u, "PT1H3M59S"), "Away/Away");
+        assert_eq!(shows(&u, "PT1H4M"), "Offline/Offline");
+    }
+
+    #[test]
+    fn default_expiration_ends_a_bare_session_before_it_fades() {
+        let mut u = UserPresence::default();
+        set(&mut u, "PT0S", "a", "Available", "Available", None);
+        assert_eq!(shows(&u, "PT4M59S"), "Available/Available");
+        assert_eq!(shows(&u, "PT5M"), "Offline/Offline");
+    }
+
+    #[test]
+    fn busy_does_not_fade_and_expires_at_its_duration() {
+        let mut u = UserPresence::default();
+        set(&mut u, "PT0S", "a", "Busy", "InACall", Some("PT4H"));
+        assert_eq!(shows(&u, "PT3H59M59S"), "Busy/InACall");
+        assert_eq!(shows(&u, "PT4H"), "Offline/Offline");
+    }
+
+    #[test]
+    fn sessions_aggregate_by_precedence() {
+        let mut u = UserPresence::default();
+        set(&mut u, "PT0S", "away", "Away", "Away", Some("PT1H"));
+        assert_eq!(shows(&u, "PT1S"), "Away/Away");
+        set(&mut u, "PT1S", "avail", "Available", "Available", Some("PT1H"));
+        assert_eq!(shows(&u, "PT2S"), "Available/Available");
+        set(&mut u, "PT2S", "busy", "Busy", "InAConferenceCall", Some("PT30M"));
+        assert_eq!(shows(&u, "PT3S"), "Busy/InAConferenceCall");
+        set(&mut u, "PT3S", "dnd", "DoNotDisturb", "Presenting", Some("PT10M"));
+        assert_eq!(shows(&u, "PT4S"), "DoNotDisturb/Presenting");
+        // As the higher ones expire, the next one shows through; the Available one has faded.
+        assert_eq!(shows(&u, "PT10M3S"), "Busy/InAConferenceCall");
+        assert_eq!(shows(&u, "PT30M2S"), "Away/Away");
+    }
+
+    #[test]
+    fn equal_rank_shows_the_latest_set_session() {
+        let mut u = UserPresence::default();
+        set(&mut u, "PT0S", "a", "Busy", "InACall", Some("PT1H"));
+        set(&mut u, "PT1M", "b", "Busy", "InAConferenceCall", Some("PT1H"));
+        assert_eq!(shows(&u, "PT2M"), "Busy/InAConferenceCall");
+        set(&mut u, "PT3M", "a", "Busy", "InACall", Some("PT1H"));
+        assert_eq!(shows(&u, "PT4M"), "Busy/InACall");
+    }
+
+    #[test]
+    fn preferred_overrides_sessions_only_while_one_exists() {
+        let mut u = UserPresence::default();
+        let dnd = preferred_request(Profile::V1_0, "DoNotDisturb", "DoNotDisturb", None).unwrap();
+        u.apply(t0(), Command::SetPreferredPresence(dnd)).unwrap();
+        assert_eq!(shows(&u, "PT1S"), "Offline/Offline");
+        set(&mut u, "PT1M", "a", "Available", "Available", Some("PT10M"));
+        assert_eq!(shows(&u, "PT2M"), "DoNotDisturb/DoNotDisturb");
+        assert_eq!(shows(&u, "PT11M"), "Offline/Offline");
+        set(&mut u, "PT23H59M", "a", "Away", "Away", Some("PT4H"));
+        assert_eq!(shows(&u, "PT23H59M59S"), "DoNotDisturb/DoNotDisturb");
+        assert_eq!(shows(&u, "P1D"), "Away/Away", "preferred Busy/DND lives one day");
+        u.apply(at("P1DT1M"), Command::ClearPreferredPresence).unwrap();
+        assert_eq!(shows(&u, "P1DT2M"), "Away/Away");
+    }
+
+    #[test]
+    fn clear_presence_removes_a_session_and_404s_when_absent() {
+        let mut u = UserPresence::default();
+        set(&mut u, "PT0S", "a", "Busy", "InACall", Some("PT1H"));
+        set(&mut u, "PT0S", "b", "Away", "Away", Some("PT1H"));
+        let clear = |s: &str| Command::ClearPresence {
+            session: SessionId::new(s),
+        };
+        u.apply(at("PT1M"), clear("a")).unwrap();
+        assert_eq!(shows(&u, "PT1M"), "Away/Away");
+        assert_eq!(
+            u.apply(at("PT1M"), clear("a")),
+            Err(CommandError::SessionNotFound(SessionId::new("a")))
+        );
+        u.apply(at("PT1M"), clear("b")).unwrap();
+        assert_eq!(shows(&u, "PT1M"), "Offline/Offline");
+        // An expired session no longer exists either.
+        set(&mut u, "PT2M", "c", "Away", "Away", Some("PT5M"));
+        assert!(u.apply(at("PT7M"), clear("c")).is_err());
+        assert!(u.is_idle());
+    }
+
+    #[test]
+    fn sequence_number_grows_with_writes_and_with_fired_timers_only() {
+        let mut u = UserPresence::default();
+        let seq = |u: &UserPresence, w: &str| u.view(at(w)).sequence;
+        set(&mut u, "PT0S", "a", "Available", "Available", Some("PT1H"));
+        let s0 = seq(&u, "PT0S");
+        assert_eq!(s0, seq(&u, "PT4M59S"), "nothing changed");
+        let s1 = seq(&u, "PT5M");
+        assert!(s1 > s0);
+        set(&mut u, "PT5M", "b", "Away", "Away", Some("PT1H"));
+        let s2 = seq(&u, "PT5M");
+        assert!(s2 > s1, "a write at the instant of a timer still grows it");
+        set(&mut u, "PT5M", "b", "Away", "Away", Some("PT1H"));
+        assert!(seq(&u, "PT5M") > s2, "two writes at one instant differ");
+        assert!(s1.to_string() > s0.to_string(), "sorts as text");
+        // Settling (eviction) keeps it from going back.
+        let before = seq(&u, "P1D");
+        u.settle(at("P1D"));
+        assert_eq!(seq(&u, "P1D"), before);
+    }
+
+    #[test]
+    fn status_message_expires_and_empty_content_clears_it() {
+        let mut u = UserPresence::default();
+        let msg = |content: &str, exp: Option<Timestamp>| {
+            Command::SetStatusMessage(Some(StatusMessageInput {
+                message: ItemBody {
+                    content: content.into(),
+                    content_type: "text".into(),
+                },
+                expiry: exp.map(|at| StatusExpiry {
+                    date_time: String::new(),
+                    time_zone: "UTC".into(),
+                    at,
+                }),
+            }))
+        };
+        u.apply(t0(), msg("In a meeting", Some(at("PT1H")))).unwrap();
+        let view = u.view(at("PT59M59S"));
+        assert_eq!(view.status_message.map(|m| m.published_at), Some(t0()));
+        assert_eq!(u.view(at("PT1H")).status_message, None);
+        u.apply(at("PT2H"), msg("Back", None)).unwrap();
+        assert!(u.view(at("P7D")).status_message.is_some());
+        u.apply(at("PT3H"), msg("", None)).unwrap();
+        assert_eq!(u.view(at("PT3H")).status_message, None);
+    }
+}
