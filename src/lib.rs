@@ -2,3 +2,4 @@
 //! the Microsoft Graph presence API.
 
 pub mod model;
+pub mod server;

@@ -19,7 +19,9 @@ static EDM_DURATION: LazyLock<Regex> = LazyLock::new(|| {
 /// Why a duration string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
-    #[error("'{input}' is not an ISO 8601 duration such as PT30M (days, hours, minutes and seconds only, upper case)")]
+    #[error(
+        "'{input}' is not an ISO 8601 duration such as PT30M (days, hours, minutes and seconds only, upper case)"
+    )]
     Malformed { input: String },
     #[error("'{input}' is out of range; the valid range is {} to {}", iso(*min), iso(*max))]
     OutOfRange {
@@ -103,7 +105,10 @@ mod tests {
             "PT1H30", " PT5M", "PT5M ", "PT-5M", "P1D1H", "PTS", "PT.5S",
         ] {
             assert!(
-                matches!(parse_edm_duration(bad), Err(DurationError::Malformed { .. })),
+                matches!(
+                    parse_edm_duration(bad),
+                    Err(DurationError::Malformed { .. })
+                ),
                 "{bad:?} should be malformed"
             );
         }
@@ -117,7 +122,16 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        for text in ["PT5M", "PT4H", "P1D", "P7D", "PT4M59S", "PT4H0.5S", "PT0S", "P1DT2H3M4S"] {
+        for text in [
+            "PT5M",
+            "PT4H",
+            "P1D",
+            "P7D",
+            "PT4M59S",
+            "PT4H0.5S",
+            "PT0S",
+            "P1DT2H3M4S",
+        ] {
             let d = parse_edm_duration(text).unwrap();
             assert_eq!(parse_edm_duration(&iso(d)), Ok(d), "{text} -> {}", iso(d));
         }

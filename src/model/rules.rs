@@ -149,7 +149,9 @@ impl fmt::Display for Operation {
 pub enum RuleViolation {
     #[error(transparent)]
     UnknownValue(#[from] UnknownValue),
-    #[error("{operation} does not support the availability/activity pair {pair}; supported: {supported}")]
+    #[error(
+        "{operation} does not support the availability/activity pair {pair}; supported: {supported}"
+    )]
     UnsupportedPair {
         operation: Operation,
         pair: PresenceState,
@@ -169,7 +171,11 @@ fn check_pair(
     if allowed.contains(&pair) {
         Ok(pair)
     } else {
-        let supported = allowed.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ");
+        let supported = allowed
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         Err(RuleViolation::UnsupportedPair {
             operation,
             pair,
@@ -265,7 +271,11 @@ mod tests {
             .map(|(a, b)| PresenceState::new(a, b))
             .collect();
         assert_eq!(accepted.len(), 5, "{accepted:?}");
-        assert!(accepted.iter().all(|p| Profile::V1_0.session_pairs().contains(p)));
+        assert!(
+            accepted
+                .iter()
+                .all(|p| Profile::V1_0.session_pairs().contains(p))
+        );
     }
 
     #[test]
@@ -280,7 +290,10 @@ mod tests {
     fn preferred_pairs_are_six_and_busy_busy_is_not_a_session_pair() {
         for pair in Profile::V1_0.preferred_pairs() {
             let (a, b) = (pair.availability.as_str(), pair.activity.as_str());
-            assert!(preferred_request(Profile::V1_0, a, b, None).is_ok(), "{pair}");
+            assert!(
+                preferred_request(Profile::V1_0, a, b, None).is_ok(),
+                "{pair}"
+            );
         }
         assert!(session_request(Profile::V1_0, "Busy", "Busy", None).is_err());
         assert!(preferred_request(Profile::V1_0, "Busy", "InACall", None).is_err());
@@ -295,13 +308,19 @@ mod tests {
         assert_eq!(ok(Some("PT240M")), Ok(SignedDuration::from_hours(4)));
         for out in ["PT4M59S", "PT4H0M1S", "PT4H0.5S", "P1D", "PT0S", "-PT5M"] {
             assert!(
-                matches!(ok(Some(out)), Err(RuleViolation::Duration(DurationError::OutOfRange { .. }))),
+                matches!(
+                    ok(Some(out)),
+                    Err(RuleViolation::Duration(DurationError::OutOfRange { .. }))
+                ),
                 "{out}"
             );
         }
         for bad in ["", "5m", "PT", "P", "PT5m", "banana", "PT1H30", "P1W"] {
             assert!(
-                matches!(ok(Some(bad)), Err(RuleViolation::Duration(DurationError::Malformed { .. }))),
+                matches!(
+                    ok(Some(bad)),
+                    Err(RuleViolation::Duration(DurationError::Malformed { .. }))
+                ),
                 "{bad}"
             );
         }
@@ -309,9 +328,16 @@ mod tests {
 
     #[test]
     fn preferred_defaults_are_one_day_for_busy_and_dnd_else_seven() {
-        let exp = |a: &str, b: &str| preferred_request(Profile::V1_0, a, b, None).unwrap().expiration;
+        let exp = |a: &str, b: &str| {
+            preferred_request(Profile::V1_0, a, b, None)
+                .unwrap()
+                .expiration
+        };
         assert_eq!(exp("Busy", "Busy"), SignedDuration::from_hours(24));
-        assert_eq!(exp("DoNotDisturb", "DoNotDisturb"), SignedDuration::from_hours(24));
+        assert_eq!(
+            exp("DoNotDisturb", "DoNotDisturb"),
+            SignedDuration::from_hours(24)
+        );
         for (a, b) in [
             ("Available", "Available"),
             ("Away", "Away"),

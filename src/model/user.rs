@@ -255,7 +255,8 @@ impl UserPresence {
     /// Applies one write at `now`. Expired state is dropped first, so an expired session is gone.
     pub fn apply(&mut self, now: Timestamp, command: Command) -> Result<(), CommandError> {
         self.settle(now);
-        let expiry = |d: SignedDuration| now.checked_add(d).map_err(|_| CommandError::ExpiryOverflow);
+        let expiry =
+            |d: SignedDuration| now.checked_add(d).map_err(|_| CommandError::ExpiryOverflow);
         match command {
             Command::SetPresence { session, request } => {
                 let expires_at = expiry(request.expiration)?;
@@ -290,13 +291,14 @@ impl UserPresence {
                 }
             }
             Command::SetStatusMessage(input) => {
-                self.status = input
-                    .filter(|m| !m.message.content.is_empty())
-                    .map(|m| StatusMessage {
-                        message: m.message,
-                        expiry: m.expiry,
-                        published_at: now,
-                    });
+                self.status =
+                    input
+                        .filter(|m| !m.message.content.is_empty())
+                        .map(|m| StatusMessage {
+                            message: m.message,
+                            expiry: m.expiry,
+                            published_at: now,
+                        });
             }
         }
         self.writes += 1;
@@ -351,7 +353,11 @@ mod tests {
         set(&mut u, "PT4M", "a", "Available", "Available", Some("PT1H"));
         assert_eq!(shows(&u, "PT8M59S"), "Available/Available");
         assert_eq!(shows(&u, "PT9M"), "Available/AvailableInactive");
-        assert_eq!(u.sessions().len(), 1, "the same sessionId replaces, not adds");
+        assert_eq!(
+            u.sessions().len(),
+            1,
+            "the same sessionId replaces, not adds"
+        );
         assert_eq!(shows(&u, "PT1H3M59S"), "Away/Away");
         assert_eq!(shows(&u, "PT1H4M"), "Offline/Offline");
     }
@@ -377,11 +383,32 @@ mod tests {
         let mut u = UserPresence::default();
         set(&mut u, "PT0S", "away", "Away", "Away", Some("PT1H"));
         assert_eq!(shows(&u, "PT1S"), "Away/Away");
-        set(&mut u, "PT1S", "avail", "Available", "Available", Some("PT1H"));
+        set(
+            &mut u,
+            "PT1S",
+            "avail",
+            "Available",
+            "Available",
+            Some("PT1H"),
+        );
         assert_eq!(shows(&u, "PT2S"), "Available/Available");
-        set(&mut u, "PT2S", "busy", "Busy", "InAConferenceCall", Some("PT30M"));
+        set(
+            &mut u,
+            "PT2S",
+            "busy",
+            "Busy",
+            "InAConferenceCall",
+            Some("PT30M"),
+        );
         assert_eq!(shows(&u, "PT3S"), "Busy/InAConferenceCall");
-        set(&mut u, "PT3S", "dnd", "DoNotDisturb", "Presenting", Some("PT10M"));
+        set(
+            &mut u,
+            "PT3S",
+            "dnd",
+            "DoNotDisturb",
+            "Presenting",
+            Some("PT10M"),
+        );
         assert_eq!(shows(&u, "PT4S"), "DoNotDisturb/Presenting");
         // As the higher ones expire, the next one shows through; the Available one has faded.
         assert_eq!(shows(&u, "PT10M3S"), "Busy/InAConferenceCall");
@@ -392,7 +419,14 @@ mod tests {
     fn equal_rank_shows_the_latest_set_session() {
         let mut u = UserPresence::default();
         set(&mut u, "PT0S", "a", "Busy", "InACall", Some("PT1H"));
-        set(&mut u, "PT1M", "b", "Busy", "InAConferenceCall", Some("PT1H"));
+        set(
+            &mut u,
+            "PT1M",
+            "b",
+            "Busy",
+            "InAConferenceCall",
+            Some("PT1H"),
+        );
         assert_eq!(shows(&u, "PT2M"), "Busy/InAConferenceCall");
         set(&mut u, "PT3M", "a", "Busy", "InACall", Some("PT1H"));
         assert_eq!(shows(&u, "PT4M"), "Busy/InACall");
@@ -409,8 +443,13 @@ mod tests {
         assert_eq!(shows(&u, "PT11M"), "Offline/Offline");
         set(&mut u, "PT23H59M", "a", "Away", "Away", Some("PT4H"));
         assert_eq!(shows(&u, "PT23H59M59S"), "DoNotDisturb/DoNotDisturb");
-        assert_eq!(shows(&u, "P1D"), "Away/Away", "preferred Busy/DND lives one day");
-        u.apply(at("P1DT1M"), Command::ClearPreferredPresence).unwrap();
+        assert_eq!(
+            shows(&u, "P1D"),
+            "Away/Away",
+            "preferred Busy/DND lives one day"
+        );
+        u.apply(at("P1DT1M"), Command::ClearPreferredPresence)
+            .unwrap();
         assert_eq!(shows(&u, "P1DT2M"), "Away/Away");
     }
 
@@ -473,7 +512,8 @@ mod tests {
                 }),
             }))
         };
-        u.apply(t0(), msg("In a meeting", Some(at("PT1H")))).unwrap();
+        u.apply(t0(), msg("In a meeting", Some(at("PT1H"))))
+            .unwrap();
         let view = u.view(at("PT59M59S"));
         assert_eq!(view.status_message.map(|m| m.published_at), Some(t0()));
         assert_eq!(u.view(at("PT1H")).status_message, None);

@@ -155,8 +155,14 @@ mod tests {
 
     #[test]
     fn parses_pascal_and_camel_case_and_prints_pascal_case() {
-        assert_eq!("DoNotDisturb".parse::<Availability>(), Ok(Availability::DoNotDisturb));
-        assert_eq!("doNotDisturb".parse::<Availability>(), Ok(Availability::DoNotDisturb));
+        assert_eq!(
+            "DoNotDisturb".parse::<Availability>(),
+            Ok(Availability::DoNotDisturb)
+        );
+        assert_eq!(
+            "doNotDisturb".parse::<Availability>(),
+            Ok(Availability::DoNotDisturb)
+        );
         assert_eq!("inACall".parse::<Activity>(), Ok(Activity::InACall));
         assert_eq!(Activity::InAConferenceCall.to_string(), "InAConferenceCall");
     }
@@ -164,7 +170,10 @@ mod tests {
     #[test]
     fn rejects_unknown_values_with_their_kind() {
         let err = "Sleeping".parse::<Availability>().unwrap_err();
-        assert_eq!(err.to_string(), "'Sleeping' is not a known availability value");
+        assert_eq!(
+            err.to_string(),
+            "'Sleeping' is not a known availability value"
+        );
         assert!("".parse::<Activity>().is_err());
         assert!("Available ".parse::<Activity>().is_err());
     }

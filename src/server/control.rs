@@ -1,0 +1,63 @@
+//! The optional test-control protocol (`spec/control.openapi.yaml`): reset, read and advance the
+//! virtual clock. Served only when the clock is virtual; a real-clock server answers 404, which
+//! tells the runner to wait in real time.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::body::ActionBody;
+use super::error::GraphError;
+use super::presence::format_instant;
+use crate::model::parse_edm_duration;
+
+fn clock_json(state: &AppState) -> Response {
+    (
+        StatusCode::OK,
+        Json(json!({ "now": format_instant(state.clock.now()) })),
+    )
+        .into_response()
+}
+
+/// `POST /_conformance/reset`: forget all presence state; the clock returns to its start.
+pub async fn reset(State(state): State<AppState>) -> Result<Response, GraphError> {
+    let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
+    let mut store = state.lock_store();
+    *store = crate::model::PresenceStore::new();
+    clock.reset();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /_conformance/clock`.
+pub async fn clock(State(state): State<AppState>) -> Response {
+    clock_json(&state)
+}
+
+/// `POST /_conformance/clock/advance {"by": "PT5M"}`: fires every timer that falls due, in order.
+pub async fn advance(
+    State(state): State<AppState>,
+    body: ActionBody,
+) -> Result<Response, GraphError> {
+    let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
+    let params = body.parameters("advance", &["by"])?;
+    let by = match params.raw("by") {
+        Some(Value::String(text)) => parse_edm_duration(text)
+            .map_err(|e| GraphError::invalid_argument(format!("by: {e}")))?,
+        Some(other) => return Err(params.wrong_type("by", "an ISO 8601 duration string", other)),
+        None => return Err(GraphError::bad_request("The parameter 'by' is required.")),
+    };
+    let mut store = state.lock_store();
+    let now = clock
+        .advance(by)
+        .map_err(|e| GraphError::invalid_argument(format!("by: {e}")))?;
+    store.settle(now);
+    drop(store);
+    Ok(clock_json(&state))
+}
+
+fn not_virtual() -> GraphError {
+    GraphError::not_found("This server runs on a real clock; the control protocol is off.")
+}

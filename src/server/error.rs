@@ -1,0 +1,110 @@
+//! Graph-shaped errors: `{"error":{"code","message","innerError":{"request-id","date","client-request-id"}}}`.
+//!
+//! Handlers return a [`GraphError`]; the request-context middleware renders every failure, axum's
+//! own included, with the request's id and date, so no response ever leaves without that shape.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// A failure answered to the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl GraphError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        GraphError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BadRequest", message)
+    }
+
+    /// A well-formed request whose arguments break a rule (pairs, durations, sessionId).
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            message,
+        )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFound", message)
+    }
+
+    /// The error a status gets when nothing more specific was said (axum's own rejections).
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, message) = match status {
+            StatusCode::NOT_FOUND => ("NotFound", "Resource not found for the segment."),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "MethodNotAllowed",
+                "The HTTP method is not allowed on this resource.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "RequestEntityTooLarge",
+                "The request body is larger than this service accepts.",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "UnsupportedMediaType",
+                "The request body must be application/json.",
+            ),
+            s if s.is_server_error() => ("ServiceError", "An error has occurred."),
+            _ => ("BadRequest", "The request is invalid."),
+        };
+        Self::new(status, code, message)
+    }
+
+    /// The body, given the request's id and date.
+    pub fn render(
+        &self,
+        request_id: &str,
+        client_request_id: Option<&str>,
+        date: &str,
+    ) -> Response {
+        let mut inner = json!({ "date": date, "request-id": request_id });
+        if let Some(client) = client_request_id {
+            inner["client-request-id"] = json!(client);
+        }
+        let body = json!({
+            "error": { "code": self.code, "message": self.message, "innerError": inner }
+        });
+        let mut response = (self.status, body.to_string()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}
+
+impl IntoResponse for GraphError {
+    /// An unrendered error: the middleware finds it in the extensions and renders it.
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}

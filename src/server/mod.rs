@@ -1,0 +1,266 @@
+//! The reference server: Graph presence over HTTP on top of the pure model, with Graph's auth,
+//! Graph-shaped errors, a virtual or real clock, and the test-control protocol.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use presence_conformance::server::{ServerConfig, PresenceClock, RunningServer};
+//! let server = RunningServer::start(ServerConfig::default(), PresenceClock::virtual_at_epoch()).await?;
+//! println!("Graph presence at http://{}/v1.0", server.addr());
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod body;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod presence;
+mod timezones;
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use auth::{Caller, TokenStore};
+pub use clock::PresenceClock;
+pub use config::ServerConfig;
+pub use error::GraphError;
+
+use crate::model::{PresenceStore, PresenceView, UserId};
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: ServerConfig,
+    pub clock: PresenceClock,
+    pub store: Mutex<PresenceStore>,
+    pub tokens: TokenStore,
+}
+
+/// The handlers' state: cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: ServerConfig, clock: PresenceClock) -> Self {
+        AppState(Arc::new(Shared {
+            config,
+            clock,
+            store: Mutex::new(PresenceStore::new()),
+            tokens: TokenStore::default(),
+        }))
+    }
+
+    /// The store, settled up to now. A poisoned lock is taken over: every store method leaves it
+    /// consistent, and nothing in them panics on client input.
+    pub fn lock_store(&self) -> MutexGuard<'_, PresenceStore> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn view(&self, user: &UserId) -> PresenceView {
+        let now = self.clock.now();
+        let mut store = self.lock_store();
+        store.settle(now);
+        store.view(user, now)
+    }
+
+    pub fn view_many(&self, users: &[UserId]) -> Vec<PresenceView> {
+        let now = self.clock.now();
+        let mut store = self.lock_store();
+        store.settle(now);
+        users.iter().map(|u| store.view(u, now)).collect()
+    }
+
+    pub fn apply(
+        &self,
+        user: &UserId,
+        command: crate::model::Command,
+    ) -> Result<(), crate::model::CommandError> {
+        let now = self.clock.now();
+        let mut store = self.lock_store();
+        store.settle(now);
+        store.apply(now, user, command)
+    }
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    use presence::*;
+    let mut router = Router::new()
+        .route("/{segment}/users/{id}/presence", get(get_user_presence))
+        .route("/{segment}/me/presence", get(get_my_presence))
+        .route(
+            "/{segment}/communications/presences/{id}",
+            get(get_communications_presence),
+        )
+        .route(
+            "/{segment}/communications/getPresencesByUserId",
+            post(get_presences_by_user_id),
+        )
+        .route("/{segment}/users/{id}/presence/{action}", post(user_action))
+        .route("/{segment}/me/presence/{action}", post(my_action))
+        .route(
+            "/{segment}/communications/presences/{id}/{action}",
+            post(communications_action),
+        )
+        .route("/{segment}/oauth2/v2.0/token", post(auth::token_endpoint));
+    if state.clock.as_virtual().is_some() {
+        router = router
+            .route("/_conformance/reset", post(control::reset))
+            .route("/_conformance/clock", get(control::clock))
+            .route("/_conformance/clock/advance", post(control::advance));
+    }
+    router
+        .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
+        .with_state(state)
+}
+
+/// Gives every response a request id, renders every failure in Graph's error shape (axum's own
+/// rejections included), and logs one line per request when asked to.
+async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = request
+        .headers()
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 128)
+        .map(str::to_owned);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+
+    let mut response = next.run(request).await;
+    let failure = response
+        .extensions_mut()
+        .remove::<GraphError>()
+        .or_else(|| {
+            let status = response.status();
+            let is_json = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            ((status.is_client_error() || status.is_server_error()) && !is_json)
+                .then(|| GraphError::for_status(status))
+        });
+    if let Some(error) = failure {
+        let date = state.clock.now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+        response = error.render(&request_id, client_request_id.as_deref(), &date);
+    }
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("request-id", v);
+    }
+    if let Some(v) = client_request_id.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        headers.insert("client-request-id", v);
+    }
+    if state.config.log_requests {
+        let status = response.status().as_u16();
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        eprintln!("{method} {path} {status} {millis:.2}ms");
+    }
+    response
+}
+
+/// A server listening on a loopback port, stopped when dropped.
+pub struct RunningServer {
+    addr: SocketAddr,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Starts on `127.0.0.1:0` (a free port).
+    pub async fn start(config: ServerConfig, clock: PresenceClock) -> std::io::Result<Self> {
+        Self::start_on(
+            "127.0.0.1:0"
+                .parse()
+                .unwrap_or_else(|e| unreachable!("{e}")),
+            config,
+            clock,
+        )
+        .await
+    }
+
+    pub async fn start_on(
+        addr: SocketAddr,
+        config: ServerConfig,
+        clock: PresenceClock,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(config, clock);
+        let router = app(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                eprintln!("reference server on {addr} stopped: {e}");
+            }
+        });
+        Ok(RunningServer {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting and waits for open connections to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! The presence routes: reads, the batch read, and the five write actions on each of Graph's
+//! three bases (`/users/{id}/presence`, `/me/presence`, `/communications/presences/{id}`).
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::body::{ActionBody, Parameters, json_kind};
+use super::error::GraphError;
+use super::timezones::windows_to_iana;
+use crate::model::{
+    Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SessionId, StatusExpiry,
+    StatusMessageInput, UserId, preferred_request, rules, session_request,
+};
+
+/// The version segment and the authenticated caller of a Graph request.
+pub struct GraphRequest {
+    pub profile: Profile,
+    pub segment: &'static str,
+    pub caller: Caller,
+    pub base_url: String,
+}
+
+impl FromRequestParts<AppState> for GraphRequest {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, GraphError> {
+        let first = parts.uri.path().trim_start_matches('/').split('/').next();
+        let (profile, segment) = match first {
+            Some("v1.0") => (Profile::V1_0, "v1.0"),
+            Some("beta") => (state.config.beta_profile, "beta"),
+            _ => {
+                return Err(GraphError::not_found(format!(
+                    "Invalid version: '{}'. Use v1.0 or beta.",
+                    first.unwrap_or_default()
+                )));
+            }
+        };
+        let caller = if state.config.no_auth {
+            Caller::Anonymous
+        } else {
+            state.tokens.authenticate(&parts.headers)?
+        };
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("graph.local");
+        Ok(GraphRequest {
+            profile,
+            segment,
+            caller,
+            base_url: format!("http://{host}/{segment}"),
+        })
+    }
+}
+
+/// Which user a path names.
+enum Subject {
+    Me,
+    Id(String),
+}
+
+impl AppState {
+    /// Resolves a path's user: a user object id (GUID, case-insensitive), or the user principal
+    /// name of a configured user. `/me` needs a delegated token.
+    fn resolve(&self, caller: &Caller, subject: Subject) -> Result<UserId, GraphError> {
+        match subject {
+            Subject::Me => match caller {
+                Caller::Delegated { user, .. } => Ok(user.clone()),
+                _ => Err(GraphError::bad_request(
+                    "/me request is only valid with delegated authentication flow.",
+                )),
+            },
+            Subject::Id(raw) => parse_user_id(&raw)
+                .or_else(|| {
+                    self.config
+                        .users
+                        .iter()
+                        .find(|u| u.user_principal_name.eq_ignore_ascii_case(&raw))
+                        .and_then(|u| parse_user_id(&u.id))
+                })
+                .ok_or_else(|| invalid_user_id(&raw)),
+        }
+    }
+}
+
+/// A user object id: a GUID in its 36-character form, compared case-insensitively.
+pub fn parse_user_id(raw: &str) -> Option<UserId> {
+    if raw.len() != 36 {
+        return None;
+    }
+    let id = uuid::Uuid::try_parse(raw).ok()?;
+    Some(UserId::new(&id.hyphenated().to_string()))
+}
+
+fn invalid_user_id(raw: &str) -> GraphError {
+    let shown: String = raw.chars().take(64).collect();
+    GraphError::not_found(format!(
+        "Resource '{shown}' does not exist or one of its queried reference-property objects are not present. Use the user's object id (a GUID)."
+    ))
+}
+
+// ---- reads -------------------------------------------------------------------------------
+
+pub async fn get_user_presence(
+    State(state): State<AppState>,
+    request: GraphRequest,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, GraphError> {
+    read_one(
+        &state,
+        &request,
+        Subject::Id(id),
+        "users('{}')/presence/$entity",
+    )
+}
+
+pub async fn get_my_presence(
+    State(state): State<AppState>,
+    request: GraphRequest,
+) -> Result<Response, GraphError> {
+    read_one(
+        &state,
+        &request,
+        Subject::Me,
+        "users('{}')/presence/$entity",
+    )
+}
+
+pub async fn get_communications_presence(
+    State(state): State<AppState>,
+    request: GraphRequest,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, GraphError> {
+    read_one(
+        &state,
+        &request,
+        Subject::Id(id),
+        "communications/presences/$entity",
+    )
+}
+
+fn read_one(
+    state: &AppState,
+    request: &GraphRequest,
+    subject: Subject,
+    context: &str,
+) -> Result<Response, GraphError> {
+    let user = state.resolve(&request.caller, subject)?;
+    request.caller.may_read(&user)?;
+    let view = state.view(&user);
+    let mut body = presence_json(&user, &view, sees_private(&request.caller, &user));
+    let context = context.replace("{}", user.as_str());
+    body.as_object_mut().map(|o| {
+        o.insert(
+            "@odata.context".to_owned(),
+            json!(format!("{}/$metadata#{context}", request.base_url)),
+        )
+    });
+    Ok(json_response(body))
+}
+
+/// `POST /communications/getPresencesByUserId`.
+pub async fn get_presences_by_user_id(
+    State(state): State<AppState>,
+    request: GraphRequest,
+    body: ActionBody,
+) -> Result<Response, GraphError> {
+    let params = body.parameters("getPresencesByUserId", &["ids"])?;
+    let ids = match params.raw("ids") {
+        Some(Value::Array(ids)) => ids,
+        None => return Err(GraphError::bad_request("The parameter 'ids' is required.")),
+        Some(other) => return Err(params.wrong_type("ids", "an array of strings", other)),
+    };
+    if ids.len() > rules::MAX_IDS_PER_BATCH {
+        return Err(GraphError::bad_request(format!(
+            "A maximum of {} user ids is supported per request; {} were sent.",
+            rules::MAX_IDS_PER_BATCH,
+            ids.len()
+        )));
+    }
+    let mut users: Vec<UserId> = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let Value::String(raw) = id else {
+            return Err(GraphError::bad_request(format!(
+                "ids[{i}] must be a string, not {}.",
+                json_kind(id)
+            )));
+        };
+        let user = parse_user_id(raw).ok_or_else(|| {
+            let shown: String = raw.chars().take(64).collect();
+            GraphError::bad_request(format!(
+                "ids[{i}] '{shown}' is not a user object id (a GUID)."
+            ))
+        })?;
+        request.caller.may_read(&user)?;
+        if !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    let views = state.view_many(&users);
+    let value: Vec<Value> = users
+        .iter()
+        .zip(&views)
+        .map(|(user, view)| presence_json(user, view, sees_private(&request.caller, user)))
+        .collect();
+    Ok(json_response(json!({
+        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.presence)", request.base_url),
+        "value": value,
+    })))
+}
+
+/// Whether the caller sees `statusMessage.expiryDateTime` and `publishedDateTime`: the user
+/// themself and apps do; another signed-in user does not ("isn't available when you request the
+/// presence of another user").
+fn sees_private(caller: &Caller, user: &UserId) -> bool {
+    match caller {
+        Caller::Delegated { user: me, .. } => me == user,
+        Caller::App { .. } | Caller::Anonymous => true,
+    }
+}
+
+fn json_response(body: Value) -> Response {
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+/// The presence resource as Graph serialises it.
+pub fn presence_json(user: &UserId, view: &PresenceView, private: bool) -> Value {
+    let status = view.status_message.as_ref().map(|m| {
+        let mut message = json!({ "message": m.message });
+        if private {
+            message["expiryDateTime"] = match &m.expiry {
+                Some(e) => json!({ "dateTime": e.date_time, "timeZone": e.time_zone }),
+                None => Value::Null,
+            };
+            message["publishedDateTime"] = json!(format_instant(m.published_at));
+        }
+        message
+    });
+    json!({
+        "id": user.as_str(),
+        "availability": view.state.availability,
+        "activity": view.state.activity,
+        "statusMessage": status,
+        "outOfOfficeSettings": { "message": null, "isOutOfOffice": false },
+        "sequenceNumber": view.sequence.to_string(),
+    })
+}
+
+/// RFC 3339 with seven fractional digits, as Graph writes DateTimeOffset values.
+pub fn format_instant(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S.%7fZ").to_string()
+}
+
+// ---- writes ------------------------------------------------------------------------------
+
+pub async fn user_action(
+    State(state): State<AppState>,
+    request: GraphRequest,
+    Path((_, id, action)): Path<(String, String, String)>,
+    body: ActionBody,
+) -> Result<Response, GraphError> {
+    write(&state, &request, Subject::Id(id), &action, &body)
+}
+
+pub async fn my_action(
+    State(state): State<AppState>,
+    request: GraphRequest,
+    Path((_, action)): Path<(String, String)>,
+    body: ActionBody,
+) -> Result<Response, GraphError> {
+    write(&state, &request, Subject::Me, &action, &body)
+}
+
+pub async fn communications_action(
+    State(state): State<AppState>,
+    request: GraphRequest,
+    Path((_, id, action)): Path<(String, String, String)>,
+    body: ActionBody,
+) -> Result<Response, GraphError> {
+    write(&state, &request, Subject::Id(id), &action, &body)
+}
+
+fn write(
+    state: &AppState,
+    request: &GraphRequest,
+    subject: Subject,
+    action: &str,
+    body: &ActionBody,
+) -> Result<Response, GraphError> {
+    let known = [
+        "setPresence",
+        "clearPresence",
+        "setUserPreferredPresence",
+        "clearUserPreferredPresence",
+        "setStatusMessage",
+    ];
+    if !known.contains(&action) {
+        let shown: String = action.chars().take(64).collect();
+        return Err(GraphError::not_found(format!(
+            "Resource not found for the segment '{shown}'."
+        )));
+    }
+    let user = state.resolve(&request.caller, subject)?;
+    request.caller.may_write(&user)?;
+    let command = command_for(request, action, body)?;
+    state.apply(&user, command).map_err(|e| match e {
+        CommandError::SessionNotFound(_) => GraphError::not_found(e.to_string()),
+        CommandError::ExpiryOverflow => GraphError::invalid_argument(e.to_string()),
+    })?;
+    Ok(StatusCode::OK.into_response())
+}
+
+fn rule_error(e: RuleViolation) -> GraphError {
+    GraphError::invalid_argument(e.to_string())
+}
+
+fn command_for(
+    request: &GraphRequest,
+    action: &str,
+    body: &ActionBody,
+) -> Result<Command, GraphError> {
+    let profile = request.profile;
+    match action {
+        "setPresence" => {
+            let p = body.parameters(
+                action,
+                &[
+                    "sessionId",
+                    "availability",
+                    "activity",
+                    "expirationDuration",
+                ],
+            )?;
+            let session = session_id(&p, &request.caller)?;
+            let availability = p.required_text("availability")?;
+            let activity = p.required_text("activity")?;
+            let expiration = p.optional_text("expirationDuration")?;
+            let request =
+                session_request(profile, availability, activity, expiration).map_err(rule_error)?;
+            Ok(Command::SetPresence { session, request })
+        }
+        "clearPresence" => {
+            let p = body.parameters(action, &["sessionId"])?;
+            Ok(Command::ClearPresence {
+                session: session_id(&p, &request.caller)?,
+            })
+        }
+        "setUserPreferredPresence" => {
+            let p = body.parameters(action, &["availability", "activity", "expirationDuration"])?;
+            let availability = p.required_text("availability")?;
+            let activity = p.required_text("activity")?;
+            let expiration = p.optional_text("expirationDuration")?;
+            preferred_request(profile, availability, activity, expiration)
+                .map(Command::SetPreferredPresence)
+                .map_err(rule_error)
+        }
+        "clearUserPreferredPresence" => {
+            body.parameters(action, &[])?;
+            Ok(Command::ClearPreferredPresence)
+        }
+        _ => {
+            let p = body.parameters(action, &["statusMessage"])?;
+            status_message(&p).map(Command::SetStatusMessage)
+        }
+    }
+}
+
+/// sessionId must be the calling application's id ("Provide the ID of the application as
+/// sessionId"). Without auth any non-empty id is taken.
+fn session_id(p: &Parameters, caller: &Caller) -> Result<SessionId, GraphError> {
+    let Some(raw) = p.optional_text("sessionId")?.filter(|s| !s.is_empty()) else {
+        return Err(GraphError::invalid_argument(
+            "sessionId is required: provide the id of the calling application.",
+        ));
+    };
+    match caller.app_id() {
+        Some(app) if !app.eq_ignore_ascii_case(raw) => Err(GraphError::invalid_argument(format!(
+            "sessionId must be the id of the calling application ({app})."
+        ))),
+        Some(app) => Ok(SessionId::new(&app.to_ascii_lowercase())),
+        None => Ok(SessionId::new(raw)),
+    }
+}
+
+fn status_message(p: &Parameters) -> Result<Option<StatusMessageInput>, GraphError> {
+    let message = match p.raw("statusMessage") {
+        None => {
+            return Err(GraphError::bad_request(
+                "The parameter 'statusMessage' is required.",
+            ));
+        }
+        Some(Value::Null) => return Ok(None),
+        Some(Value::Object(m)) => m,
+        Some(other) => return Err(p.wrong_type("statusMessage", "an object", other)),
+    };
+    let body = match message.get("message") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(b)) => b,
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "statusMessage.message must be an itemBody object, not {}.",
+                json_kind(other)
+            )));
+        }
+    };
+    let content = match body.get("content") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "statusMessage.message.content must be a string, not {}.",
+                json_kind(other)
+            )));
+        }
+    };
+    let content_type = match body.get("contentType") {
+        None | Some(Value::Null) => "text",
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("text") => "text",
+        Some(other) => {
+            return Err(GraphError::invalid_argument(format!(
+                "statusMessage.message.contentType {other} is not supported; the only supported format is 'text'."
+            )));
+        }
+    };
+    let expiry = match message.get("expiryDateTime") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(e)) => Some(status_expiry(
+            e.get("dateTime").and_then(Value::as_str),
+            e.get("timeZone").and_then(Value::as_str),
+        )?),
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "statusMessage.expiryDateTime must be a dateTimeTimeZone object, not {}.",
+                json_kind(other)
+            )));
+        }
+    };
+    Ok(Some(StatusMessageInput {
+        message: ItemBody {
+            content,
+            content_type: content_type.to_owned(),
+        },
+        expiry,
+    }))
+}
+
+/// Resolves `dateTimeTimeZone` ("expiryDateTime.dateTime shouldn't include time zone") with an
+/// IANA or Windows time zone name.
+fn status_expiry(
+    date_time: Option<&str>,
+    time_zone: Option<&str>,
+) -> Result<StatusExpiry, GraphError> {
+    let date_time = date_time.ok_or_else(|| {
+        GraphError::bad_request("statusMessage.expiryDateTime.dateTime is required.")
+    })?;
+    let zone_name = time_zone.unwrap_or("UTC");
+    let civil: DateTime = date_time.parse().map_err(|_| {
+        GraphError::invalid_argument(format!(
+            "statusMessage.expiryDateTime.dateTime '{date_time}' is not a date and time without offset, such as 2026-01-05T17:00:00."
+        ))
+    })?;
+    let zone = windows_to_iana(zone_name)
+        .map_or_else(|| TimeZone::get(zone_name), TimeZone::get)
+        .map_err(|_| {
+            GraphError::invalid_argument(format!(
+                "statusMessage.expiryDateTime.timeZone '{zone_name}' is not a known time zone."
+            ))
+        })?;
+    let at = zone
+        .to_timestamp(civil)
+        .map_err(|e| GraphError::invalid_argument(format!("statusMessage.expiryDateTime: {e}")))?;
+    Ok(StatusExpiry {
+        date_time: date_time.to_owned(),
+        time_zone: zone_name.to_owned(),
+        at,
+    })
+}
