@@ -1,5 +1,9 @@
 //! presence-conformance: a conformance harness, OpenAPI contract checker and reference server for
 //! the Microsoft Graph presence API.
 
+pub mod case;
 pub mod model;
+pub mod runner;
 pub mod server;
+pub mod suite;
+pub mod target;

@@ -1,1 +1,88 @@
-fn main() {}
+//! The conformance suite as `cargo test`: one libtest-mimic trial per case file and target.
+//!
+//! `cargo test --test conformance timeout` filters by name, `-- --list` lists, and
+//! `cargo nextest run --test conformance --partition count:1/2` splits the suite. Observed
+//! timelines are insta snapshots under `snapshots/<target>/`; review changes with
+//! `cargo insta review`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use presence_conformance::runner::CaseRun;
+use presence_conformance::suite::{
+    SuiteCase, load_cases, reference_targets, run_blocking, skip_reason,
+};
+use presence_conformance::target::Target;
+
+/// insta prints diffs straight to stdout; one at a time keeps them readable.
+static SNAPSHOT_LOCK: Mutex<()> = Mutex::new(());
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cases = match load_cases(&root.join("cases")) {
+        Ok(cases) => Arc::new(cases),
+        Err(e) => {
+            eprintln!("error: cannot read cases/: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut trials = Vec::new();
+    for target in reference_targets() {
+        for index in 0..cases.len() {
+            trials.push(trial(root, &cases, index, target.clone()));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: Arc<dyn Target>) -> Trial {
+    let entry = &cases[index];
+    let kind = target.name().to_owned();
+    let ignored = match &entry.case {
+        Ok(case) => skip_reason(case, target.as_ref()).is_some(),
+        Err(_) => false,
+    };
+    let snapshots = root.join("snapshots").join(target.name());
+    let cases = cases.clone();
+    Trial::test(entry.name.clone(), move || {
+        let entry = &cases[index];
+        let case = entry.case.as_ref().map_err(|e| Failed::from(e.render()))?;
+        let run = run_blocking(case, target.as_ref(), None).map_err(Failed::from)?;
+        let snapshot = check_snapshot(&snapshots, &entry.path, case, &run);
+        if !run.passed() {
+            return Err(run.report(case).into());
+        }
+        snapshot
+    })
+    .with_kind(kind)
+    .with_ignored_flag(ignored)
+}
+
+fn check_snapshot(
+    dir: &PathBuf,
+    path: &Path,
+    case: &presence_conformance::case::Case,
+    run: &CaseRun,
+) -> Result<(), Failed> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(path);
+    settings.set_description(case.title.clone());
+    let name = case.name.replace("::", "__");
+    let _serial = SNAPSHOT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_yaml_snapshot!(name.as_str(), &run.timeline));
+    }))
+    .map_err(|_| {
+        Failed::from(format!(
+            "the observed timeline of {} on {} differs from snapshots/{}/{name}.snap; review it with `cargo insta review`",
+            case.path.display(),
+            run.timeline.target,
+            run.timeline.target,
+        ))
+    })
+}

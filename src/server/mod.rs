@@ -16,7 +16,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod presence;
-mod timezones;
+pub mod timezones;
 
 use std::net::SocketAddr;
 use std::ops::Deref;

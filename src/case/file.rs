@@ -1,0 +1,327 @@
+//! The case file format as written: serde types that mirror the YAML one to one, with source
+//! locations on everything a reviewer can get wrong. `load.rs` turns them into the checked model.
+//! The JSON Schema editors use (`spec/case.schema.json`) is generated from these types.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
+use serde_saphyr::Spanned;
+
+/// A value with the line and column it was written at.
+pub type Located<T> = Spanned<T>;
+
+/// A body parameter that can be left out, written as `null`, or given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Field<T> {
+    #[default]
+    Absent,
+    Null,
+    Given(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(d)? {
+            None => Field::Null,
+            Some(v) => Field::Given(v),
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Field<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Nullable_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Option<T>>::json_schema(generator)
+    }
+}
+
+/// One case: who takes part, which spec profiles it applies to, and what happens when.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CaseFile {
+    /// Where editors find this schema (`# yaml-language-server: $schema=...` works too).
+    #[serde(rename = "$schema", default)]
+    pub schema: Option<String>,
+    /// One line: the behaviour this case pins down.
+    pub title: String,
+    /// Where the rule comes from (a documentation page, an issue), for reviewers.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Spec profiles the case applies to: `v1.0`, `beta`, `beta-2021`. Default: v1.0 and beta.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub profiles: Option<Located<Vec<String>>>,
+    /// User actors, by name. Targets map each to a real user id.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub users: Vec<Located<String>>,
+    /// App actors (registrations), by name, with their application permissions. An app's id is
+    /// the sessionId of its presence sessions. `observer`, with Presence.Read.All, always exists.
+    #[serde(default)]
+    pub apps: BTreeMap<String, AppFile>,
+    /// The timeline, in order of `at`.
+    #[schemars(with = "Vec<StepFile>")]
+    pub steps: Vec<Located<StepFile>>,
+}
+
+/// An app registration.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppFile {
+    /// Application permissions. Default: `[Presence.ReadWrite.All]`.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+}
+
+/// One step of the timeline: exactly one action, at an offset from the case start.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StepFile {
+    /// Offset from the case start, an ISO 8601 duration (`PT0S`, `PT5M`, `PT4H`).
+    #[schemars(with = "String")]
+    pub at: Located<String>,
+    /// The app that sends the request. Default: the case's only app, or `observer` for reads.
+    #[serde(rename = "as", default)]
+    #[schemars(with = "Option<String>")]
+    pub actor: Option<Located<String>>,
+    /// A user the app acts for (a delegated token) instead of acting as itself.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub delegate: Option<Located<String>>,
+    /// Which credentials to send. Default `valid`.
+    #[serde(default)]
+    pub token: Option<TokenFile>,
+    /// Which of Graph's path forms to use. Default `users`.
+    #[serde(default)]
+    pub via: Option<ViaFile>,
+    /// Why this step is here, for reviewers.
+    #[serde(default)]
+    pub note: Option<String>,
+
+    #[serde(default)]
+    pub set_presence: Option<SetPresenceFile>,
+    #[serde(default)]
+    pub clear_presence: Option<ClearPresenceFile>,
+    #[serde(default)]
+    pub set_user_preferred_presence: Option<PreferredFile>,
+    #[serde(default)]
+    pub clear_user_preferred_presence: Option<UserRefFile>,
+    #[serde(default)]
+    pub set_status_message: Option<StatusMessageFile>,
+    #[serde(default)]
+    pub get_presence: Option<UserRefFile>,
+    #[serde(default)]
+    pub get_presences_by_user_id: Option<BatchFile>,
+    /// Any request, for negative tests.
+    #[serde(default)]
+    pub request: Option<RawRequestFile>,
+    /// Read a user's presence and state what it must be.
+    #[serde(default)]
+    pub observe: Option<ObserveFile>,
+
+    /// What the response must be (request steps). Default: a 2xx status.
+    #[serde(default)]
+    pub expect: Option<ExpectFile>,
+    /// Against a real-time target, poll until the observation holds or this window ends.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub within: Option<Located<String>>,
+    /// `invalid-request`: the request breaks the spec on purpose; its violations are expected.
+    #[serde(default)]
+    pub contract: Option<ContractFile>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenFile {
+    /// A token the target issued for this actor.
+    Valid,
+    /// No Authorization header.
+    None,
+    /// A bearer token that no issuer signed.
+    Malformed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ViaFile {
+    /// `/users/{id}/presence/...`
+    Users,
+    /// `/me/presence/...` (needs `delegate`).
+    Me,
+    /// `/communications/presences/{id}/...`
+    Communications,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContractFile {
+    InvalidRequest,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UserRefFile {
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Located<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SetPresenceFile {
+    #[schemars(with = "String")]
+    pub user: Located<String>,
+    /// Default: the acting app's id. An app actor's name stands for its id; `null` sends null.
+    #[serde(default)]
+    pub session_id: Field<String>,
+    #[serde(default)]
+    pub availability: Field<String>,
+    #[serde(default)]
+    pub activity: Field<String>,
+    #[serde(default)]
+    pub expiration_duration: Field<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClearPresenceFile {
+    #[schemars(with = "String")]
+    pub user: Located<String>,
+    #[serde(default)]
+    pub session_id: Field<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PreferredFile {
+    #[schemars(with = "String")]
+    pub user: Located<String>,
+    #[serde(default)]
+    pub availability: Field<String>,
+    #[serde(default)]
+    pub activity: Field<String>,
+    #[serde(default)]
+    pub expiration_duration: Field<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StatusMessageFile {
+    #[schemars(with = "String")]
+    pub user: Located<String>,
+    /// The message text; `null` clears the status message.
+    pub message: Field<String>,
+    /// When it expires, as Graph's dateTimeTimeZone, with `dateTime` an offset from the case
+    /// start (`PT1H`) or a literal date-time without offset.
+    #[serde(default)]
+    pub expiry: Option<StatusExpiryFile>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StatusExpiryFile {
+    /// An ISO 8601 offset from the case start (`PT1H`), turned into a date-time in `timeZone`.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// A literal `dateTime` (no offset), sent as written.
+    #[serde(default)]
+    pub date_time: Option<String>,
+    /// Default `UTC`. Windows names (`Pacific Standard Time`) and IANA names.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BatchFile {
+    /// User actors whose presence to read, in order.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub users: Vec<Located<String>>,
+    /// Literal ids appended after the users (for invalid ids).
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// Append this many generated, distinct, unknown user ids (for the 650-id limit).
+    #[serde(default)]
+    pub generated: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRequestFile {
+    pub method: String,
+    /// Relative to the version root (`/users/{alice}/presence`); `{actor}` stands for that
+    /// actor's id. With `fromRoot: true`, relative to the server root.
+    pub path: String,
+    #[serde(default)]
+    pub from_root: bool,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The body, sent byte for byte (after `{actor}` substitution).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Append this many spaces to the body (oversize bodies that are still valid JSON).
+    #[serde(default)]
+    pub padding: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObserveFile {
+    #[schemars(with = "String")]
+    pub user: Located<String>,
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub availability: Option<Located<String>>,
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub activity: Option<Located<String>>,
+    /// `null`: no status message. Otherwise what it must hold.
+    #[serde(default)]
+    pub status_message: Field<StatusMessageExpectFile>,
+    /// `increased` or `unchanged`, compared with this user's previous observation.
+    #[serde(default)]
+    pub sequence_number: Option<SequenceExpectFile>,
+    #[serde(default)]
+    pub is_out_of_office: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StatusMessageExpectFile {
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Whether `expiryDateTime` must be shown (it is hidden from other users).
+    #[serde(default)]
+    pub expiry_shown: Option<bool>,
+    /// Whether `publishedDateTime` must be shown.
+    #[serde(default)]
+    pub published_shown: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SequenceExpectFile {
+    Increased,
+    Unchanged,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExpectFile {
+    /// The exact status. Default: any 2xx.
+    #[serde(default)]
+    #[schemars(with = "Option<u16>")]
+    pub status: Option<Located<u16>>,
+    /// The Graph error code (`error.code`), compared case-insensitively.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// A JSON subset the response body must contain; actor names stand for their ids.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub body: Option<serde_json::Value>,
+}

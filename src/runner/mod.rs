@@ -1,0 +1,466 @@
+//! Replaying a case on a target: each step at its offset, every exchange through the contract
+//! checker, every expectation judged, the observed timeline recorded.
+
+pub mod judge;
+pub mod timeline;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use jiff::SignedDuration;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+
+use crate::case::{
+    Action, BodyTemplate, Case, Exchange, Observation, RequestTemplate, Step, TokenKind,
+};
+use crate::model::iso;
+use crate::target::{CaseSession, ClockMode, HttpRequest, HttpResponse, Target, TargetError};
+pub use timeline::{Entry, Redactor, Timeline};
+
+/// One exchange as the contract checker sees it. Paths are relative to the version root.
+#[derive(Debug)]
+pub struct ExchangeRecord<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub request_content_type: Option<&'a str>,
+    pub request_body: &'a [u8],
+    pub status: u16,
+    pub response_content_type: Option<&'a str>,
+    pub response_body: &'a [u8],
+}
+
+/// Contract faults of one exchange, one line each.
+#[derive(Debug, Default)]
+pub struct ContractFaults {
+    pub request: Vec<String>,
+    pub response: Vec<String>,
+}
+
+/// Validates exchanges against a spec (implemented by `spec::Contract`).
+pub trait ContractCheck: Send + Sync {
+    fn check(&self, exchange: &ExchangeRecord<'_>) -> ContractFaults;
+}
+
+/// Something that did not hold, at one step.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub line: u64,
+    pub at: SignedDuration,
+    /// `setPresence by teams`, `observe alice`.
+    pub step: String,
+    pub faults: Vec<String>,
+}
+
+/// The result of one case on one target.
+#[derive(Debug)]
+pub struct CaseRun {
+    pub timeline: Timeline,
+    pub failures: Vec<Failure>,
+    /// The target could not be driven to the end (down, timed out, no token).
+    pub aborted: Option<String>,
+    pub contract_violations: usize,
+    pub simulated: SignedDuration,
+    pub wall: Duration,
+}
+
+impl CaseRun {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty() && self.aborted.is_none()
+    }
+
+    /// The failure report: each failing step with expected and observed, then the timeline up
+    /// to the first failure.
+    pub fn report(&self, case: &Case) -> String {
+        let path = case.path.display();
+        let mut out = String::new();
+        if let Some(cause) = &self.aborted {
+            out.push_str(&format!(
+                "{path}: the target could not be driven: {cause}\n"
+            ));
+        }
+        for f in &self.failures {
+            out.push_str(&format!("{path}:{}: at {} {}\n", f.line, iso(f.at), f.step));
+            for fault in &f.faults {
+                out.push_str(&format!("    {fault}\n"));
+            }
+        }
+        let until = self.failures.first().map_or(u64::MAX, |f| f.line);
+        out.push_str("timeline up to there:\n");
+        for e in self.timeline.entries.iter().filter(|e| e.line <= until) {
+            out.push_str(&format!("    {} ", e.at));
+            match (&e.request, &e.observed) {
+                (Some(request), _) => out.push_str(&format!(
+                    "{} {request} -> {}",
+                    e.by,
+                    e.status.map_or("-".to_owned(), |s| s.to_string())
+                )),
+                (None, Some(observed)) => out.push_str(&format!("{} observed {observed}", e.by)),
+                (None, None) => {}
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Replays `case` on `target`.
+pub async fn run_case(
+    case: &Case,
+    target: &dyn Target,
+    contract: Option<&dyn ContractCheck>,
+) -> CaseRun {
+    let started = Instant::now();
+    let mut run = CaseRun {
+        timeline: Timeline {
+            case: case.name.clone(),
+            target: target.name().to_owned(),
+            profile: target.profile().to_string(),
+            entries: Vec::new(),
+        },
+        failures: Vec::new(),
+        aborted: None,
+        contract_violations: 0,
+        simulated: case.duration(),
+        wall: Duration::ZERO,
+    };
+    match target.open(case).await {
+        Err(e) => run.aborted = Some(e.to_string()),
+        Ok(mut session) => {
+            let mut replay = Replay {
+                redactor: Redactor::new(session.actor_ids()),
+                session: session.as_mut(),
+                contract,
+                sequences: HashMap::new(),
+            };
+            for step in &case.steps {
+                if let Err(e) = replay.step(step, &mut run).await {
+                    run.aborted = Some(format!("{}:{}: {e}", case.path.display(), step.line));
+                    break;
+                }
+            }
+            session.close().await;
+        }
+    }
+    run.wall = started.elapsed();
+    run
+}
+
+struct Replay<'a> {
+    session: &'a mut dyn CaseSession,
+    redactor: Redactor,
+    contract: Option<&'a dyn ContractCheck>,
+    /// Each user's sequenceNumber at their last observation.
+    sequences: HashMap<String, String>,
+}
+
+impl Replay<'_> {
+    async fn step(&mut self, step: &Step, run: &mut CaseRun) -> Result<(), TargetError> {
+        self.session.wait_until(step.at).await?;
+        match &step.action {
+            Action::Send(exchange) => self.exchange(step, exchange, run).await,
+            Action::Observe(observation) => self.observe(step, observation, run).await,
+        }
+    }
+
+    fn by(step: &Step) -> String {
+        match &step.delegate {
+            Some(user) => format!("{} for {user}", step.actor),
+            None => step.actor.clone(),
+        }
+    }
+
+    async fn exchange(
+        &mut self,
+        step: &Step,
+        exchange: &Exchange,
+        run: &mut CaseRun,
+    ) -> Result<(), TargetError> {
+        let request = self.build(step, &exchange.request).await?;
+        let response = self.session.send(request.clone()).await?;
+        let body = serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .map(|mut v| {
+                // Judge on the redacted body so that expectations can name actors.
+                redact_ids(&self.redactor, &mut v);
+                v
+            });
+        let mut faults = judge::exchange(&exchange.expect, response.status, body.as_ref());
+        let contract = self.check_contract(
+            &request,
+            &response,
+            exchange.invalid_request,
+            &mut faults,
+            run,
+        );
+        run.timeline.entries.push(Entry {
+            at: iso(step.at),
+            line: step.line,
+            by: Self::by(step),
+            request: Some(format!(
+                "{} {}",
+                request.method,
+                self.redactor.text(&request.path)
+            )),
+            body: self.redactor.body(&request.body),
+            status: Some(response.status),
+            response: self.redactor.body(&response.body),
+            observed: None,
+            contract,
+        });
+        if !faults.is_empty() {
+            run.failures.push(Failure {
+                line: step.line,
+                at: step.at,
+                step: format!("{} by {}", exchange.request.operation, Self::by(step)),
+                faults,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs the contract checker; unexpected violations become faults. Returns them for the
+    /// timeline.
+    fn check_contract(
+        &self,
+        request: &HttpRequest,
+        response: &HttpResponse,
+        invalid_request: bool,
+        faults: &mut Vec<String>,
+        run: &mut CaseRun,
+    ) -> Vec<String> {
+        let Some(contract) = self.contract else {
+            return Vec::new();
+        };
+        let Some(path) = request.path.strip_prefix(self.session.version_root()) else {
+            return Vec::new();
+        };
+        let request_content_type = request
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.as_str());
+        let found = contract.check(&ExchangeRecord {
+            method: &request.method,
+            path,
+            request_content_type,
+            request_body: &request.body,
+            status: response.status,
+            response_content_type: response.header("content-type"),
+            response_body: &response.body,
+        });
+        let mut shown = Vec::new();
+        for v in &found.response {
+            faults.push(format!("contract: response {v}"));
+            shown.push(format!("response {}", self.redactor.text(v)));
+        }
+        if !invalid_request {
+            for v in &found.request {
+                faults.push(format!("contract: request {v} (mark the step `contract: invalid-request` if this is on purpose)"));
+            }
+        }
+        shown.extend(
+            found
+                .request
+                .iter()
+                .map(|v| format!("request {}", self.redactor.text(v))),
+        );
+        run.contract_violations += found.response.len()
+            + if invalid_request {
+                0
+            } else {
+                found.request.len()
+            };
+        shown
+    }
+
+    async fn observe(
+        &mut self,
+        step: &Step,
+        observation: &Observation,
+        run: &mut CaseRun,
+    ) -> Result<(), TargetError> {
+        let template = RequestTemplate {
+            operation: "getPresence".into(),
+            method: "GET".into(),
+            path: format!("/users/{{{}}}/presence", observation.user),
+            from_root: false,
+            headers: Vec::new(),
+            body: None,
+        };
+        let request = self.build(step, &template).await?;
+        let window = match (self.session.clock(), observation.within) {
+            (ClockMode::Real, Some(within)) => {
+                Duration::from_secs_f64(within.as_secs_f64().max(0.0) / self.session.time_scale())
+            }
+            _ => Duration::ZERO,
+        };
+        let deadline = Instant::now() + window;
+        let mut pause = Duration::from_millis(50);
+        let previous = self.sequences.get(&observation.user).cloned();
+        loop {
+            let response = self.session.send(request.clone()).await?;
+            let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+            let mut faults = if response.status == 200 {
+                judge::observation(observation, &body, previous.as_deref())
+            } else {
+                vec![format!("GET presence answered {}", response.status)]
+            };
+            if !faults.is_empty() && Instant::now() + pause < deadline {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+                continue;
+            }
+            let contract = self.check_contract(&request, &response, false, &mut faults, run);
+            if let Some(seq) = body.get("sequenceNumber").and_then(Value::as_str) {
+                self.sequences
+                    .insert(observation.user.clone(), seq.to_owned());
+            }
+            let observed = self.observed(&body, response.status);
+            run.timeline.entries.push(Entry {
+                at: iso(step.at),
+                line: step.line,
+                by: Self::by(step),
+                request: None,
+                body: None,
+                status: None,
+                response: None,
+                observed: Some(observed),
+                contract,
+            });
+            if !faults.is_empty() {
+                run.failures.push(Failure {
+                    line: step.line,
+                    at: step.at,
+                    step: format!("observe {}", observation.user),
+                    faults,
+                });
+            }
+            return Ok(());
+        }
+    }
+
+    /// What an observation shows in the timeline: the pair, and the message and sequence if any.
+    fn observed(&mut self, body: &Value, status: u16) -> Value {
+        if status != 200 {
+            return json!(format!("HTTP {status}"));
+        }
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        };
+        let mut shown = json!({
+            "presence": format!("{}/{}", text("availability"), text("activity")),
+        });
+        if let Some(message) = body.get("statusMessage").filter(|m| !m.is_null()) {
+            let mut message = message.clone();
+            redact_ids(&self.redactor, &mut message);
+            shown["statusMessage"] = self
+                .redactor
+                .body(message.to_string().as_bytes())
+                .unwrap_or(Value::Null);
+        }
+        if let Some(seq) = body.get("sequenceNumber").and_then(Value::as_str) {
+            shown["sequenceNumber"] = json!(self.redactor.sequence(seq));
+        }
+        shown
+    }
+
+    /// Fills in ids, credentials and bodies.
+    async fn build(
+        &mut self,
+        step: &Step,
+        template: &RequestTemplate,
+    ) -> Result<HttpRequest, TargetError> {
+        let ids = self.session.actor_ids().clone();
+        let fill = |text: &str| {
+            let mut out = text.to_owned();
+            for (name, id) in &ids {
+                out = out.replace(&format!("{{{name}}}"), id);
+            }
+            out
+        };
+        let path = if template.from_root {
+            fill(&template.path)
+        } else {
+            format!("{}{}", self.session.version_root(), fill(&template.path))
+        };
+        let mut headers: Vec<(String, String)> = template
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), fill(v)))
+            .collect();
+        let has_auth = headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+        if !has_auth {
+            match step.token {
+                TokenKind::None => {}
+                TokenKind::Malformed => {
+                    headers.push(("Authorization".into(), "Bearer not-a-token".into()))
+                }
+                TokenKind::Valid => {
+                    let token = self
+                        .session
+                        .token(&step.actor, step.delegate.as_deref())
+                        .await?;
+                    headers.push(("Authorization".into(), format!("Bearer {token}")));
+                }
+            }
+        }
+        let body = match &template.body {
+            None => Vec::new(),
+            Some(BodyTemplate::Text(text)) => fill(text).into_bytes(),
+            Some(BodyTemplate::Ids { listed, generated }) => {
+                let mut all: Vec<String> = listed.iter().map(|t| fill(t)).collect();
+                all.extend(
+                    (0..*generated).map(|i| format!("e0000000-0000-4000-8000-{:012x}", i + 1)),
+                );
+                json!({ "ids": all }).to_string().into_bytes()
+            }
+            Some(BodyTemplate::StatusMessage {
+                message,
+                expiry_after,
+                time_zone,
+            }) => {
+                let at = self
+                    .session
+                    .case_start()
+                    .checked_add(*expiry_after)
+                    .map_err(|e| {
+                        TargetError::Start(format!("status message expiry out of range: {e}"))
+                    })?;
+                let zone = crate::server::timezones::windows_to_iana(time_zone)
+                    .map_or_else(|| TimeZone::get(time_zone), TimeZone::get)
+                    .unwrap_or(TimeZone::UTC);
+                let date_time = zone
+                    .to_datetime(at)
+                    .strftime("%Y-%m-%dT%H:%M:%S")
+                    .to_string();
+                json!({ "statusMessage": {
+                    "message": { "content": message, "contentType": "text" },
+                    "expiryDateTime": { "dateTime": date_time, "timeZone": time_zone },
+                }})
+                .to_string()
+                .into_bytes()
+            }
+        };
+        Ok(HttpRequest {
+            method: template.method.clone(),
+            path,
+            headers,
+            body,
+        })
+    }
+}
+
+fn redact_ids(redactor: &Redactor, value: &mut Value) {
+    match value {
+        Value::String(s) => *s = redactor.text(s),
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_ids(redactor, v)),
+        Value::Object(members) => members.values_mut().for_each(|v| redact_ids(redactor, v)),
+        _ => {}
+    }
+}

@@ -1,0 +1,204 @@
+//! The observed timeline of one case on one target: what was sent, what came back, what each
+//! user showed. Ids become actor names and volatile values (request ids, dates, tokens) are
+//! redacted, so the same behaviour gives the same timeline on any target and any run; it is what
+//! the snapshots under `snapshots/<target>/` hold.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Arrays longer than this are summarised (650-id batches would drown a snapshot).
+const ARRAY_SHOWN: usize = 3;
+const ARRAY_SUMMARY_ABOVE: usize = 10;
+/// Bodies that are not JSON are shown up to this many characters.
+const TEXT_SHOWN: usize = 160;
+
+static BASE_URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^https?://[^/]+").unwrap_or_else(|e| unreachable!("constant pattern: {e}"))
+});
+static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+        .unwrap_or_else(|e| unreachable!("constant pattern: {e}"))
+});
+
+/// A case's observed timeline.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Timeline {
+    pub case: String,
+    pub target: String,
+    pub profile: String,
+    pub entries: Vec<Entry>,
+}
+
+/// One step as it happened.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    pub at: String,
+    pub line: u64,
+    /// The acting app, and the user it acted for.
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contract: Vec<String>,
+}
+
+/// Replaces ids by actor names and volatile values by stable placeholders.
+#[derive(Debug)]
+pub struct Redactor {
+    /// (real id, `{actor}`), longest id first.
+    ids: Vec<(String, String)>,
+    /// Sequence numbers in the order first seen, so growth shows as `[seq 1]`, `[seq 2]`.
+    sequences: BTreeMap<String, usize>,
+}
+
+impl Redactor {
+    pub fn new(actor_ids: &BTreeMap<String, String>) -> Self {
+        let mut ids: Vec<(String, String)> = actor_ids
+            .iter()
+            .map(|(name, id)| (id.clone(), format!("{{{name}}}")))
+            .filter(|(id, _)| !id.is_empty())
+            .collect();
+        ids.sort_by_key(|(id, _)| std::cmp::Reverse(id.len()));
+        Redactor {
+            ids,
+            sequences: BTreeMap::new(),
+        }
+    }
+
+    /// Ids in a text (a path, a header) replaced by actor names.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (id, name) in &self.ids {
+            if out.contains(id.as_str()) {
+                out = out.replace(id.as_str(), name);
+            }
+            let upper = id.to_ascii_uppercase();
+            if upper != *id && out.contains(upper.as_str()) {
+                out = out.replace(upper.as_str(), name);
+            }
+        }
+        out
+    }
+
+    /// A body as the snapshot shows it: JSON redacted, or a short text.
+    pub fn body(&mut self, bytes: &[u8]) -> Option<Value> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(mut value) => {
+                self.value(&mut value, None);
+                Some(value)
+            }
+            Err(_) => {
+                let text = String::from_utf8_lossy(bytes);
+                let shown: String = self.text(&text).chars().take(TEXT_SHOWN).collect();
+                Some(Value::String(if text.chars().count() > TEXT_SHOWN {
+                    format!("{shown}... ({} bytes)", bytes.len())
+                } else {
+                    shown
+                }))
+            }
+        }
+    }
+
+    /// The ordinal of a sequence number within this case.
+    pub fn sequence(&mut self, raw: &str) -> String {
+        let next = self.sequences.len() + 1;
+        let n = *self.sequences.entry(raw.to_owned()).or_insert(next);
+        format!("[seq {n}]")
+    }
+
+    fn value(&mut self, value: &mut Value, key: Option<&str>) {
+        match value {
+            Value::String(s) => {
+                *s = match key {
+                    Some("request-id" | "client-request-id" | "date") => "[redacted]".to_owned(),
+                    Some("access_token") => "[token]".to_owned(),
+                    Some("sequenceNumber") => self.sequence(s),
+                    Some("@odata.context" | "@odata.nextLink") => {
+                        BASE_URL.replace(&self.text(s), "{base}").into_owned()
+                    }
+                    _ if DATE_TIME.is_match(s) => "[datetime]".to_owned(),
+                    _ => self.text(s),
+                };
+            }
+            Value::Array(items) => {
+                for item in items.iter_mut() {
+                    self.value(item, None);
+                }
+                if items.len() > ARRAY_SUMMARY_ABOVE {
+                    let total = items.len();
+                    items.truncate(ARRAY_SHOWN);
+                    items.push(Value::String(format!("... {total} items in all")));
+                }
+            }
+            Value::Object(members) => {
+                for (k, v) in members.iter_mut() {
+                    self.value(v, Some(k));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_become_actor_names_and_volatile_values_placeholders() {
+        let ids = BTreeMap::from([(
+            "alice".to_owned(),
+            "a0000000-0000-4000-8000-000000000001".to_owned(),
+        )]);
+        let mut r = Redactor::new(&ids);
+        let body = json!({
+            "@odata.context": "http://127.0.0.1:4321/v1.0/$metadata#users('a0000000-0000-4000-8000-000000000001')/presence/$entity",
+            "id": "a0000000-0000-4000-8000-000000000001",
+            "sequenceNumber": "00AB",
+            "statusMessage": { "publishedDateTime": "2026-01-05T09:00:00.0000000Z" },
+            "error": { "innerError": { "request-id": "x", "date": "2026-01-05T09:00:00" } },
+        });
+        let shown = r.body(body.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            shown["@odata.context"],
+            "{base}/v1.0/$metadata#users('{alice}')/presence/$entity"
+        );
+        assert_eq!(shown["id"], "{alice}");
+        assert_eq!(shown["sequenceNumber"], "[seq 1]");
+        assert_eq!(shown["statusMessage"]["publishedDateTime"], "[datetime]");
+        assert_eq!(shown["error"]["innerError"]["request-id"], "[redacted]");
+        assert_eq!(r.sequence("00AB"), "[seq 1]");
+        assert_eq!(r.sequence("00AC"), "[seq 2]");
+    }
+
+    #[test]
+    fn long_arrays_and_texts_are_summarised() {
+        let mut r = Redactor::new(&BTreeMap::new());
+        let shown = r
+            .body(
+                json!({ "value": (0..650).collect::<Vec<_>>() })
+                    .to_string()
+                    .as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(shown["value"].as_array().map(Vec::len), Some(4));
+        let text = r.body(&vec![b'x'; 1000]).unwrap();
+        assert!(text.as_str().unwrap().ends_with("(1000 bytes)"));
+    }
+}

@@ -1,0 +1,166 @@
+//! The default target: a fresh reference server per case, in-process on 127.0.0.1:0, on a
+//! virtual clock, so cases run in parallel with clocks of their own.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+
+use super::http::{Credentials, HttpSession, Secret, SessionSettings};
+use super::{CaseSession, ClockMode, HttpRequest, HttpResponse, Target, TargetError};
+use crate::case::Case;
+use crate::model::Profile;
+use crate::server::config::{ClientConfig, ServerConfig, UserConfig};
+use crate::server::{PresenceClock, RunningServer};
+
+/// The embedded reference server.
+#[derive(Clone, Debug)]
+pub struct EmbeddedTarget {
+    profile: Profile,
+    name: String,
+}
+
+impl EmbeddedTarget {
+    pub fn new(profile: Profile) -> Self {
+        let name = match profile {
+            Profile::V1_0 => "reference".to_owned(),
+            other => format!("reference-{other}"),
+        };
+        EmbeddedTarget { profile, name }
+    }
+}
+
+/// Stable ids per actor position, so timelines are reproducible run to run.
+pub fn user_id(index: usize) -> String {
+    format!("a0000000-0000-4000-8000-{:012x}", index + 1)
+}
+
+pub fn app_id(index: usize) -> String {
+    format!("c0000000-0000-4000-8000-{:012x}", index + 1)
+}
+
+/// The server configuration that registers a case's actors.
+pub fn config_for(
+    case: &Case,
+    profile: Profile,
+) -> (ServerConfig, Credentials, BTreeMap<String, String>) {
+    let mut ids = BTreeMap::new();
+    let mut apps = BTreeMap::new();
+    let mut users = BTreeMap::new();
+    let mut config = ServerConfig {
+        clients: Vec::new(),
+        users: Vec::new(),
+        beta_profile: if profile == Profile::Beta2021 {
+            Profile::Beta2021
+        } else {
+            Profile::Beta
+        },
+        ..ServerConfig::default()
+    };
+    for (i, user) in case.users.iter().enumerate() {
+        let id = user_id(i);
+        let upn = format!("{user}@contoso.test");
+        let password = Secret::new(uuid::Uuid::new_v4().to_string());
+        config.users.push(UserConfig {
+            id: id.clone(),
+            user_principal_name: upn.clone(),
+            password: password.expose().to_owned(),
+        });
+        users.insert(user.clone(), (upn, password));
+        ids.insert(user.clone(), id);
+    }
+    for (i, app) in case.apps.iter().enumerate() {
+        let id = app_id(i);
+        let secret = Secret::new(uuid::Uuid::new_v4().to_string());
+        config.clients.push(ClientConfig {
+            client_id: id.clone(),
+            client_secret: secret.expose().to_owned(),
+            roles: app.roles.clone(),
+            scopes: vec![
+                "Presence.Read".into(),
+                "Presence.Read.All".into(),
+                "Presence.ReadWrite".into(),
+            ],
+        });
+        apps.insert(app.name.clone(), (id.clone(), secret));
+        ids.insert(app.name.clone(), id);
+    }
+    let credentials = Credentials::TokenEndpoint {
+        url: String::new(),
+        scope: "https://graph.microsoft.com/.default".to_owned(),
+        apps,
+        users,
+    };
+    (config, credentials, ids)
+}
+
+#[async_trait]
+impl Target for EmbeddedTarget {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError> {
+        let (config, mut credentials, actor_ids) = config_for(case, self.profile);
+        let tenant = config.tenant_id.clone();
+        let server = RunningServer::start(config, PresenceClock::virtual_at_epoch())
+            .await
+            .map_err(|e| TargetError::Start(format!("cannot bind 127.0.0.1:0: {e}")))?;
+        if let Credentials::TokenEndpoint { url, .. } = &mut credentials {
+            *url = format!("{}/{tenant}/oauth2/v2.0/token", server.base_url());
+        }
+        let http = HttpSession::open(SessionSettings {
+            base_url: server.base_url(),
+            version_root: format!("/{}", self.profile.url_segment()),
+            actor_ids,
+            credentials,
+            clock: ClockMode::Virtual,
+            time_scale: 1.0,
+            request_timeout: Duration::from_secs(10),
+        })
+        .await?;
+        Ok(Box::new(EmbeddedSession { server, http }))
+    }
+}
+
+/// An HTTP session that owns the server it talks to.
+struct EmbeddedSession {
+    server: RunningServer,
+    http: HttpSession,
+}
+
+#[async_trait]
+impl CaseSession for EmbeddedSession {
+    fn actor_ids(&self) -> &BTreeMap<String, String> {
+        self.http.actor_ids()
+    }
+    fn version_root(&self) -> &str {
+        self.http.version_root()
+    }
+    fn clock(&self) -> ClockMode {
+        self.http.clock()
+    }
+    fn case_start(&self) -> Timestamp {
+        self.http.case_start()
+    }
+    async fn token(&mut self, app: &str, delegate: Option<&str>) -> Result<String, TargetError> {
+        self.http.token(app, delegate).await
+    }
+    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
+        self.http.send(request).await
+    }
+    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
+        self.http.wait_until(offset).await
+    }
+    async fn close(self: Box<Self>) {
+        let EmbeddedSession { server, http } = *self;
+        // The client's pooled connections would hold a graceful shutdown open.
+        drop(http);
+        server.shutdown().await;
+    }
+}

@@ -1,0 +1,344 @@
+//! A case session over HTTP: every target, the embedded one included, is driven through this, so
+//! the code path under test is the same one third parties get.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+use super::{CaseSession, ClockMode, HttpRequest, HttpResponse, TargetError};
+use crate::model::iso;
+
+/// A client secret or password: never printed, not even by `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How a session gets bearer tokens.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    /// The target takes no tokens.
+    None,
+    /// OAuth2 at a Microsoft-identity-platform-shaped token endpoint: client credentials for
+    /// apps, the password grant for delegated users.
+    TokenEndpoint {
+        url: String,
+        scope: String,
+        /// App actor to (client id, secret).
+        apps: BTreeMap<String, (String, Secret)>,
+        /// User actor to (user principal name, password).
+        users: BTreeMap<String, (String, Secret)>,
+    },
+}
+
+/// Everything an HTTP session needs.
+#[derive(Debug)]
+pub struct SessionSettings {
+    pub base_url: String,
+    pub version_root: String,
+    pub actor_ids: BTreeMap<String, String>,
+    pub credentials: Credentials,
+    pub clock: ClockMode,
+    /// Real clock only: presence seconds per wall second on the target.
+    pub time_scale: f64,
+    pub request_timeout: Duration,
+}
+
+struct CachedToken {
+    token: String,
+    refresh_at: Instant,
+}
+
+/// A case session that speaks HTTP to a base URL.
+pub struct HttpSession {
+    client: reqwest::Client,
+    settings: SessionSettings,
+    tokens: HashMap<(String, Option<String>), CachedToken>,
+    start: Timestamp,
+    /// Virtual clock: how far this session has advanced it.
+    advanced: SignedDuration,
+    wall_start: Instant,
+}
+
+#[derive(Deserialize)]
+struct ClockBody {
+    now: Timestamp,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+impl HttpSession {
+    /// Connects; with a virtual clock, resets the target and reads its clock.
+    pub async fn open(settings: SessionSettings) -> Result<Self, TargetError> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .connect_timeout(settings.request_timeout)
+            .build()
+            .map_err(|e| TargetError::Start(e.to_string()))?;
+        let mut session = HttpSession {
+            client,
+            settings,
+            tokens: HashMap::new(),
+            start: Timestamp::now(),
+            advanced: SignedDuration::ZERO,
+            wall_start: Instant::now(),
+        };
+        if session.settings.clock == ClockMode::Virtual {
+            session.control("POST", "/_conformance/reset", None).await?;
+            let clock = session.control("GET", "/_conformance/clock", None).await?;
+            let body: ClockBody = serde_json::from_slice(&clock)
+                .map_err(|e| TargetError::Control(format!("GET /_conformance/clock: {e}")))?;
+            session.start = body.now;
+        }
+        Ok(session)
+    }
+
+    async fn control(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<Vec<u8>, TargetError> {
+        let url = format!("{}{path}", self.settings.base_url);
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| TargetError::Control(e.to_string()))?;
+        let mut request = self.client.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| TargetError::Control(format!("{method} {path}: {}", describe(&e))))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| TargetError::Control(format!("{method} {path}: {}", describe(&e))))?;
+        if !status.is_success() {
+            return Err(TargetError::Control(format!(
+                "{method} {path} answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            )));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    async fn fetch_token(
+        &self,
+        app: &str,
+        delegate: Option<&str>,
+    ) -> Result<(String, u64), TargetError> {
+        let fail = |cause: String| TargetError::Token {
+            actor: match delegate {
+                Some(user) => format!("{app} for {user}"),
+                None => app.to_owned(),
+            },
+            cause,
+        };
+        let Credentials::TokenEndpoint {
+            url,
+            scope,
+            apps,
+            users,
+        } = &self.settings.credentials
+        else {
+            return Err(fail("the target takes no tokens".into()));
+        };
+        let (client_id, secret) = apps
+            .get(app)
+            .ok_or_else(|| fail("no app registration is mapped to this actor".into()))?;
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", client_id),
+            ("client_secret", secret.expose()),
+            ("scope", scope),
+        ];
+        if let Some(user) = delegate {
+            let (upn, password) = users
+                .get(user)
+                .ok_or_else(|| fail(format!("no sign-in is mapped to user '{user}'")))?;
+            form.extend([
+                ("grant_type", "password"),
+                ("username", upn),
+                ("password", password.expose()),
+            ]);
+        } else {
+            form.push(("grant_type", "client_credentials"));
+        }
+        let response = self
+            .client
+            .post(url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| fail(describe(&e)))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| fail(describe(&e)))?;
+        if !status.is_success() {
+            // The identity platform's error description never contains the secret; keep it short.
+            let text: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
+            return Err(fail(format!(
+                "the token endpoint answered {status}: {text}"
+            )));
+        }
+        let body: TokenBody = serde_json::from_slice(&bytes).map_err(|e| {
+            fail(format!(
+                "the token endpoint answered 200 without a token: {e}"
+            ))
+        })?;
+        Ok((body.access_token, body.expires_in.unwrap_or(3600)))
+    }
+}
+
+/// A transport error in one line, with its cause chain (connection refused, timed out, ...).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(e);
+    let mut last = String::new();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    if !last.is_empty() {
+        text.push_str(": ");
+        text.push_str(&last);
+    }
+    text
+}
+
+#[async_trait]
+impl CaseSession for HttpSession {
+    fn actor_ids(&self) -> &BTreeMap<String, String> {
+        &self.settings.actor_ids
+    }
+
+    fn version_root(&self) -> &str {
+        &self.settings.version_root
+    }
+
+    fn clock(&self) -> ClockMode {
+        self.settings.clock
+    }
+
+    fn case_start(&self) -> Timestamp {
+        self.start
+    }
+
+    fn time_scale(&self) -> f64 {
+        self.settings.time_scale
+    }
+
+    async fn token(&mut self, app: &str, delegate: Option<&str>) -> Result<String, TargetError> {
+        let key = (app.to_owned(), delegate.map(str::to_owned));
+        if let Some(cached) = self.tokens.get(&key)
+            && Instant::now() < cached.refresh_at
+        {
+            return Ok(cached.token.clone());
+        }
+        let (token, expires_in) = self.fetch_token(app, delegate).await?;
+        // Refresh five minutes early, or at half the lifetime of short-lived tokens.
+        let margin = (expires_in / 2).min(300);
+        let refresh_at = Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin));
+        self.tokens.insert(
+            key,
+            CachedToken {
+                token: token.clone(),
+                refresh_at,
+            },
+        );
+        Ok(token)
+    }
+
+    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
+        let transport = |cause: String| TargetError::Transport {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            cause,
+        };
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| transport(e.to_string()))?;
+        let url = format!("{}{}", self.settings.base_url, request.path);
+        let mut builder = self.client.request(method, &url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder
+            .body(request.body.clone())
+            .send()
+            .await
+            .map_err(|e| transport(describe(&e)))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport(describe(&e)))?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+
+    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
+        match self.settings.clock {
+            ClockMode::Virtual => {
+                let by = offset - self.advanced;
+                if by.is_positive() {
+                    let body = serde_json::json!({ "by": iso(by) }).to_string();
+                    self.control("POST", "/_conformance/clock/advance", Some(body))
+                        .await?;
+                    self.advanced = offset;
+                }
+            }
+            ClockMode::Real => {
+                let wall = offset.as_secs_f64() / self.settings.time_scale;
+                let due = self.wall_start + Duration::from_secs_f64(wall.max(0.0));
+                tokio::time::sleep_until(due.into()).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn close(self: Box<Self>) {}
+}

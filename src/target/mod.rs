@@ -1,0 +1,103 @@
+//! How a case reaches an implementation. A [`Target`] opens one [`CaseSession`] per case: the
+//! actor-to-id mapping, credentials, HTTP, and the clock. The embedded reference server, a
+//! third-party URL and the real Graph service are implementations of the same two traits.
+
+pub mod embedded;
+pub mod http;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::case::Case;
+use crate::model::Profile;
+
+pub use embedded::EmbeddedTarget;
+pub use http::HttpSession;
+
+/// A request as the runner builds it: the path is from the server root, with ids filled in.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A response as the target returned it.
+#[derive(Clone, Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the target's presence clock moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockMode {
+    /// Moved instantly through the control protocol.
+    Virtual,
+    /// Wall time: the runner waits.
+    Real,
+}
+
+/// Why a target could not be driven (as opposed to a target that answered wrongly).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("cannot start the target: {0}")]
+    Start(String),
+    #[error("{method} {path}: {cause}")]
+    Transport {
+        method: String,
+        path: String,
+        cause: String,
+    },
+    #[error("cannot get a token for '{actor}': {cause}")]
+    Token { actor: String, cause: String },
+    #[error("the control protocol failed: {0}")]
+    Control(String),
+}
+
+/// An implementation under test.
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// The snapshot folder name (`reference`, `local`, `graph-v1`).
+    fn name(&self) -> &str;
+    fn profile(&self) -> Profile;
+    /// Prepares a fresh world for one case.
+    async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError>;
+}
+
+/// One case's connection to a target.
+#[async_trait]
+pub trait CaseSession: Send {
+    /// Actor name to the id the target knows it by (user object ids, app client ids).
+    fn actor_ids(&self) -> &BTreeMap<String, String>;
+    /// `/v1.0` or `/beta`.
+    fn version_root(&self) -> &str;
+    fn clock(&self) -> ClockMode;
+    /// The target's presence time when the case started.
+    fn case_start(&self) -> Timestamp;
+    /// Presence seconds per wall second (real clocks sped up with `--time-scale`).
+    fn time_scale(&self) -> f64 {
+        1.0
+    }
+    /// A bearer token for an app, acting as itself or for a user.
+    async fn token(&mut self, app: &str, delegate: Option<&str>) -> Result<String, TargetError>;
+    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError>;
+    /// Brings the target to `offset` after the case start: advances a virtual clock, or waits.
+    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError>;
+    /// Releases what the case held (servers, pooled users).
+    async fn close(self: Box<Self>);
+}

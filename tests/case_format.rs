@@ -1,0 +1,67 @@
+//! The case format itself: the committed JSON Schema is current, every case file validates
+//! against it, and malformed files give precise, located errors (fixtures in
+//! `tests/data/invalid-cases/`, each with the expected report in a `.err` file beside it).
+
+use std::path::Path;
+
+use presence_conformance::case::{json_schema, load_file};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let path = root().join("spec/case.schema.json");
+    let generated = serde_json::to_string_pretty(&json_schema()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "spec/case.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test --test case_format`"
+    );
+}
+
+#[test]
+fn every_case_file_loads_and_validates_against_the_schema() {
+    let schema = json_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let cases = root().join("cases");
+    let files = presence_conformance::case::discover(&cases).unwrap();
+    assert!(!files.is_empty());
+    for file in files {
+        if let Err(e) = load_file(&cases, &file) {
+            panic!("{}", e.render());
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let value: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+    }
+}
+
+#[test]
+fn malformed_cases_report_file_line_and_reason() {
+    let dir = root().join("tests/data/invalid-cases");
+    let mut checked = 0;
+    for file in presence_conformance::case::discover(&dir).unwrap() {
+        let expected_path = file.with_extension("err");
+        let relative = file.strip_prefix(root()).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let error = presence_conformance::case::load_str("invalid", relative, &text)
+            .expect_err(&format!("{} should not load", file.display()));
+        let rendered = error.render() + "\n";
+        if std::env::var_os("UPDATE_ERRORS").is_some() {
+            std::fs::write(&expected_path, &rendered).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        assert_eq!(rendered, expected, "{}", file.display());
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} invalid-case fixtures");
+}
