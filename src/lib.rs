@@ -2,7 +2,9 @@
 //! the Microsoft Graph presence API.
 
 pub mod case;
+pub mod fsutil;
 pub mod model;
+pub mod report;
 pub mod runner;
 pub mod server;
 pub mod suite;

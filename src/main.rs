@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use presence_conformance::report::run_suite;
 use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
+use presence_conformance::suite::{load_cases, reference_targets};
 
 #[derive(Parser)]
 #[command(name = "presence-conformance", version, about)]
@@ -19,8 +21,42 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the conformance suite (default: against the embedded reference server).
+    Run(RunArgs),
     /// Run the reference Graph presence server.
     Serve(ServeArgs),
+    /// Work with case files.
+    #[command(subcommand)]
+    Cases(CasesCommand),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Only cases whose name contains this (e.g. `timeout` or `aggregation::busy`).
+    filter: Option<String>,
+    /// Where the case files are.
+    #[arg(long, default_value = "cases")]
+    cases: PathBuf,
+    /// Trials run at once (default: the number of cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Also write a JUnit XML report here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum CasesCommand {
+    /// Check every case file (format, actors, durations, order) and report each error with its line.
+    Lint {
+        #[arg(default_value = "cases")]
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of the case format (committed as spec/case.schema.json).
+    Schema,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,6 +92,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Run(args) => run(args),
+        Command::Cases(CasesCommand::Lint { dir }) => lint_cases(&dir),
+        Command::Cases(CasesCommand::Schema) => {
+            println!("{:#}", presence_conformance::case::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match outcome {
         Ok(code) => code,
@@ -64,6 +106,56 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let cases = load_cases(&args.cases)
+        .with_context(|| format!("cannot read the case directory {}", args.cases.display()))?;
+    if cases.is_empty() {
+        anyhow::bail!("no case files (*.yaml) under {}", args.cases.display());
+    }
+    let targets = reference_targets();
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let report = run_suite(
+        &cases,
+        &targets,
+        args.filter.as_deref(),
+        jobs,
+        &|_| None,
+        progress,
+    );
+    print!("{}", report.render());
+    if let Some(path) = &args.junit {
+        report
+            .write_junit(path)
+            .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
+    }
+    Ok(if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let cases = load_cases(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mut broken = 0;
+    for case in &cases {
+        if let Err(e) = &case.case {
+            eprintln!("{}\n", e.render());
+            broken += 1;
+        }
+    }
+    println!("{} case files, {broken} with errors", cases.len());
+    Ok(if broken == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {

@@ -170,13 +170,37 @@ pub struct TokenRequest {
 }
 
 /// An OAuth2 error as the identity platform shapes it.
-fn oauth_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
-    let body = json!({
-        "error": error,
-        "error_description": format!("AADSTS{code}: {description}"),
-        "error_codes": [code],
-    });
-    (status, axum::Json(body)).into_response()
+#[derive(Debug)]
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    code: u32,
+    description: String,
+}
+
+fn oauth_error(
+    status: StatusCode,
+    error: &'static str,
+    code: u32,
+    description: &str,
+) -> OAuthError {
+    OAuthError {
+        status,
+        error,
+        code,
+        description: description.to_owned(),
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": self.error,
+            "error_description": format!("AADSTS{}: {}", self.code, self.description),
+            "error_codes": [self.code],
+        });
+        (self.status, axum::Json(body)).into_response()
+    }
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
@@ -192,7 +216,8 @@ pub async fn token_endpoint(
             "invalid_request",
             90002,
             &format!("Tenant '{tenant}' not found."),
-        );
+        )
+        .into_response();
     }
     let Ok(Form(form)) = form else {
         return oauth_error(
@@ -200,7 +225,8 @@ pub async fn token_endpoint(
             "invalid_request",
             900144,
             "The request body must be application/x-www-form-urlencoded.",
-        );
+        )
+        .into_response();
     };
     match issue_for(config, &form) {
         Ok(caller) => {
@@ -214,11 +240,11 @@ pub async fn token_endpoint(
             });
             (StatusCode::OK, axum::Json(body)).into_response()
         }
-        Err(response) => response,
+        Err(error) => error.into_response(),
     }
 }
 
-fn issue_for(config: &ServerConfig, form: &TokenRequest) -> Result<Caller, Response> {
+fn issue_for(config: &ServerConfig, form: &TokenRequest) -> Result<Caller, OAuthError> {
     let client = find_client(config, form)?;
     let scope = form.scope.as_deref().unwrap_or_default();
     match form.grant_type.as_deref() {
@@ -272,7 +298,7 @@ fn issue_for(config: &ServerConfig, form: &TokenRequest) -> Result<Caller, Respo
 fn find_client<'a>(
     config: &'a ServerConfig,
     form: &TokenRequest,
-) -> Result<&'a ClientConfig, Response> {
+) -> Result<&'a ClientConfig, OAuthError> {
     let id = form.client_id.as_deref().unwrap_or_default();
     let client = config
         .clients

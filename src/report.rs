@@ -1,0 +1,206 @@
+//! Running a whole suite outside `cargo test` (the `run` command): trials in parallel, a progress
+//! bar, a readable summary with simulated time against wall time, and JUnit XML for CI systems.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::SignedDuration;
+
+use crate::runner::ContractCheck;
+use crate::suite::{SuiteCase, run_blocking, skip_reason};
+use crate::target::Target;
+
+/// How one trial (a case on a target) ended.
+#[derive(Debug)]
+pub enum Verdict {
+    Passed,
+    Failed(String),
+    Ignored(String),
+}
+
+#[derive(Debug)]
+pub struct TrialResult {
+    pub case: String,
+    pub target: String,
+    pub verdict: Verdict,
+    pub contract_violations: usize,
+    pub simulated: SignedDuration,
+    pub wall: Duration,
+}
+
+/// Everything a suite run produced.
+#[derive(Debug)]
+pub struct SuiteReport {
+    pub trials: Vec<TrialResult>,
+    pub wall: Duration,
+}
+
+/// A contract checker per target, chosen by the caller.
+pub type ContractFor = dyn Fn(&dyn Target) -> Option<Arc<dyn ContractCheck>> + Send + Sync;
+
+/// Runs every case whose name contains `filter` on every target, `jobs` at a time.
+pub fn run_suite(
+    cases: &[SuiteCase],
+    targets: &[Arc<dyn Target>],
+    filter: Option<&str>,
+    jobs: usize,
+    contract_for: &ContractFor,
+    progress: bool,
+) -> SuiteReport {
+    let started = Instant::now();
+    let mut queue: Vec<(usize, Arc<dyn Target>)> = Vec::new();
+    for target in targets {
+        for (i, case) in cases.iter().enumerate() {
+            if filter.is_none_or(|f| case.name.contains(f)) {
+                queue.push((i, target.clone()));
+            }
+        }
+    }
+    let bar = if progress {
+        indicatif::ProgressBar::new(queue.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    queue.reverse();
+    let queue = Mutex::new(queue);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                    let Some((index, target)) = next else { break };
+                    let result = run_trial(&cases[index], target.as_ref(), contract_for);
+                    bar.set_message(result.case.clone());
+                    bar.inc(1);
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(result);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let mut trials = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    trials.sort_by(|a, b| (&a.target, &a.case).cmp(&(&b.target, &b.case)));
+    SuiteReport {
+        trials,
+        wall: started.elapsed(),
+    }
+}
+
+fn run_trial(entry: &SuiteCase, target: &dyn Target, contract_for: &ContractFor) -> TrialResult {
+    let mut result = TrialResult {
+        case: entry.name.clone(),
+        target: target.name().to_owned(),
+        verdict: Verdict::Passed,
+        contract_violations: 0,
+        simulated: SignedDuration::ZERO,
+        wall: Duration::ZERO,
+    };
+    let case = match &entry.case {
+        Ok(case) => case,
+        Err(e) => {
+            result.verdict = Verdict::Failed(e.render());
+            return result;
+        }
+    };
+    if let Some(reason) = skip_reason(case, target) {
+        result.verdict = Verdict::Ignored(reason);
+        return result;
+    }
+    let contract = contract_for(target);
+    match run_blocking(case, target, contract.as_deref()) {
+        Err(e) => result.verdict = Verdict::Failed(e),
+        Ok(run) => {
+            result.contract_violations = run.contract_violations;
+            result.simulated = run.simulated;
+            result.wall = run.wall;
+            if !run.passed() {
+                result.verdict = Verdict::Failed(run.report(case));
+            }
+        }
+    }
+    result
+}
+
+impl SuiteReport {
+    pub fn count(&self, pick: fn(&Verdict) -> bool) -> usize {
+        self.trials.iter().filter(|t| pick(&t.verdict)).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.count(|v| matches!(v, Verdict::Failed(_)))
+    }
+
+    /// The summary: failures in full, then totals and simulated time against wall time.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for t in &self.trials {
+            if let Verdict::Failed(report) = &t.verdict {
+                out.push_str(&format!("FAILED [{}] {}\n{report}\n", t.target, t.case));
+            }
+        }
+        let passed = self.count(|v| matches!(v, Verdict::Passed));
+        let ignored = self.count(|v| matches!(v, Verdict::Ignored(_)));
+        let violations: usize = self.trials.iter().map(|t| t.contract_violations).sum();
+        let simulated: f64 = self.trials.iter().map(|t| t.simulated.as_secs_f64()).sum();
+        let wall = self.wall.as_secs_f64();
+        let mut targets: Vec<&str> = self.trials.iter().map(|t| t.target.as_str()).collect();
+        targets.dedup();
+        out.push_str(&format!(
+            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n",
+            targets.join(", "),
+            crate::model::iso(SignedDuration::from_secs(simulated as i64)),
+            if wall > 0.0 { simulated / wall } else { 0.0 },
+        ));
+        out.push_str(&format!(
+            "{passed} passed, {} failed, {ignored} ignored\n",
+            self.failed()
+        ));
+        out
+    }
+
+    /// JUnit XML: one test suite per target, one test case per case.
+    pub fn write_junit(&self, path: &Path) -> anyhow::Result<()> {
+        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+        let mut report = Report::new("presence-conformance");
+        report.set_time(self.wall);
+        let mut suites: Vec<TestSuite> = Vec::new();
+        for t in &self.trials {
+            if suites.last().is_none_or(|s| s.name.as_str() != t.target) {
+                suites.push(TestSuite::new(t.target.clone()));
+            }
+            let status = match &t.verdict {
+                Verdict::Passed => TestCaseStatus::success(),
+                Verdict::Ignored(reason) => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(reason.clone());
+                    s
+                }
+                Verdict::Failed(report) => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(report.lines().next().unwrap_or("failed").to_owned());
+                    s.set_description(report.clone());
+                    s
+                }
+            };
+            let mut case = TestCase::new(t.case.clone(), status);
+            case.set_classname(t.target.clone());
+            case.set_time(t.wall);
+            if let Some(suite) = suites.last_mut() {
+                suite.add_test_case(case);
+            }
+        }
+        report.add_test_suites(suites);
+        let xml = report.to_string()?;
+        crate::fsutil::write_atomically(path, xml.as_bytes())?;
+        Ok(())
+    }
+}
