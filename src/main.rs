@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use presence_conformance::report::run_suite;
 use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
-use presence_conformance::suite::{load_cases, reference_targets};
+use presence_conformance::suite::{load_cases, select_targets};
 
 #[derive(Parser)]
 #[command(name = "presence-conformance", version, about)]
@@ -34,6 +34,10 @@ enum Command {
 struct RunArgs {
     /// Only cases whose name contains this (e.g. `timeout` or `aggregation::busy`).
     filter: Option<String>,
+    /// A target profile (TOML, see targets/); default: $PRESENCE_TARGET, else the embedded
+    /// reference server under v1.0, beta and beta-2021.
+    #[arg(long)]
+    target: Option<PathBuf>,
     /// Where the case files are.
     #[arg(long, default_value = "cases")]
     cases: PathBuf,
@@ -115,7 +119,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if cases.is_empty() {
         anyhow::bail!("no case files (*.yaml) under {}", args.cases.display());
     }
-    let targets = reference_targets();
+    let targets = select_targets(args.target.as_deref())?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

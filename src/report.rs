@@ -8,16 +8,8 @@ use std::time::{Duration, Instant};
 use jiff::SignedDuration;
 
 use crate::runner::ContractCheck;
-use crate::suite::{SuiteCase, run_blocking, skip_reason};
+use crate::suite::{SuiteCase, SuiteTarget, Verdict, run_trial};
 use crate::target::Target;
-
-/// How one trial (a case on a target) ended.
-#[derive(Debug)]
-pub enum Verdict {
-    Passed,
-    Failed(String),
-    Ignored(String),
-}
 
 #[derive(Debug)]
 pub struct TrialResult {
@@ -42,18 +34,18 @@ pub type ContractFor = dyn Fn(&dyn Target) -> Option<Arc<dyn ContractCheck>> + S
 /// Runs every case whose name contains `filter` on every target, `jobs` at a time.
 pub fn run_suite(
     cases: &[SuiteCase],
-    targets: &[Arc<dyn Target>],
+    targets: &[SuiteTarget],
     filter: Option<&str>,
     jobs: usize,
     contract_for: &ContractFor,
     progress: bool,
 ) -> SuiteReport {
     let started = Instant::now();
-    let mut queue: Vec<(usize, Arc<dyn Target>)> = Vec::new();
+    let mut queue: Vec<(usize, &SuiteTarget)> = Vec::new();
     for target in targets {
         for (i, case) in cases.iter().enumerate() {
             if filter.is_none_or(|f| case.name.contains(f)) {
-                queue.push((i, target.clone()));
+                queue.push((i, target));
             }
         }
     }
@@ -75,7 +67,7 @@ pub fn run_suite(
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
                     let Some((index, target)) = next else { break };
-                    let result = run_trial(&cases[index], target.as_ref(), contract_for);
+                    let result = trial(&cases[index], target, contract_for);
                     bar.set_message(result.case.clone());
                     bar.inc(1);
                     results
@@ -95,39 +87,18 @@ pub fn run_suite(
     }
 }
 
-fn run_trial(entry: &SuiteCase, target: &dyn Target, contract_for: &ContractFor) -> TrialResult {
-    let mut result = TrialResult {
+fn trial(entry: &SuiteCase, target: &SuiteTarget, contract_for: &ContractFor) -> TrialResult {
+    let contract = contract_for(target.target.as_ref());
+    let outcome = run_trial(entry, target, contract.as_deref());
+    let run = outcome.run.as_ref();
+    TrialResult {
         case: entry.name.clone(),
-        target: target.name().to_owned(),
-        verdict: Verdict::Passed,
-        contract_violations: 0,
-        simulated: SignedDuration::ZERO,
-        wall: Duration::ZERO,
-    };
-    let case = match &entry.case {
-        Ok(case) => case,
-        Err(e) => {
-            result.verdict = Verdict::Failed(e.render());
-            return result;
-        }
-    };
-    if let Some(reason) = skip_reason(case, target) {
-        result.verdict = Verdict::Ignored(reason);
-        return result;
+        target: target.target.name().to_owned(),
+        verdict: outcome.verdict,
+        contract_violations: run.map_or(0, |r| r.contract_violations),
+        simulated: run.map_or(SignedDuration::ZERO, |r| r.simulated),
+        wall: run.map_or(Duration::ZERO, |r| r.wall),
     }
-    let contract = contract_for(target);
-    match run_blocking(case, target, contract.as_deref()) {
-        Err(e) => result.verdict = Verdict::Failed(e),
-        Ok(run) => {
-            result.contract_violations = run.contract_violations;
-            result.simulated = run.simulated;
-            result.wall = run.wall;
-            if !run.passed() {
-                result.verdict = Verdict::Failed(run.report(case));
-            }
-        }
-    }
-    result
 }
 
 impl SuiteReport {
@@ -149,6 +120,7 @@ impl SuiteReport {
         }
         let passed = self.count(|v| matches!(v, Verdict::Passed));
         let ignored = self.count(|v| matches!(v, Verdict::Ignored(_)));
+        let known = self.count(|v| matches!(v, Verdict::KnownFailure(_)));
         let violations: usize = self.trials.iter().map(|t| t.contract_violations).sum();
         let simulated: f64 = self.trials.iter().map(|t| t.simulated.as_secs_f64()).sum();
         let wall = self.wall.as_secs_f64();
@@ -161,7 +133,7 @@ impl SuiteReport {
             if wall > 0.0 { simulated / wall } else { 0.0 },
         ));
         out.push_str(&format!(
-            "{passed} passed, {} failed, {ignored} ignored\n",
+            "known failures (expectations file): {known}\n{passed} passed, {} failed, {ignored} ignored\n",
             self.failed()
         ));
         out
@@ -179,7 +151,7 @@ impl SuiteReport {
             }
             let status = match &t.verdict {
                 Verdict::Passed => TestCaseStatus::success(),
-                Verdict::Ignored(reason) => {
+                Verdict::Ignored(reason) | Verdict::KnownFailure(reason) => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(reason.clone());
                     s

@@ -11,9 +11,8 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_conformance::runner::CaseRun;
 use presence_conformance::suite::{
-    SuiteCase, load_cases, reference_targets, run_blocking, skip_reason,
+    SuiteCase, SuiteTarget, Verdict, load_cases, run_trial, select_targets, skip_reason,
 };
-use presence_conformance::target::Target;
 
 /// insta prints diffs straight to stdout; one at a time keeps them readable.
 static SNAPSHOT_LOCK: Mutex<()> = Mutex::new(());
@@ -28,8 +27,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let targets = match select_targets(None) {
+        Ok(targets) => targets,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let mut trials = Vec::new();
-    for target in reference_targets() {
+    for target in targets {
         for index in 0..cases.len() {
             trials.push(trial(root, &cases, index, target.clone()));
         }
@@ -37,24 +43,26 @@ fn main() -> std::process::ExitCode {
     libtest_mimic::run(&args, trials).exit_code()
 }
 
-fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: Arc<dyn Target>) -> Trial {
+fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTarget) -> Trial {
     let entry = &cases[index];
-    let kind = target.name().to_owned();
+    let kind = target.target.name().to_owned();
     let ignored = match &entry.case {
-        Ok(case) => skip_reason(case, target.as_ref()).is_some(),
+        Ok(case) => skip_reason(case, target.target.as_ref()).is_some(),
         Err(_) => false,
     };
-    let snapshots = root.join("snapshots").join(target.name());
+    let snapshots = root.join("snapshots").join(target.target.name());
     let cases = cases.clone();
     Trial::test(entry.name.clone(), move || {
         let entry = &cases[index];
-        let case = entry.case.as_ref().map_err(|e| Failed::from(e.render()))?;
-        let run = run_blocking(case, target.as_ref(), None).map_err(Failed::from)?;
-        let snapshot = check_snapshot(&snapshots, &entry.path, case, &run);
-        if !run.passed() {
-            return Err(run.report(case).into());
+        let outcome = run_trial(entry, &target, None);
+        match (outcome.verdict, &entry.case, &outcome.run) {
+            (Verdict::Passed, Ok(case), Some(run)) => {
+                check_snapshot(&snapshots, &entry.path, case, run)
+            }
+            (Verdict::Passed | Verdict::KnownFailure(_), _, _) => Ok(()),
+            (Verdict::Failed(report), _, _) => Err(report.into()),
+            (Verdict::Ignored(reason), _, _) => Err(format!("not runnable: {reason}").into()),
         }
-        snapshot
     })
     .with_kind(kind)
     .with_ignored_flag(ignored)

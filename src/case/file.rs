@@ -54,6 +54,10 @@ pub struct CaseFile {
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub profiles: Option<Located<Vec<String>>>,
+    /// Capabilities a target needs to run this case: `virtual-clock` for cases that check
+    /// instants a second apart, which a real clock cannot hit reliably.
+    #[serde(default)]
+    pub requires: Vec<RequirementFile>,
     /// User actors, by name. Targets map each to a real user id.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
@@ -132,6 +136,12 @@ pub struct StepFile {
     /// `invalid-request`: the request breaks the spec on purpose; its violations are expected.
     #[serde(default)]
     pub contract: Option<ContractFile>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequirementFile {
+    VirtualClock,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -169,6 +169,7 @@ impl Checker<'_> {
             path: self.path.to_path_buf(),
             title: file.title,
             profiles,
+            needs_virtual_clock: file.requires.contains(&RequirementFile::VirtualClock),
             users: self.users.clone(),
             apps: self.apps.clone(),
             steps,

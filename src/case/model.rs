@@ -22,6 +22,8 @@ pub struct Case {
     pub path: PathBuf,
     pub title: String,
     pub profiles: Vec<Profile>,
+    /// The case checks instants a second apart: a real-clock target cannot run it.
+    pub needs_virtual_clock: bool,
     pub users: Vec<String>,
     /// Declared apps plus the observer.
     pub apps: Vec<AppActor>,

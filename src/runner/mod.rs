@@ -406,7 +406,9 @@ impl Replay<'_> {
                         .session
                         .token(&step.actor, step.delegate.as_deref())
                         .await?;
-                    headers.push(("Authorization".into(), format!("Bearer {token}")));
+                    if let Some(token) = token {
+                        headers.push(("Authorization".into(), format!("Bearer {token}")));
+                    }
                 }
             }
         }

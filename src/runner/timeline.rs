@@ -28,7 +28,11 @@ static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Timeline {
     pub case: String,
+    /// Which target and profile: known from the snapshot's folder, so not written, which lets
+    /// two targets that behave alike share identical snapshots.
+    #[serde(skip)]
     pub target: String,
+    #[serde(skip)]
     pub profile: String,
     pub entries: Vec<Entry>,
 }

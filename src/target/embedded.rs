@@ -22,6 +22,14 @@ pub struct EmbeddedTarget {
 }
 
 impl EmbeddedTarget {
+    /// Named for a target profile file (`targets/reference.toml`).
+    pub fn named(profile: Profile, name: &str) -> Self {
+        EmbeddedTarget {
+            profile,
+            name: name.to_owned(),
+        }
+    }
+
     pub fn new(profile: Profile) -> Self {
         let name = match profile {
             Profile::V1_0 => "reference".to_owned(),
@@ -148,7 +156,11 @@ impl CaseSession for EmbeddedSession {
     fn case_start(&self) -> Timestamp {
         self.http.case_start()
     }
-    async fn token(&mut self, app: &str, delegate: Option<&str>) -> Result<String, TargetError> {
+    async fn token(
+        &mut self,
+        app: &str,
+        delegate: Option<&str>,
+    ) -> Result<Option<String>, TargetError> {
         self.http.token(app, delegate).await
     }
     async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {

@@ -215,6 +215,26 @@ impl HttpSession {
     }
 }
 
+/// 429 and 503 answers are retried this many times, after `Retry-After`.
+const MAX_RETRIES: u32 = 3;
+/// The longest `Retry-After` honoured; a target asking for more fails the step instead of
+/// stalling the suite.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// How long to wait before retrying a throttled request: `Retry-After` seconds, or a backoff.
+fn retry_after(response: &reqwest::Response, attempt: u32) -> Duration {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or_else(
+            || Duration::from_millis(200 << attempt),
+            Duration::from_secs,
+        )
+        .min(MAX_RETRY_AFTER)
+}
+
 /// A transport error in one line, with its cause chain (connection refused, timed out, ...).
 fn describe(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
@@ -259,12 +279,19 @@ impl CaseSession for HttpSession {
         self.settings.time_scale
     }
 
-    async fn token(&mut self, app: &str, delegate: Option<&str>) -> Result<String, TargetError> {
+    async fn token(
+        &mut self,
+        app: &str,
+        delegate: Option<&str>,
+    ) -> Result<Option<String>, TargetError> {
+        if matches!(self.settings.credentials, Credentials::None) {
+            return Ok(None);
+        }
         let key = (app.to_owned(), delegate.map(str::to_owned));
         if let Some(cached) = self.tokens.get(&key)
             && Instant::now() < cached.refresh_at
         {
-            return Ok(cached.token.clone());
+            return Ok(Some(cached.token.clone()));
         }
         let (token, expires_in) = self.fetch_token(app, delegate).await?;
         // Refresh five minutes early, or at half the lifetime of short-lived tokens.
@@ -277,7 +304,7 @@ impl CaseSession for HttpSession {
                 refresh_at,
             },
         );
-        Ok(token)
+        Ok(Some(token))
     }
 
     async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
@@ -289,15 +316,24 @@ impl CaseSession for HttpSession {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| transport(e.to_string()))?;
         let url = format!("{}{}", self.settings.base_url, request.path);
-        let mut builder = self.client.request(method, &url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let response = builder
-            .body(request.body.clone())
-            .send()
-            .await
-            .map_err(|e| transport(describe(&e)))?;
+        let mut attempt = 0;
+        let response = loop {
+            let mut builder = self.client.request(method.clone(), &url);
+            for (name, value) in &request.headers {
+                builder = builder.header(name, value);
+            }
+            let response = builder
+                .body(request.body.clone())
+                .send()
+                .await
+                .map_err(|e| transport(describe(&e)))?;
+            let throttled = matches!(response.status().as_u16(), 429 | 503);
+            if !throttled || attempt >= MAX_RETRIES {
+                break response;
+            }
+            attempt += 1;
+            tokio::time::sleep(retry_after(&response, attempt)).await;
+        };
         let status = response.status().as_u16();
         let headers = response
             .headers()

@@ -4,6 +4,7 @@
 
 pub mod embedded;
 pub mod http;
+pub mod profile;
 
 use std::collections::BTreeMap;
 
@@ -75,6 +76,14 @@ pub trait Target: Send + Sync {
     /// The snapshot folder name (`reference`, `local`, `graph-v1`).
     fn name(&self) -> &str;
     fn profile(&self) -> Profile;
+    /// How the target's clock moves.
+    fn clock_mode(&self) -> ClockMode {
+        ClockMode::Virtual
+    }
+    /// Why this target cannot run `case` at all (the trial is then ignored with that reason).
+    fn unsupported(&self, _case: &Case) -> Option<String> {
+        None
+    }
     /// Prepares a fresh world for one case.
     async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError>;
 }
@@ -93,8 +102,13 @@ pub trait CaseSession: Send {
     fn time_scale(&self) -> f64 {
         1.0
     }
-    /// A bearer token for an app, acting as itself or for a user.
-    async fn token(&mut self, app: &str, delegate: Option<&str>) -> Result<String, TargetError>;
+    /// A bearer token for an app, acting as itself or for a user; `None` when the target takes
+    /// no tokens.
+    async fn token(
+        &mut self,
+        app: &str,
+        delegate: Option<&str>,
+    ) -> Result<Option<String>, TargetError>;
     async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError>;
     /// Brings the target to `offset` after the case start: advances a virtual clock, or waits.
     async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError>;
