@@ -9,7 +9,9 @@ pub mod user;
 pub mod values;
 
 pub use duration::{DurationError, iso, parse_edm_duration};
-pub use rules::{Profile, RuleViolation, SessionRequest, preferred_request, session_request};
+pub use rules::{
+    Profile, RuleViolation, Semantics, SessionRequest, preferred_request, session_request,
+};
 pub use store::PresenceStore;
 pub use user::{
     AppSession, Command, CommandError, ItemBody, PreferredPresence, PresenceView, SequenceNumber,

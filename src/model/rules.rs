@@ -94,6 +94,39 @@ pub const FADE_TO_INACTIVE: SignedDuration = SignedDuration::from_mins(5);
 /// ... and Away/Away from this age on ("then Away/Away in another five minutes").
 pub const FADE_TO_AWAY: SignedDuration = SignedDuration::from_mins(10);
 
+/// The time and precedence rules that shape what a user shows: the documented ones are
+/// [`Semantics::GRAPH`]. They are data so that a test can build a deliberately wrong server (a
+/// fade a minute late, a swapped precedence) and prove that the suite notices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Semantics {
+    pub fade_to_inactive: SignedDuration,
+    pub fade_to_away: SignedDuration,
+    /// Session availabilities from the highest precedence to the lowest.
+    pub precedence: [Availability; 4],
+}
+
+impl Semantics {
+    pub const GRAPH: Semantics = Semantics {
+        fade_to_inactive: FADE_TO_INACTIVE,
+        fade_to_away: FADE_TO_AWAY,
+        precedence: [Av::DoNotDisturb, Av::Busy, Av::Available, Av::Away],
+    };
+
+    /// Higher ranks win; availabilities outside the precedence list rank last.
+    pub fn rank(&self, availability: Availability) -> u8 {
+        self.precedence
+            .iter()
+            .position(|a| *a == availability)
+            .map_or(0, |i| 4 - i as u8)
+    }
+}
+
+impl Default for Semantics {
+    fn default() -> Self {
+        Semantics::GRAPH
+    }
+}
+
 /// setPresence without expirationDuration: "a default expiration of 5 minutes is applied".
 pub const SESSION_EXPIRATION_DEFAULT: SignedDuration = SignedDuration::from_mins(5);
 /// "The valid duration range is from 5 to 240 minutes (PT5M to PT4H)", both ends included.
@@ -119,13 +152,7 @@ pub fn preferred_default_expiration(availability: Availability) -> SignedDuratio
 /// Precedence among session-level states: DoNotDisturb > Busy > Available > Away. Sessions only
 /// ever hold these four availabilities (faded sessions are Available or Away), so the rest rank last.
 pub fn session_rank(availability: Availability) -> u8 {
-    match availability {
-        Av::DoNotDisturb => 4,
-        Av::Busy => 3,
-        Av::Available => 2,
-        Av::Away => 1,
-        _ => 0,
-    }
+    Semantics::GRAPH.rank(availability)
 }
 
 /// Which write a rule failure belongs to, for messages.

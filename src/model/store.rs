@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use jiff::Timestamp;
 
+use super::rules::Semantics;
 use super::user::{Command, CommandError, PresenceView, UserPresence};
 use super::values::UserId;
 
@@ -14,11 +15,25 @@ pub struct PresenceStore {
     users: HashMap<UserId, UserPresence>,
     /// One entry per user with something to expire: (that user's next expiry, user).
     expiries: BTreeSet<(Timestamp, UserId)>,
+    rules: Semantics,
 }
 
 impl PresenceStore {
+    /// A store that follows the documented rules.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store that follows other rules (tests of the harness build wrong servers with it).
+    pub fn with_semantics(rules: Semantics) -> Self {
+        PresenceStore {
+            rules,
+            ..Self::default()
+        }
+    }
+
+    pub fn semantics(&self) -> Semantics {
+        self.rules
     }
 
     /// Applies a write to one user's presence at `now`.
@@ -30,7 +45,7 @@ impl PresenceStore {
     ) -> Result<(), CommandError> {
         let presence = self.users.entry(user.clone()).or_default();
         let before = presence.next_expiry();
-        let result = presence.apply(now, command);
+        let result = presence.apply(now, command, &self.rules);
         let after = presence.next_expiry();
         self.reindex(user, before, after);
         result
@@ -39,8 +54,8 @@ impl PresenceStore {
     /// What `user` shows at `now`. Users never written to show Offline.
     pub fn view(&self, user: &UserId, now: Timestamp) -> PresenceView {
         match self.users.get(user) {
-            Some(presence) => presence.view(now),
-            None => UserPresence::default().view(now),
+            Some(presence) => presence.view_under(now, &self.rules),
+            None => UserPresence::default().view_under(now, &self.rules),
         }
     }
 
@@ -58,7 +73,7 @@ impl PresenceStore {
             }
             self.expiries.pop_first();
             if let Some(presence) = self.users.get_mut(&user) {
-                presence.settle(now);
+                presence.settle(now, &self.rules);
                 if let Some(next) = presence.next_expiry() {
                     self.expiries.insert((next, user));
                 }

@@ -7,7 +7,7 @@ use std::fmt;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::rules::{self, SessionRequest};
+use super::rules::{SessionRequest, Semantics};
 use super::values::{Activity, Availability, PresenceState, SessionId};
 
 /// An application's presence session for one user (created by setPresence).
@@ -22,7 +22,7 @@ pub struct AppSession {
 
 impl AppSession {
     /// The session's state at `now`, or `None` once it has expired.
-    pub fn state_at(&self, now: Timestamp) -> Option<PresenceState> {
+    pub fn state_at(&self, now: Timestamp, rules: &Semantics) -> Option<PresenceState> {
         if now >= self.expires_at {
             return None;
         }
@@ -30,9 +30,9 @@ impl AppSession {
             return Some(self.state);
         }
         let age = now.duration_since(self.set_at);
-        Some(if age >= rules::FADE_TO_AWAY {
+        Some(if age >= rules.fade_to_away {
             PresenceState::new(Availability::Away, Activity::Away)
-        } else if age >= rules::FADE_TO_INACTIVE {
+        } else if age >= rules.fade_to_inactive {
             PresenceState::new(Availability::Available, Activity::AvailableInactive)
         } else {
             self.state
@@ -40,10 +40,11 @@ impl AppSession {
     }
 
     /// Every instant at which this session's shown state changes, fade stages and expiry.
-    fn transitions(&self) -> impl Iterator<Item = Timestamp> + '_ {
+    fn transitions<'a>(&'a self, rules: &Semantics) -> impl Iterator<Item = Timestamp> + 'a {
+        let stages = [rules.fade_to_inactive, rules.fade_to_away];
         let fades = (self.state.availability == Availability::Available)
-            .then(|| {
-                [rules::FADE_TO_INACTIVE, rules::FADE_TO_AWAY]
+            .then(move || {
+                stages
                     .into_iter()
                     .filter_map(|d| self.set_at.checked_add(d).ok())
                     .filter(|t| *t < self.expires_at)
@@ -188,8 +189,8 @@ impl UserPresence {
     }
 
     /// Every instant at which what this user shows may change, due or not.
-    fn transitions(&self) -> impl Iterator<Item = Timestamp> + '_ {
-        let sessions = self.sessions.iter().flat_map(AppSession::transitions);
+    fn transitions<'a>(&'a self, rules: &'a Semantics) -> impl Iterator<Item = Timestamp> + 'a {
+        let sessions = self.sessions.iter().flat_map(move |s| s.transitions(rules));
         let preferred = self.preferred.iter().map(|p| p.expires_at);
         let status = self
             .status
@@ -198,33 +199,43 @@ impl UserPresence {
         sessions.chain(preferred).chain(status)
     }
 
-    fn newest_change(&self, now: Timestamp) -> Option<Timestamp> {
-        let fired = self.transitions().filter(|t| *t <= now).max();
+    fn newest_change(&self, now: Timestamp, rules: &Semantics) -> Option<Timestamp> {
+        let fired = self.transitions(rules).filter(|t| *t <= now).max();
         self.changed_at.max(fired)
     }
 
-    /// What the user shows at `now`.
+    /// What the user shows at `now`, by the documented rules.
     pub fn view(&self, now: Timestamp) -> PresenceView {
+        self.view_under(now, &Semantics::GRAPH)
+    }
+
+    /// What the user shows at `now` under `rules`.
+    pub fn view_under(&self, now: Timestamp, rules: &Semantics) -> PresenceView {
         PresenceView {
-            state: self.state_at(now),
+            state: self.state_under(now, rules),
             status_message: self.status.clone().filter(|s| s.live_at(now)),
             sequence: SequenceNumber {
-                changed_at: self.newest_change(now).unwrap_or(Timestamp::UNIX_EPOCH),
+                changed_at: self.newest_change(now, rules).unwrap_or(Timestamp::UNIX_EPOCH),
                 writes: self.writes,
             },
         }
     }
 
-    /// The aggregated availability/activity at `now`.
+    /// The aggregated availability/activity at `now`, by the documented rules.
     pub fn state_at(&self, now: Timestamp) -> PresenceState {
+        self.state_under(now, &Semantics::GRAPH)
+    }
+
+    /// The aggregated availability/activity at `now` under `rules`.
+    pub fn state_under(&self, now: Timestamp, rules: &Semantics) -> PresenceState {
         // Among live sessions the highest availability wins; among equals, the latest set.
         let winner = self
             .sessions
             .iter()
             .enumerate()
-            .filter_map(|(order, s)| s.state_at(now).map(|state| (state, s.set_at, order)))
+            .filter_map(|(order, s)| s.state_at(now, rules).map(|state| (state, s.set_at, order)))
             .max_by_key(|(state, set_at, order)| {
-                (rules::session_rank(state.availability), *set_at, *order)
+                (rules.rank(state.availability), *set_at, *order)
             });
         let Some((session_state, _, _)) = winner else {
             // Preferred presence "takes effect only when at least one presence session exists".
@@ -237,8 +248,8 @@ impl UserPresence {
     }
 
     /// Drops everything that has expired by `now`, remembering when the newest timer fired.
-    pub fn settle(&mut self, now: Timestamp) {
-        self.changed_at = self.newest_change(now);
+    pub fn settle(&mut self, now: Timestamp, rules: &Semantics) {
+        self.changed_at = self.newest_change(now, rules);
         self.sessions.retain(|s| now < s.expires_at);
         if self.preferred.is_some_and(|p| now >= p.expires_at) {
             self.preferred = None;
@@ -253,8 +264,13 @@ impl UserPresence {
     }
 
     /// Applies one write at `now`. Expired state is dropped first, so an expired session is gone.
-    pub fn apply(&mut self, now: Timestamp, command: Command) -> Result<(), CommandError> {
-        self.settle(now);
+    pub fn apply(
+        &mut self,
+        now: Timestamp,
+        command: Command,
+        rules: &Semantics,
+    ) -> Result<(), CommandError> {
+        self.settle(now, rules);
         let expiry =
             |d: SignedDuration| now.checked_add(d).map_err(|_| CommandError::ExpiryOverflow);
         match command {
@@ -312,6 +328,8 @@ mod tests {
     use super::*;
     use crate::model::rules::{Profile, preferred_request, session_request};
 
+    const G: Semantics = Semantics::GRAPH;
+
     fn t0() -> Timestamp {
         "2026-01-05T09:00:00Z".parse().unwrap()
     }
@@ -327,7 +345,7 @@ mod tests {
             session: SessionId::new(app),
             request,
         };
-        user.apply(at(when), command).unwrap();
+        user.apply(at(when), command, &Semantics::GRAPH).unwrap();
     }
 
     fn shows(user: &UserPresence, when: &str) -> String {
@@ -436,7 +454,7 @@ mod tests {
     fn preferred_overrides_sessions_only_while_one_exists() {
         let mut u = UserPresence::default();
         let dnd = preferred_request(Profile::V1_0, "DoNotDisturb", "DoNotDisturb", None).unwrap();
-        u.apply(t0(), Command::SetPreferredPresence(dnd)).unwrap();
+        u.apply(t0(), Command::SetPreferredPresence(dnd), &G).unwrap();
         assert_eq!(shows(&u, "PT1S"), "Offline/Offline");
         set(&mut u, "PT1M", "a", "Available", "Available", Some("PT10M"));
         assert_eq!(shows(&u, "PT2M"), "DoNotDisturb/DoNotDisturb");
@@ -448,7 +466,7 @@ mod tests {
             "Away/Away",
             "preferred Busy/DND lives one day"
         );
-        u.apply(at("P1DT1M"), Command::ClearPreferredPresence)
+        u.apply(at("P1DT1M"), Command::ClearPreferredPresence, &G)
             .unwrap();
         assert_eq!(shows(&u, "P1DT2M"), "Away/Away");
     }
@@ -461,17 +479,17 @@ mod tests {
         let clear = |s: &str| Command::ClearPresence {
             session: SessionId::new(s),
         };
-        u.apply(at("PT1M"), clear("a")).unwrap();
+        u.apply(at("PT1M"), clear("a"), &G).unwrap();
         assert_eq!(shows(&u, "PT1M"), "Away/Away");
         assert_eq!(
-            u.apply(at("PT1M"), clear("a")),
+            u.apply(at("PT1M"), clear("a"), &G),
             Err(CommandError::SessionNotFound(SessionId::new("a")))
         );
-        u.apply(at("PT1M"), clear("b")).unwrap();
+        u.apply(at("PT1M"), clear("b"), &G).unwrap();
         assert_eq!(shows(&u, "PT1M"), "Offline/Offline");
         // An expired session no longer exists either.
         set(&mut u, "PT2M", "c", "Away", "Away", Some("PT5M"));
-        assert!(u.apply(at("PT7M"), clear("c")).is_err());
+        assert!(u.apply(at("PT7M"), clear("c"), &G).is_err());
         assert!(u.is_idle());
     }
 
@@ -492,7 +510,7 @@ mod tests {
         assert!(s1.to_string() > s0.to_string(), "sorts as text");
         // Settling (eviction) keeps it from going back.
         let before = seq(&u, "P1D");
-        u.settle(at("P1D"));
+        u.settle(at("P1D"), &G);
         assert_eq!(seq(&u, "P1D"), before);
     }
 
@@ -512,14 +530,14 @@ mod tests {
                 }),
             }))
         };
-        u.apply(t0(), msg("In a meeting", Some(at("PT1H"))))
+        u.apply(t0(), msg("In a meeting", Some(at("PT1H"))), &G)
             .unwrap();
         let view = u.view(at("PT59M59S"));
         assert_eq!(view.status_message.map(|m| m.published_at), Some(t0()));
         assert_eq!(u.view(at("PT1H")).status_message, None);
-        u.apply(at("PT2H"), msg("Back", None)).unwrap();
+        u.apply(at("PT2H"), msg("Back", None), &G).unwrap();
         assert!(u.view(at("P7D")).status_message.is_some());
-        u.apply(at("PT3H"), msg("", None)).unwrap();
+        u.apply(at("PT3H"), msg("", None), &G).unwrap();
         assert_eq!(u.view(at("PT3H")).status_message, None);
     }
 }

@@ -26,7 +26,7 @@ fn clock_json(state: &AppState) -> Response {
 pub async fn reset(State(state): State<AppState>) -> Result<Response, GraphError> {
     let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
     let mut store = state.lock_store();
-    *store = crate::model::PresenceStore::new();
+    *store = crate::model::PresenceStore::with_semantics(store.semantics());
     clock.reset();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -37,7 +37,7 @@ pub use clock::PresenceClock;
 pub use config::ServerConfig;
 pub use error::GraphError;
 
-use crate::model::{PresenceStore, PresenceView, UserId};
+use crate::model::{PresenceStore, PresenceView, Semantics, UserId};
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -61,10 +61,16 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(config: ServerConfig, clock: PresenceClock) -> Self {
+        Self::with_semantics(config, clock, Semantics::GRAPH)
+    }
+
+    /// A server that follows other time and precedence rules than Graph's: only tests of the
+    /// harness want this, to prove the suite catches a wrong implementation.
+    pub fn with_semantics(config: ServerConfig, clock: PresenceClock, rules: Semantics) -> Self {
         AppState(Arc::new(Shared {
             config,
             clock,
-            store: Mutex::new(PresenceStore::new()),
+            store: Mutex::new(PresenceStore::with_semantics(rules)),
             tokens: TokenStore::default(),
         }))
     }
@@ -210,9 +216,18 @@ impl RunningServer {
         config: ServerConfig,
         clock: PresenceClock,
     ) -> std::io::Result<Self> {
+        Self::serve(addr, AppState::new(config, clock)).await
+    }
+
+    /// Starts on `127.0.0.1:0` with the given state (e.g. [`AppState::with_semantics`]).
+    pub async fn start_with_state(state: AppState) -> std::io::Result<Self> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::serve(addr, state).await
+    }
+
+    async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(config, clock);
         let router = app(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

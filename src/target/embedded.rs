@@ -10,15 +10,16 @@ use jiff::{SignedDuration, Timestamp};
 use super::http::{Credentials, HttpSession, Secret, SessionSettings};
 use super::{CaseSession, ClockMode, HttpRequest, HttpResponse, Target, TargetError};
 use crate::case::Case;
-use crate::model::Profile;
+use crate::model::{Profile, Semantics};
 use crate::server::config::{ClientConfig, ServerConfig, UserConfig};
-use crate::server::{PresenceClock, RunningServer};
+use crate::server::{AppState, PresenceClock, RunningServer};
 
 /// The embedded reference server.
 #[derive(Clone, Debug)]
 pub struct EmbeddedTarget {
     profile: Profile,
     name: String,
+    semantics: Semantics,
 }
 
 impl EmbeddedTarget {
@@ -27,6 +28,17 @@ impl EmbeddedTarget {
         EmbeddedTarget {
             profile,
             name: name.to_owned(),
+            semantics: Semantics::GRAPH,
+        }
+    }
+
+    /// A reference server that follows other rules: a deliberately wrong implementation, for
+    /// proving that the suite catches one.
+    pub fn with_semantics(profile: Profile, name: &str, semantics: Semantics) -> Self {
+        EmbeddedTarget {
+            profile,
+            name: name.to_owned(),
+            semantics,
         }
     }
 
@@ -35,7 +47,11 @@ impl EmbeddedTarget {
             Profile::V1_0 => "reference".to_owned(),
             other => format!("reference-{other}"),
         };
-        EmbeddedTarget { profile, name }
+        EmbeddedTarget {
+            profile,
+            name,
+            semantics: Semantics::GRAPH,
+        }
     }
 }
 
@@ -116,7 +132,8 @@ impl Target for EmbeddedTarget {
     async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError> {
         let (config, mut credentials, actor_ids) = config_for(case, self.profile);
         let tenant = config.tenant_id.clone();
-        let server = RunningServer::start(config, PresenceClock::virtual_at_epoch())
+        let state = AppState::with_semantics(config, PresenceClock::virtual_at_epoch(), self.semantics);
+        let server = RunningServer::start_with_state(state)
             .await
             .map_err(|e| TargetError::Start(format!("cannot bind 127.0.0.1:0: {e}")))?;
         if let Credentials::TokenEndpoint { url, .. } = &mut credentials {
