@@ -14,7 +14,11 @@ use presence_conformance::target::EmbeddedTarget;
 fn failing_cases(rules: Semantics) -> Vec<String> {
     let cases = load_cases(&Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")).unwrap();
     let target = SuiteTarget {
-        target: Arc::new(EmbeddedTarget::with_semantics(Profile::V1_0, "wrong", rules)),
+        target: Arc::new(EmbeddedTarget::with_semantics(
+            Profile::V1_0,
+            "wrong",
+            rules,
+        )),
         known_failures: Vec::new(),
     };
     cases
@@ -36,7 +40,10 @@ fn a_fade_one_minute_late_is_caught() {
         ..Semantics::GRAPH
     };
     let failing = failing_cases(late);
-    assert!(failing.contains(&"timeout::available_fades_to_away".to_owned()), "{failing:?}");
+    assert!(
+        failing.contains(&"timeout::available_fades_to_away".to_owned()),
+        "{failing:?}"
+    );
 }
 
 #[test]
@@ -56,7 +63,10 @@ fn available_outranking_busy_is_caught() {
         ..Semantics::GRAPH
     };
     let failing = failing_cases(swapped);
-    assert!(failing.contains(&"aggregation::busy_outranks_available".to_owned()), "{failing:?}");
+    assert!(
+        failing.contains(&"aggregation::busy_outranks_available".to_owned()),
+        "{failing:?}"
+    );
 }
 
 #[test]
@@ -66,5 +76,8 @@ fn busy_outranking_do_not_disturb_is_caught() {
         precedence: [Busy, DoNotDisturb, Available, Away],
         ..Semantics::GRAPH
     };
-    assert!(!failing_cases(swapped).is_empty(), "no case pins DoNotDisturb over Busy");
+    assert!(
+        !failing_cases(swapped).is_empty(),
+        "no case pins DoNotDisturb over Busy"
+    );
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::rules::{SessionRequest, Semantics};
+use super::rules::{Semantics, SessionRequest};
 use super::values::{Activity, Availability, PresenceState, SessionId};
 
 /// An application's presence session for one user (created by setPresence).
@@ -215,7 +215,9 @@ impl UserPresence {
             state: self.state_under(now, rules),
             status_message: self.status.clone().filter(|s| s.live_at(now)),
             sequence: SequenceNumber {
-                changed_at: self.newest_change(now, rules).unwrap_or(Timestamp::UNIX_EPOCH),
+                changed_at: self
+                    .newest_change(now, rules)
+                    .unwrap_or(Timestamp::UNIX_EPOCH),
                 writes: self.writes,
             },
         }
@@ -234,9 +236,7 @@ impl UserPresence {
             .iter()
             .enumerate()
             .filter_map(|(order, s)| s.state_at(now, rules).map(|state| (state, s.set_at, order)))
-            .max_by_key(|(state, set_at, order)| {
-                (rules.rank(state.availability), *set_at, *order)
-            });
+            .max_by_key(|(state, set_at, order)| (rules.rank(state.availability), *set_at, *order));
         let Some((session_state, _, _)) = winner else {
             // Preferred presence "takes effect only when at least one presence session exists".
             return PresenceState::OFFLINE;
@@ -454,7 +454,8 @@ mod tests {
     fn preferred_overrides_sessions_only_while_one_exists() {
         let mut u = UserPresence::default();
         let dnd = preferred_request(Profile::V1_0, "DoNotDisturb", "DoNotDisturb", None).unwrap();
-        u.apply(t0(), Command::SetPreferredPresence(dnd), &G).unwrap();
+        u.apply(t0(), Command::SetPreferredPresence(dnd), &G)
+            .unwrap();
         assert_eq!(shows(&u, "PT1S"), "Offline/Offline");
         set(&mut u, "PT1M", "a", "Available", "Available", Some("PT10M"));
         assert_eq!(shows(&u, "PT2M"), "DoNotDisturb/DoNotDisturb");

@@ -41,6 +41,9 @@ pub struct Timeline {
 #[derive(Clone, Debug, Serialize)]
 pub struct Entry {
     pub at: String,
+    /// The step's line, for reports; not in snapshots, so that editing a comment in a case file
+    /// does not change its snapshot.
+    #[serde(skip)]
     pub line: u64,
     /// The acting app, and the user it acted for.
     pub by: String,

@@ -132,7 +132,8 @@ impl Target for EmbeddedTarget {
     async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError> {
         let (config, mut credentials, actor_ids) = config_for(case, self.profile);
         let tenant = config.tenant_id.clone();
-        let state = AppState::with_semantics(config, PresenceClock::virtual_at_epoch(), self.semantics);
+        let state =
+            AppState::with_semantics(config, PresenceClock::virtual_at_epoch(), self.semantics);
         let server = RunningServer::start_with_state(state)
             .await
             .map_err(|e| TargetError::Start(format!("cannot bind 127.0.0.1:0: {e}")))?;
