@@ -352,3 +352,48 @@ fn a_target_that_answers_invalid_json_fails_each_case() {
     ));
     assert_fails_quickly(&addr, "real", "token endpoint answered 200 without a token");
 }
+
+#[test]
+fn tokens_never_reach_timelines_or_reports() {
+    let text = format!(
+        r#"
+title: A raw request carrying its own bearer token
+users: [alice]
+apps: {{ teams: {{}} }}
+steps:
+  - at: PT0S
+    request:
+      method: GET
+      path: /users/{{alice}}/presence
+      headers: {{ Authorization: "Bearer {CANARY}" }}
+    expect: {{ status: 200 }}
+  - at: PT0S
+    getPresence: {{ user: alice }}
+"#
+    );
+    let case =
+        presence_conformance::case::load_str("canary", Path::new("canary.yaml"), &text).unwrap();
+    let entry = SuiteCase {
+        name: case.name.clone(),
+        path: case.path.clone(),
+        case: Ok(case),
+    };
+    let target = SuiteTarget {
+        target: Arc::new(EmbeddedTarget::new(Profile::V1_0)),
+        known_failures: Vec::new(),
+    };
+    let outcome = run_trial(&entry, &target, None);
+    let run = outcome.run.unwrap();
+    let shown = serde_json::to_string(&run.timeline).unwrap();
+    let report = run.report(entry.case.as_ref().unwrap());
+    // The made-up token is refused (401), and neither it nor the real one is recorded.
+    assert!(matches!(outcome.verdict, Verdict::Failed(_)));
+    assert!(
+        report.contains("status: expected 200, observed 401"),
+        "{report}"
+    );
+    for text in [&shown, &report] {
+        assert!(!text.contains(CANARY));
+        assert!(!text.contains("pcs."), "an issued token leaked: {text}");
+    }
+}
