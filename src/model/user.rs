@@ -301,10 +301,9 @@ impl UserPresence {
                 });
             }
             Command::ClearPreferredPresence => {
-                // Clearing nothing succeeds and changes nothing (observed: a second clear is 200).
-                if self.preferred.take().is_none() {
-                    return Ok(());
-                }
+                // Clearing nothing succeeds (observed: a second clear is 200); like every
+                // acknowledged write it is a new version, so sequence numbers order all writes.
+                self.preferred = None;
             }
             Command::SetStatusMessage(input) => {
                 self.status =

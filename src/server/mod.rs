@@ -95,15 +95,18 @@ impl AppState {
         users.iter().map(|u| store.view(u, now)).collect()
     }
 
+    /// Applies a write and returns the user's sequenceNumber right after it, which totally
+    /// orders that user's acknowledged writes.
     pub fn apply(
         &self,
         user: &UserId,
         command: crate::model::Command,
-    ) -> Result<(), crate::model::CommandError> {
+    ) -> Result<crate::model::SequenceNumber, crate::model::CommandError> {
         let now = self.clock.now();
         let mut store = self.lock_store();
         store.settle(now);
-        store.apply(now, user, command)
+        store.apply(now, user, command)?;
+        Ok(store.view(user, now).sequence)
     }
 }
 

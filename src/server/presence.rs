@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -20,6 +20,9 @@ use crate::model::{
     Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SessionId, StatusExpiry,
     StatusMessageInput, UserId, preferred_request, rules, session_request,
 };
+
+/// The response header carrying the user's sequenceNumber after a write.
+pub const SEQUENCE_HEADER: &str = "x-presence-sequence-number";
 
 /// The version segment and the authenticated caller of a Graph request.
 pub struct GraphRequest {
@@ -313,11 +316,17 @@ fn write(
     let user = state.resolve(&request.caller, subject)?;
     request.caller.may_write(&user)?;
     let command = command_for(request, action, body)?;
-    state.apply(&user, command).map_err(|e| match e {
+    let sequence = state.apply(&user, command).map_err(|e| match e {
         CommandError::SessionNotFound(_) => GraphError::not_found(e.to_string()),
         CommandError::ExpiryOverflow => GraphError::invalid_argument(e.to_string()),
     })?;
-    Ok(StatusCode::OK.into_response())
+    // Graph answers actions with an empty 200. The header is ours: it tells a client (and the
+    // concurrency test) where its write landed among the user's writes.
+    let mut response = StatusCode::OK.into_response();
+    if let Ok(value) = HeaderValue::from_str(&sequence.to_string()) {
+        response.headers_mut().insert(SEQUENCE_HEADER, value);
+    }
+    Ok(response)
 }
 
 fn rule_error(e: RuleViolation) -> GraphError {
