@@ -123,6 +123,34 @@ async fn now(client: &reqwest::Client, base: &str) -> Timestamp {
     body["now"].as_str().unwrap().parse().unwrap()
 }
 
+/// What each user shows at `checkpoint` when the model replays the acknowledged writes, per
+/// user in the order the server applied them.
+fn replay(acks: &[Ack], checkpoint: Timestamp) -> Vec<presence_conformance::model::PresenceView> {
+    let mut by_user: BTreeMap<usize, Vec<&Ack>> = BTreeMap::new();
+    for ack in acks {
+        by_user.entry(ack.user).or_default().push(ack);
+    }
+    let mut model = PresenceStore::new();
+    for (user, writes) in by_user.iter_mut() {
+        writes.sort_by(|a, b| a.sequence.cmp(&b.sequence));
+        assert!(
+            writes.windows(2).all(|w| w[0].sequence < w[1].sequence),
+            "user {user}: two acknowledged writes share a sequence number"
+        );
+        let id = UserId::new(&user_id(*user));
+        for w in writes.iter() {
+            model
+                .apply(w.at, &id, w.command.clone())
+                .unwrap_or_else(|e| {
+                    panic!("user {user}: the server acknowledged a write the model refuses: {e}")
+                });
+        }
+    }
+    (0..USERS)
+        .map(|u| model.view(&UserId::new(&user_id(u)), checkpoint))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_match_the_model_replayed_in_acknowledged_order() {
     let config = ServerConfig {
@@ -175,32 +203,8 @@ async fn concurrent_writes_match_the_model_replayed_in_acknowledged_order() {
 
         // Checkpoint: replay every acknowledged write, per user in server order, on the model.
         let checkpoint = now(&client, &base).await;
-        let acks = acks.lock().unwrap();
-        let mut by_user: BTreeMap<usize, Vec<&Ack>> = BTreeMap::new();
-        for ack in acks.iter() {
-            by_user.entry(ack.user).or_default().push(ack);
-        }
-        let mut model = PresenceStore::new();
-        for (user, writes) in by_user.iter_mut() {
-            writes.sort_by(|a, b| a.sequence.cmp(&b.sequence));
-            assert!(
-                writes.windows(2).all(|w| w[0].sequence < w[1].sequence),
-                "user {user}: two acknowledged writes share a sequence number"
-            );
-            let id = UserId::new(&user_id(*user));
-            for w in writes.iter() {
-                model
-                    .apply(w.at, &id, w.command.clone())
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "user {user}: the server acknowledged a write the model refuses: {e}"
-                        )
-                    });
-            }
-        }
-        for user in 0..USERS {
-            let id = UserId::new(&user_id(user));
-            let expected = model.view(&id, checkpoint);
+        let expected = replay(&acks.lock().unwrap(), checkpoint);
+        for (user, expected) in expected.iter().enumerate() {
             let got: Value = client
                 .get(format!("{base}/v1.0/users/{}/presence", user_id(user)))
                 .send()
@@ -209,23 +213,23 @@ async fn concurrent_writes_match_the_model_replayed_in_acknowledged_order() {
                 .json()
                 .await
                 .unwrap();
+            let context = format!("user {user} after phase {phase}");
             assert_eq!(
                 got["availability"],
                 expected.state.availability.as_str(),
-                "user {user} after phase {phase}"
+                "{context}"
             );
             assert_eq!(
                 got["activity"],
                 expected.state.activity.as_str(),
-                "user {user} after phase {phase}"
+                "{context}"
             );
             assert_eq!(
                 got["sequenceNumber"],
                 expected.sequence.to_string(),
-                "user {user} after phase {phase}"
+                "{context}"
             );
         }
-        drop(acks);
         // Let sessions fade and expire between phases.
         client
             .post(format!("{base}/_conformance/clock/advance"))
