@@ -375,9 +375,11 @@ impl Replay<'_> {
         template: &RequestTemplate,
     ) -> Result<HttpRequest, TargetError> {
         let ids = self.session.actor_ids().clone();
+        // `{alice}` is alice's id; `{alice:upper}` the same in upper case (ids are case-insensitive).
         let fill = |text: &str| {
             let mut out = text.to_owned();
             for (name, id) in &ids {
+                out = out.replace(&format!("{{{name}:upper}}"), &id.to_ascii_uppercase());
                 out = out.replace(&format!("{{{name}}}"), id);
             }
             out

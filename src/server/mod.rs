@@ -124,11 +124,17 @@ pub fn app(state: AppState) -> Router {
             "/{segment}/communications/getPresencesByUserId",
             post(get_presences_by_user_id),
         )
-        .route("/{segment}/users/{id}/presence/{action}", post(user_action))
-        .route("/{segment}/me/presence/{action}", post(my_action))
+        .route(
+            "/{segment}/users/{id}/presence/{action}",
+            post(user_action).fallback(action_with_wrong_method),
+        )
+        .route(
+            "/{segment}/me/presence/{action}",
+            post(my_action).fallback(action_with_wrong_method),
+        )
         .route(
             "/{segment}/communications/presences/{id}/{action}",
-            post(communications_action),
+            post(communications_action).fallback(action_with_wrong_method),
         )
         .route("/{segment}/oauth2/v2.0/token", post(auth::token_endpoint));
     if state.clock.as_virtual().is_some() {

@@ -293,6 +293,30 @@ pub async fn communications_action(
     write(&state, &request, Subject::Id(id), &action, &body)
 }
 
+/// The actions Graph binds to a presence.
+const ACTIONS: [&str; 5] = [
+    "setPresence",
+    "clearPresence",
+    "setUserPreferredPresence",
+    "clearUserPreferredPresence",
+    "setStatusMessage",
+];
+
+fn unknown_segment(action: &str) -> GraphError {
+    let shown: String = action.chars().take(64).collect();
+    GraphError::not_found(format!("Resource not found for the segment '{shown}'."))
+}
+
+/// Any method but POST on an action path: 405 for an action, 404 for a segment that is none.
+pub async fn action_with_wrong_method(uri: axum::http::Uri) -> GraphError {
+    let last = uri.path().rsplit('/').next().unwrap_or_default();
+    if ACTIONS.contains(&last) {
+        GraphError::for_status(StatusCode::METHOD_NOT_ALLOWED)
+    } else {
+        unknown_segment(last)
+    }
+}
+
 fn write(
     state: &AppState,
     request: &GraphRequest,
@@ -300,18 +324,8 @@ fn write(
     action: &str,
     body: &ActionBody,
 ) -> Result<Response, GraphError> {
-    let known = [
-        "setPresence",
-        "clearPresence",
-        "setUserPreferredPresence",
-        "clearUserPreferredPresence",
-        "setStatusMessage",
-    ];
-    if !known.contains(&action) {
-        let shown: String = action.chars().take(64).collect();
-        return Err(GraphError::not_found(format!(
-            "Resource not found for the segment '{shown}'."
-        )));
+    if !ACTIONS.contains(&action) {
+        return Err(unknown_segment(action));
     }
     let user = state.resolve(&request.caller, subject)?;
     request.caller.may_write(&user)?;

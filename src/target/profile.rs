@@ -404,6 +404,97 @@ impl RemoteTarget {
     }
 }
 
+impl RemoteTarget {
+    /// Without a reset, a real-clock target keeps what earlier cases left on a pooled user:
+    /// clear every session our app registrations can hold, the preferred presence and the
+    /// status message. (Sessions of other clients, such as the user's own Teams, stay.)
+    async fn clean(&self, users: &[String]) -> Result<(), TargetError> {
+        let writers: Vec<&Registration> = self
+            .apps
+            .iter()
+            .filter(|r| {
+                r.roles
+                    .iter()
+                    .any(|role| role.eq_ignore_ascii_case("Presence.ReadWrite.All"))
+            })
+            .collect();
+        let mut actor_ids = BTreeMap::new();
+        let mut apps = BTreeMap::new();
+        for (i, registration) in writers.iter().enumerate() {
+            let name = format!("writer{i}");
+            actor_ids.insert(name.clone(), registration.client_id.clone());
+            if let Some(secret) = &registration.secret {
+                apps.insert(name, (registration.client_id.clone(), secret.clone()));
+            }
+        }
+        let credentials = match &self.auth {
+            RemoteAuth::None => Credentials::None,
+            RemoteAuth::TokenEndpoint { url, scope } => Credentials::TokenEndpoint {
+                url: url.clone(),
+                scope: scope.clone(),
+                apps,
+                users: BTreeMap::new(),
+            },
+        };
+        let root = format!("/{}", self.profile.url_segment());
+        let mut session = HttpSession::open(SessionSettings {
+            base_url: self.base_url.clone(),
+            version_root: root.clone(),
+            actor_ids: actor_ids.clone(),
+            credentials,
+            clock: ClockMode::Real,
+            time_scale: self.time_scale,
+            request_timeout: self.request_timeout,
+        })
+        .await?;
+        let post = |path: String, body: String, token: Option<String>| {
+            let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+            if let Some(token) = token {
+                headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+            }
+            HttpRequest {
+                method: "POST".into(),
+                path,
+                headers,
+                body: body.into_bytes(),
+            }
+        };
+        for (name, client_id) in &actor_ids {
+            let token = session.token(name, None).await?;
+            for user in users {
+                let base = format!("{root}/users/{user}/presence");
+                let session_body = serde_json::json!({ "sessionId": client_id }).to_string();
+                // 404 (no such session) is the usual answer and fine.
+                session
+                    .send(post(
+                        format!("{base}/clearPresence"),
+                        session_body,
+                        token.clone(),
+                    ))
+                    .await?;
+                if name == "writer0" {
+                    session
+                        .send(post(
+                            format!("{base}/clearUserPreferredPresence"),
+                            "{}".into(),
+                            token.clone(),
+                        ))
+                        .await?;
+                    let clear_status = serde_json::json!({ "statusMessage": null }).to_string();
+                    session
+                        .send(post(
+                            format!("{base}/setStatusMessage"),
+                            clear_status,
+                            token.clone(),
+                        ))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Target for RemoteTarget {
     fn name(&self) -> &str {
@@ -475,6 +566,14 @@ impl Target for RemoteTarget {
                 users: user_creds,
             },
         };
+        if self.clock == ClockMode::Real {
+            let users: Vec<String> = lease
+                .indexes
+                .iter()
+                .map(|&i| self.pool.users[i].id.clone())
+                .collect();
+            self.clean(&users).await?;
+        }
         let http = HttpSession::open(SessionSettings {
             base_url: self.base_url.clone(),
             version_root: format!("/{}", self.profile.url_segment()),
