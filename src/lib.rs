@@ -7,5 +7,6 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod server;
+pub mod spec;
 pub mod suite;
 pub mod target;

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use presence_conformance::report::run_suite;
 use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
+use presence_conformance::spec::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
 use presence_conformance::suite::{load_cases, select_targets};
 
 #[derive(Parser)]
@@ -28,6 +29,11 @@ enum Command {
     /// Work with case files.
     #[command(subcommand)]
     Cases(CasesCommand),
+    /// Lint our OpenAPI documents, or diff them against Microsoft's.
+    #[command(subcommand)]
+    Spec(SpecCommand),
+    /// Check one request or response body against a spec by hand.
+    Validate(ValidateArgs),
 }
 
 #[derive(clap::Args)]
@@ -98,6 +104,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Run(args) => run(args),
         Command::Cases(CasesCommand::Lint { dir }) => lint_cases(&dir),
+        Command::Spec(command) => run_spec(command),
+        Command::Validate(args) => run_validate(args),
         Command::Cases(CasesCommand::Schema) => {
             println!("{:#}", presence_conformance::case::json_schema());
             Ok(ExitCode::SUCCESS)
@@ -129,7 +137,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &targets,
         args.filter.as_deref(),
         jobs,
-        &|_| None,
+        &|target| presence_conformance::suite::contract_for(target),
         progress,
     );
     print!("{}", report.render());
@@ -149,9 +157,26 @@ fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let cases = load_cases(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     let mut broken = 0;
     for case in &cases {
-        if let Err(e) = &case.case {
-            eprintln!("{}\n", e.render());
-            broken += 1;
+        match &case.case {
+            Err(e) => {
+                eprintln!("{}\n", e.render());
+                broken += 1;
+            }
+            Ok(loaded) => {
+                for profile in &loaded.profiles {
+                    let spec = presence_conformance::spec::SpecProfile::from(*profile);
+                    let contract = presence_conformance::spec::Contract::bundled(
+                        spec,
+                        presence_conformance::spec::Strictness::Documented,
+                    )?;
+                    let problems =
+                        presence_conformance::case::lint::lint_requests(loaded, contract);
+                    for p in &problems {
+                        eprintln!("error: {p} [{profile}]");
+                    }
+                    broken += usize::from(!problems.is_empty());
+                }
+            }
         }
     }
     println!("{} case files, {broken} with errors", cases.len());

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::case::{Case, CaseError, case_name, discover, load_file};
 use crate::model::Profile;
 use crate::runner::{CaseRun, ContractCheck, run_case};
+use crate::spec::{Contract, SpecProfile, Strictness};
 use crate::target::profile::{KnownFailure, ProfileError, load_profile};
 use crate::target::{ClockMode, EmbeddedTarget, Target};
 
@@ -61,6 +62,23 @@ pub fn select_targets(path: Option<&Path>) -> Result<Vec<SuiteTarget>, ProfileEr
                 known_failures: Vec::new(),
             })
             .collect()),
+    }
+}
+
+/// The contract a target's exchanges are checked against: our spec for its profile, with the
+/// documented rules.
+pub fn contract_for(target: &dyn Target) -> Option<Arc<dyn ContractCheck>> {
+    let contract =
+        Contract::bundled(SpecProfile::from(target.profile()), Strictness::Documented).ok()?;
+    Some(Arc::new(ContractRef(contract)))
+}
+
+/// A bundled contract behind the runner's checking trait.
+struct ContractRef(&'static Contract);
+
+impl ContractCheck for ContractRef {
+    fn check(&self, exchange: &crate::runner::ExchangeRecord<'_>) -> crate::runner::ContractFaults {
+        self.0.check(exchange)
     }
 }
 

@@ -65,3 +65,50 @@ fn malformed_cases_report_file_line_and_reason() {
     }
     assert!(checked >= 8, "only {checked} invalid-case fixtures");
 }
+
+#[test]
+fn every_request_a_case_sends_is_valid_or_marked_invalid_on_purpose() {
+    use presence_conformance::spec::{Contract, SpecProfile, Strictness};
+    let cases = root().join("cases");
+    let mut problems = Vec::new();
+    for file in presence_conformance::case::discover(&cases).unwrap() {
+        let case = load_file(&cases, &file).unwrap();
+        for profile in &case.profiles {
+            let contract =
+                Contract::bundled(SpecProfile::from(*profile), Strictness::Documented).unwrap();
+            problems.extend(presence_conformance::case::lint::lint_requests(
+                &case, contract,
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn lint_flags_an_unmarked_invalid_request_and_a_needless_marker() {
+    use presence_conformance::spec::{Contract, SpecProfile, Strictness};
+    let text = r#"
+title: Two wrong markers
+users: [alice]
+apps: { teams: {} }
+steps:
+  - at: PT0S
+    setPresence: { user: alice, availability: Busy, activity: Busy }
+    expect: { status: 400 }
+  - at: PT0S
+    setPresence: { user: alice, availability: Busy, activity: InACall }
+    contract: invalid-request
+"#;
+    let case = presence_conformance::case::load_str("x", Path::new("x.yaml"), text).unwrap();
+    let contract = Contract::bundled(SpecProfile::V1_0, Strictness::Documented).unwrap();
+    let problems = presence_conformance::case::lint::lint_requests(&case, contract);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].starts_with("x.yaml:6: the request breaks the contract"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].starts_with("x.yaml:9: the step says `contract: invalid-request`"),
+        "{problems:?}"
+    );
+}

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_conformance::runner::CaseRun;
 use presence_conformance::suite::{
-    SuiteCase, SuiteTarget, Verdict, load_cases, run_trial, select_targets, skip_reason,
+    SuiteCase, SuiteTarget, Verdict, contract_for, load_cases, run_trial, select_targets,
+    skip_reason,
 };
 
 /// insta prints diffs straight to stdout; one at a time keeps them readable.
@@ -54,7 +55,8 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
     let cases = cases.clone();
     Trial::test(entry.name.clone(), move || {
         let entry = &cases[index];
-        let outcome = run_trial(entry, &target, None);
+        let contract = contract_for(target.target.as_ref());
+        let outcome = run_trial(entry, &target, contract.as_deref());
         match (outcome.verdict, &entry.case, &outcome.run) {
             (Verdict::Passed, Ok(case), Some(run)) => {
                 check_snapshot(&snapshots, &entry.path, case, run)

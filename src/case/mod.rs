@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod file;
+pub mod lint;
 pub mod load;
 pub mod model;
 

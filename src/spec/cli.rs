@@ -1,0 +1,173 @@
+//! The `spec` and `validate` commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::diff::{PRESENCE_PATHS, diff};
+use super::lint::lint;
+use super::load::parse_document;
+use super::{Contract, HttpMessage, Strictness};
+
+#[derive(Subcommand)]
+pub enum SpecCommand {
+    /// Check a spec: OpenAPI 3.0, every $ref resolves, operationIds and responses, examples valid.
+    Lint {
+        /// Default: every document under spec/.
+        files: Vec<PathBuf>,
+    },
+    /// What differs between our spec and an upstream Graph OpenAPI file; exits 1 on drift.
+    Diff {
+        ours: PathBuf,
+        upstream: PathBuf,
+        /// Only paths matching this regular expression.
+        #[arg(long, default_value = PRESENCE_PATHS)]
+        paths: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Check one message by hand.
+#[derive(Args)]
+pub struct ValidateArgs {
+    #[arg(long, default_value = "spec/graph-presence.v1.0.openapi.yaml")]
+    spec: PathBuf,
+    /// The operationId (`users.user.presence.setPresence`).
+    #[arg(long)]
+    operation: String,
+    /// The body is a request body.
+    #[arg(long, conflicts_with = "response")]
+    request: bool,
+    /// The body is a response body with this status.
+    #[arg(long)]
+    response: Option<u16>,
+    #[arg(long, value_enum, default_value = "documented")]
+    strictness: Strictness,
+    /// The JSON body (`-` for standard input).
+    body: PathBuf,
+}
+
+pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        SpecCommand::Lint { files } => {
+            let files = if files.is_empty() {
+                let mut found: Vec<PathBuf> = std::fs::read_dir("spec")
+                    .context("cannot list spec/")?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.to_string_lossy().ends_with(".openapi.yaml"))
+                    .collect();
+                found.sort();
+                found
+            } else {
+                files
+            };
+            let mut failed = false;
+            for file in files {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let problems = lint(&text, &file.display().to_string())?;
+                if problems.is_empty() {
+                    println!("{}: ok", file.display());
+                } else {
+                    failed = true;
+                    for p in problems {
+                        println!("{}#{p}", file.display());
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        SpecCommand::Diff {
+            ours,
+            upstream,
+            paths,
+            format,
+        } => {
+            let filter = regex::Regex::new(&paths)
+                .with_context(|| format!("--paths {paths:?} is not a regular expression"))?;
+            let read = |p: &PathBuf| -> anyhow::Result<serde_json::Value> {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                Ok(parse_document(&text, &p.display().to_string())?)
+            };
+            let changes = diff(&read(&ours)?, &read(&upstream)?, &filter);
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&changes)?),
+                Format::Text if changes.is_empty() => {
+                    println!("no drift on paths matching {paths}")
+                }
+                Format::Text => {
+                    for c in &changes {
+                        println!("{c}");
+                    }
+                    println!("{} differences", changes.len());
+                }
+            }
+            Ok(if changes.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let contract = Contract::from_path(&args.spec, args.strictness)?;
+    let body = if args.body.as_os_str() == "-" {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut text)?;
+        text
+    } else {
+        std::fs::read(&args.body).with_context(|| format!("cannot read {}", args.body.display()))?
+    };
+    let Some((method, path)) = contract.example_request(&args.operation) else {
+        anyhow::bail!(
+            "{} has no operation {}",
+            args.spec.display(),
+            args.operation
+        );
+    };
+    let request = HttpMessage {
+        method: &method,
+        path: &path,
+        content_type: Some("application/json"),
+        body: &body,
+    };
+    let violations = match args.response {
+        None => contract.check_request(&request),
+        Some(status) => {
+            let empty = HttpMessage {
+                body: b"",
+                ..request
+            };
+            let response = HttpMessage {
+                body: &body,
+                ..request
+            };
+            contract.check_response(&empty, status, &response)
+        }
+    };
+    for v in &violations {
+        println!("{v}");
+    }
+    println!("{} violations", violations.len());
+    Ok(if violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,628 @@
+//! The contract checker: a spec loaded once, every schema compiled once, then each request and
+//! response judged: path and method known, status declared (ranges such as `2XX` honoured),
+//! content type, body against its schema, and, at the documented strictness, the rules the
+//! documentation states in prose (`x-presence-documented`).
+
+use std::sync::{Arc, LazyLock};
+
+use jsonschema::{Draft, Validator};
+use serde_json::{Value, json};
+
+use super::documented::DocumentedRules;
+use super::translate::{pointer_token, translate_document};
+use super::{Direction, HttpMessage, SpecError, SpecProfile, Strictness, Violation};
+
+const BASE: &str = "urn:presence-conformance:spec";
+
+/// A compiled spec.
+pub struct Contract {
+    operations: Vec<Operation>,
+    /// The shared error response, for answers to paths the spec does not have.
+    error_schema: Option<Arc<Validator>>,
+    strictness: Strictness,
+    origin: String,
+}
+
+struct Operation {
+    id: String,
+    method: String,
+    template: Vec<Segment>,
+    path: String,
+    request: Option<Body>,
+    request_required: bool,
+    responses: Vec<(StatusKey, Vec<Body>)>,
+    documented: Option<DocumentedRules>,
+}
+
+enum Segment {
+    Literal(String),
+    Parameter,
+}
+
+/// A declared body: its media type and schema.
+struct Body {
+    media_type: String,
+    schema: Option<Arc<Validator>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StatusKey {
+    Exact(u16),
+    Range(u16),
+    Default,
+}
+
+impl StatusKey {
+    fn parse(key: &str) -> Option<StatusKey> {
+        if key == "default" {
+            return Some(StatusKey::Default);
+        }
+        if let Some(class) = key.strip_suffix("XX").or_else(|| key.strip_suffix("xx")) {
+            return class
+                .parse()
+                .ok()
+                .filter(|c| (1..=5).contains(c))
+                .map(StatusKey::Range);
+        }
+        key.parse()
+            .ok()
+            .filter(|s| (100..=599).contains(s))
+            .map(StatusKey::Exact)
+    }
+
+    /// How well the key matches a status: exact beats range beats default.
+    fn rank(self, status: u16) -> Option<u8> {
+        match self {
+            StatusKey::Exact(s) if s == status => Some(3),
+            StatusKey::Range(c) if c == status / 100 => Some(2),
+            StatusKey::Default => Some(1),
+            _ => None,
+        }
+    }
+}
+
+static BUNDLED: LazyLock<[[Result<Contract, String>; 2]; 2]> = LazyLock::new(|| {
+    let load = |text: &str, origin: &str, strictness| {
+        Contract::from_yaml_str(text, origin, strictness).map_err(|e| e.to_string())
+    };
+    let v1 = include_str!("../../spec/graph-presence.v1.0.openapi.yaml");
+    let beta = include_str!("../../spec/graph-presence.beta.openapi.yaml");
+    [
+        [
+            load(
+                v1,
+                "spec/graph-presence.v1.0.openapi.yaml",
+                Strictness::Upstream,
+            ),
+            load(
+                v1,
+                "spec/graph-presence.v1.0.openapi.yaml",
+                Strictness::Documented,
+            ),
+        ],
+        [
+            load(
+                beta,
+                "spec/graph-presence.beta.openapi.yaml",
+                Strictness::Upstream,
+            ),
+            load(
+                beta,
+                "spec/graph-presence.beta.openapi.yaml",
+                Strictness::Documented,
+            ),
+        ],
+    ]
+});
+
+impl Contract {
+    /// The documents under `spec/`, compiled once per process.
+    pub fn bundled(
+        profile: SpecProfile,
+        strictness: Strictness,
+    ) -> Result<&'static Contract, SpecError> {
+        let row = match profile {
+            SpecProfile::V1_0 => &BUNDLED[0],
+            SpecProfile::Beta => &BUNDLED[1],
+        };
+        let cell = match strictness {
+            Strictness::Upstream => &row[0],
+            Strictness::Documented => &row[1],
+        };
+        cell.as_ref().map_err(|e| SpecError::Bundled(e.clone()))
+    }
+
+    pub fn from_path(
+        path: &std::path::Path,
+        strictness: Strictness,
+    ) -> Result<Contract, SpecError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
+            path: origin.clone(),
+            message: e.to_string(),
+        })?;
+        Self::from_yaml_str(&text, &origin, strictness)
+    }
+
+    /// Loads a document (YAML or JSON), checks it is OpenAPI 3.0 and compiles every schema.
+    pub fn from_yaml_str(
+        text: &str,
+        origin: &str,
+        strictness: Strictness,
+    ) -> Result<Contract, SpecError> {
+        let document = super::load::parse_document(text, origin)?;
+        Self::from_document(document, origin, strictness)
+    }
+
+    pub fn from_document(
+        mut document: Value,
+        origin: &str,
+        strictness: Strictness,
+    ) -> Result<Contract, SpecError> {
+        let invalid = |pointer: &str, message: String| SpecError::Invalid {
+            origin: origin.to_owned(),
+            pointer: pointer.to_owned(),
+            message,
+        };
+        let raw = document.clone();
+        translate_document(&mut document, BASE);
+        let registry = jsonschema::Registry::new()
+            .draft(Draft::Draft4)
+            .add(BASE, document.clone())
+            .and_then(|r| r.prepare())
+            .map_err(|e| invalid("", format!("cannot index the document: {e}")))?;
+        let compile = |pointer: &str| -> Result<Arc<Validator>, SpecError> {
+            let schema = document
+                .pointer(pointer)
+                .ok_or_else(|| invalid(pointer, "no schema here".into()))?;
+            jsonschema::options()
+                .with_draft(Draft::Draft4)
+                .with_registry(&registry)
+                .build(schema)
+                .map(Arc::new)
+                .map_err(|e| invalid(pointer, format!("the schema does not compile: {e}")))
+        };
+        let bodies = |pointer: &str, content: Option<&Value>| -> Result<Vec<Body>, SpecError> {
+            let mut out = Vec::new();
+            if let Some(Value::Object(content)) = content {
+                for (media_type, spec) in content {
+                    let schema_pointer =
+                        format!("{pointer}/content/{}/schema", pointer_token(media_type));
+                    let schema = match spec.get("schema") {
+                        Some(_) => Some(compile(&schema_pointer)?),
+                        None => None,
+                    };
+                    out.push(Body {
+                        media_type: media_type.clone(),
+                        schema,
+                    });
+                }
+            }
+            Ok(out)
+        };
+        // `$ref: '#/components/responses/error'` and the like, resolved in the raw document.
+        let resolve = |value: &Value| -> (String, Option<Value>) {
+            match value
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix('#'))
+            {
+                Some(pointer) => (pointer.to_owned(), raw.pointer(pointer).cloned()),
+                None => (String::new(), Some(value.clone())),
+            }
+        };
+        let mut operations = Vec::new();
+        let paths = raw
+            .get("paths")
+            .and_then(Value::as_object)
+            .ok_or_else(|| invalid("/paths", "the document has no paths".into()))?;
+        for (path, item) in paths {
+            let Some(item) = item.as_object() else {
+                continue;
+            };
+            for method in [
+                "get", "put", "post", "delete", "options", "head", "patch", "trace",
+            ] {
+                let Some(op) = item.get(method) else { continue };
+                let op_pointer = format!("/paths/{}/{method}", pointer_token(path));
+                let id = op.get("operationId").and_then(Value::as_str).map_or_else(
+                    || format!("{} {path}", method.to_uppercase()),
+                    str::to_owned,
+                );
+                let (request, request_required, documented) = match op.get("requestBody") {
+                    None => (None, false, None),
+                    Some(body) => {
+                        let (ref_pointer, resolved) = resolve(body);
+                        let resolved = resolved.unwrap_or(Value::Null);
+                        let pointer = if ref_pointer.is_empty() {
+                            format!("{op_pointer}/requestBody")
+                        } else {
+                            ref_pointer
+                        };
+                        let declared = bodies(&pointer, resolved.get("content"))?;
+                        let documented = resolved
+                            .pointer("/content/application~1json/schema/x-presence-documented")
+                            .map(|d| DocumentedRules::parse(d).map_err(|m| invalid(&pointer, m)))
+                            .transpose()?;
+                        let required = resolved
+                            .get("required")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                        // Graph's actions take JSON only; the first declared body is the one.
+                        (declared.into_iter().next(), required, documented)
+                    }
+                };
+                let mut responses = Vec::new();
+                if let Some(Value::Object(declared)) = op.get("responses") {
+                    for (key, response) in declared {
+                        let status = StatusKey::parse(key).ok_or_else(|| {
+                            invalid(
+                                &op_pointer,
+                                format!("'{key}' is not a status code, a range or default"),
+                            )
+                        })?;
+                        let (ref_pointer, resolved) = resolve(response);
+                        let resolved = resolved.ok_or_else(|| {
+                            invalid(&op_pointer, format!("the response {key} points nowhere"))
+                        })?;
+                        let pointer = if ref_pointer.is_empty() {
+                            format!("{op_pointer}/responses/{}", pointer_token(key))
+                        } else {
+                            ref_pointer
+                        };
+                        responses.push((status, bodies(&pointer, resolved.get("content"))?));
+                    }
+                }
+                operations.push(Operation {
+                    id,
+                    method: method.to_uppercase(),
+                    template: parse_template(path),
+                    path: path.clone(),
+                    request,
+                    request_required,
+                    responses,
+                    documented,
+                });
+            }
+        }
+        let error_schema =
+            match raw.pointer("/components/responses/error/content/application~1json/schema") {
+                Some(_) => Some(compile(
+                    "/components/responses/error/content/application~1json/schema",
+                )?),
+                None => None,
+            };
+        Ok(Contract {
+            operations,
+            error_schema,
+            strictness,
+            origin: origin.to_owned(),
+        })
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The operationIds, in document order.
+    pub fn operation_ids(&self) -> impl Iterator<Item = &str> {
+        self.operations.iter().map(|o| o.id.as_str())
+    }
+
+    fn find(&self, method: &str, path: &str) -> Result<&Operation, Violation> {
+        let path = path.split('?').next().unwrap_or_default();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let matching: Vec<&Operation> = self
+            .operations
+            .iter()
+            .filter(|o| matches_template(&o.template, &segments))
+            .collect();
+        // A literal segment beats a parameter (`/presences/$count` over `/presences/{id}`).
+        let same_method = matching
+            .iter()
+            .copied()
+            .filter(|o| o.method.eq_ignore_ascii_case(method))
+            .max_by_key(|o| {
+                o.template
+                    .iter()
+                    .filter(|s| matches!(s, Segment::Literal(_)))
+                    .count()
+            });
+        if let Some(op) = same_method {
+            return Ok(op);
+        }
+        let violation = |expected: String| Violation {
+            operation: None,
+            direction: Direction::Request,
+            pointer: String::new(),
+            expected,
+            found: format!("{method} {path}"),
+        };
+        if matching.is_empty() {
+            Err(violation("a path the spec declares".into()))
+        } else {
+            let mut allowed: Vec<&str> = matching.iter().map(|o| o.method.as_str()).collect();
+            allowed.dedup();
+            Err(violation(format!(
+                "one of the methods {}",
+                allowed.join(", ")
+            )))
+        }
+    }
+
+    /// A method and a concrete path that reach `operation_id` (parameters filled with `x`).
+    pub fn example_request(&self, operation_id: &str) -> Option<(String, String)> {
+        let op = self.operations.iter().find(|o| o.id == operation_id)?;
+        let path = op
+            .path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        Some((op.method.clone(), path))
+    }
+
+    /// The operationId a request is for, if the spec has it.
+    pub fn operation_for(&self, method: &str, path: &str) -> Option<&str> {
+        self.find(method, path).ok().map(|o| o.id.as_str())
+    }
+
+    /// Violations of one request.
+    pub fn check_request(&self, request: &HttpMessage<'_>) -> Vec<Violation> {
+        let op = match self.find(request.method, request.path) {
+            Ok(op) => op,
+            Err(v) => return vec![v],
+        };
+        let mut out = Vec::new();
+        let fault = |pointer: &str, expected: String, found: String| Violation {
+            operation: Some(op.id.clone()),
+            direction: Direction::Request,
+            pointer: pointer.to_owned(),
+            expected,
+            found,
+        };
+        let empty = request.body.iter().all(u8::is_ascii_whitespace);
+        match (&op.request, empty) {
+            (None, true) => {}
+            (None, false) => out.push(fault(
+                "",
+                "no request body".into(),
+                format!("{} bytes", request.body.len()),
+            )),
+            (Some(_), true) if op.request_required => {
+                out.push(fault("", "a request body".into(), "none".into()))
+            }
+            (Some(_), true) => {}
+            (Some(body), false) => {
+                out.extend(check_body(
+                    body,
+                    request.content_type,
+                    request.body,
+                    |p, e, f| fault(p, e, f),
+                ));
+                if self.strictness == Strictness::Documented
+                    && let (Some(rules), Ok(json)) = (
+                        &op.documented,
+                        serde_json::from_slice::<Value>(request.body),
+                    )
+                {
+                    out.extend(
+                        rules
+                            .check(&json)
+                            .into_iter()
+                            .map(|(p, e, f)| fault(&p, e, f)),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Violations of one response to `request`.
+    pub fn check_response(
+        &self,
+        request: &HttpMessage<'_>,
+        status: u16,
+        response: &HttpMessage<'_>,
+    ) -> Vec<Violation> {
+        let fault =
+            |operation: Option<&str>, pointer: &str, expected: String, found: String| Violation {
+                operation: operation.map(str::to_owned),
+                direction: Direction::Response,
+                pointer: pointer.to_owned(),
+                expected,
+                found,
+            };
+        let op = match self.find(request.method, request.path) {
+            Ok(op) => op,
+            Err(_) => {
+                // Answers to paths the spec lacks must still be Graph errors.
+                if status < 400 {
+                    return Vec::new();
+                }
+                let Some(schema) = &self.error_schema else {
+                    return Vec::new();
+                };
+                let body = Body {
+                    media_type: "application/json".into(),
+                    schema: Some(schema.clone()),
+                };
+                return check_body(&body, response.content_type, response.body, |p, e, f| {
+                    fault(None, p, e, f)
+                });
+            }
+        };
+        let declared = op
+            .responses
+            .iter()
+            .filter_map(|(key, bodies)| key.rank(status).map(|r| (r, bodies)))
+            .max_by_key(|(r, _)| *r);
+        let Some((_, bodies)) = declared else {
+            let keys: Vec<String> = op
+                .responses
+                .iter()
+                .map(|(k, _)| match k {
+                    StatusKey::Exact(s) => s.to_string(),
+                    StatusKey::Range(c) => format!("{c}XX"),
+                    StatusKey::Default => "default".into(),
+                })
+                .collect();
+            return vec![fault(
+                Some(&op.id),
+                "",
+                format!("a declared status ({})", keys.join(", ")),
+                status.to_string(),
+            )];
+        };
+        let empty = response.body.iter().all(u8::is_ascii_whitespace);
+        if bodies.is_empty() {
+            return if empty {
+                Vec::new()
+            } else {
+                vec![fault(
+                    Some(&op.id),
+                    "",
+                    "no body".into(),
+                    format!("{} bytes", response.body.len()),
+                )]
+            };
+        }
+        if empty {
+            return vec![fault(
+                Some(&op.id),
+                "",
+                format!("a {} body", bodies[0].media_type),
+                "none".into(),
+            )];
+        }
+        let candidates: Vec<&Body> = bodies.iter().collect();
+        let chosen = candidates
+            .iter()
+            .find(|b| {
+                response
+                    .content_type
+                    .is_some_and(|ct| media_matches(&b.media_type, ct))
+            })
+            .copied()
+            .unwrap_or(candidates[0]);
+        check_body(chosen, response.content_type, response.body, |p, e, f| {
+            fault(Some(&op.id), p, e, f)
+        })
+    }
+}
+
+fn parse_template(path: &str) -> Vec<Segment> {
+    path.trim_start_matches('/')
+        .split('/')
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') {
+                Segment::Parameter
+            } else {
+                Segment::Literal(s.to_owned())
+            }
+        })
+        .collect()
+}
+
+fn matches_template(template: &[Segment], segments: &[&str]) -> bool {
+    template.len() == segments.len()
+        && template.iter().zip(segments).all(|(t, s)| match t {
+            Segment::Literal(l) => l == s,
+            Segment::Parameter => !s.is_empty(),
+        })
+}
+
+fn media_matches(declared: &str, content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    declared.eq_ignore_ascii_case(essence) || declared == "*/*"
+}
+
+fn check_body(
+    body: &Body,
+    content_type: Option<&str>,
+    bytes: &[u8],
+    fault: impl Fn(&str, String, String) -> Violation,
+) -> Vec<Violation> {
+    match content_type {
+        Some(ct) if media_matches(&body.media_type, ct) => {}
+        other => {
+            return vec![fault(
+                "",
+                format!("content type {}", body.media_type),
+                other.map_or("none".to_owned(), str::to_owned),
+            )];
+        }
+    }
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![fault(
+                "",
+                "a JSON document".into(),
+                format!("invalid JSON ({e})"),
+            )];
+        }
+    };
+    let Some(schema) = &body.schema else {
+        return Vec::new();
+    };
+    schema
+        .iter_errors(&value)
+        .map(|e| {
+            let pointer = e.instance_path().to_string();
+            let found = value
+                .pointer(&pointer)
+                .map_or_else(|| json!(null).to_string(), short);
+            fault(&pointer, e.to_string(), found)
+        })
+        .collect()
+}
+
+/// A value shown in a report: compact JSON, cut at 80 characters.
+pub fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 80 {
+        format!("{}...", text.chars().take(77).collect::<String>())
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<'a>(method: &'a str, path: &'a str, body: &'a str) -> HttpMessage<'a> {
+        HttpMessage {
+            method,
+            path,
+            content_type: Some("application/json"),
+            body: body.as_bytes(),
+        }
+    }
+
+    #[test]
+    fn the_bundled_documents_load_at_both_strictness_levels() {
+        for profile in [SpecProfile::V1_0, SpecProfile::Beta] {
+            for strictness in [Strictness::Upstream, Strictness::Documented] {
+                let contract = Contract::bundled(profile, strictness).unwrap();
+                assert_eq!(contract.operation_ids().count(), 31);
+            }
+        }
+    }
+
+    #[test]
+    fn the_documented_layer_adds_the_prose_rules_only_when_asked() {
+        let body = r#"{"sessionId":"x","availability":"Busy","activity":"Busy","expirationDuration":"PT4M"}"#;
+        let request = message("POST", "/users/abc/presence/setPresence", body);
+        let upstream = Contract::bundled(SpecProfile::V1_0, Strictness::Upstream).unwrap();
+        assert_eq!(upstream.check_request(&request), Vec::new());
+        let documented = Contract::bundled(SpecProfile::V1_0, Strictness::Documented).unwrap();
+        let pointers: Vec<String> = documented
+            .check_request(&request)
+            .into_iter()
+            .map(|v| v.pointer)
+            .collect();
+        assert_eq!(pointers, ["", "/expirationDuration"]);
+    }
+}
