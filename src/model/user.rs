@@ -156,7 +156,8 @@ pub struct StatusMessageInput {
 pub struct UserPresence {
     sessions: Vec<AppSession>,
     preferred: Option<PreferredPresence>,
-    status: Option<StatusMessage>,
+    /// Boxed: most users have none, and a million users must fit in well under a gigabyte.
+    status: Option<Box<StatusMessage>>,
     writes: u64,
     /// The newest change already folded in: a write, or a timer that fired before a settle.
     changed_at: Option<Timestamp>,
@@ -213,7 +214,7 @@ impl UserPresence {
     pub fn view_under(&self, now: Timestamp, rules: &Semantics) -> PresenceView {
         PresenceView {
             state: self.state_under(now, rules),
-            status_message: self.status.clone().filter(|s| s.live_at(now)),
+            status_message: self.status.as_deref().filter(|s| s.live_at(now)).cloned(),
             sequence: SequenceNumber {
                 changed_at: self
                     .newest_change(now, rules)
@@ -306,14 +307,13 @@ impl UserPresence {
                 self.preferred = None;
             }
             Command::SetStatusMessage(input) => {
-                self.status =
-                    input
-                        .filter(|m| !m.message.content.is_empty())
-                        .map(|m| StatusMessage {
-                            message: m.message,
-                            expiry: m.expiry,
-                            published_at: now,
-                        });
+                self.status = input.filter(|m| !m.message.content.is_empty()).map(|m| {
+                    Box::new(StatusMessage {
+                        message: m.message,
+                        expiry: m.expiry,
+                        published_at: now,
+                    })
+                });
             }
         }
         self.writes += 1;
