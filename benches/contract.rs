@@ -45,7 +45,7 @@ fn main() {
         .expect("the bundled spec loads");
     let batch = format!(
         r#"{{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.presence)","value":[{}]}}"#,
-        vec![PRESENCE; 10].join(",")
+        [PRESENCE; 10].join(",")
     );
     println!("response validation, one thread (parse + path match + status + schema)");
     measure(
