@@ -1,0 +1,371 @@
+//! HTTP tests of the reference server over real sockets: the token endpoint, auth refusals,
+//! request ids, profiles, the control protocol and its absence. (Presence behaviour over HTTP is
+//! covered by the conformance cases, hostile input by `tests/hostile.rs`.)
+
+use std::time::Duration;
+
+use presence_conformance::model::Profile;
+use presence_conformance::server::config::ServerConfig;
+use presence_conformance::server::{PresenceClock, RunningServer};
+use serde_json::{Value, json};
+
+const USER: &str = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+const APP: &str = "11111111-2222-4333-8444-555555555555";
+const SECRET: &str = "local-development-secret";
+
+async fn start(config: ServerConfig) -> RunningServer {
+    RunningServer::start(config, PresenceClock::virtual_at_epoch())
+        .await
+        .unwrap()
+}
+
+async fn token_response(
+    server: &RunningServer,
+    tenant: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/{tenant}/oauth2/v2.0/token", server.base_url()))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn app_token(server: &RunningServer, tenant: &str) -> String {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", APP),
+        ("client_secret", SECRET),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let (status, body) = token_response(server, tenant, &form).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn set_presence(
+    server: &RunningServer,
+    version: &str,
+    token: &str,
+    pair: (&str, &str),
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!(
+            "{}/{version}/users/{USER}/presence/setPresence",
+            server.base_url()
+        ))
+        .bearer_auth(token)
+        .json(&json!({ "sessionId": APP, "availability": pair.0, "activity": pair.1 }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_token_endpoint_refuses_like_the_identity_platform() {
+    let config = ServerConfig::default();
+    let tenant = config.tenant_id.clone();
+    let server = start(config).await;
+    let base = [
+        ("client_id", APP),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        base.iter().chain(extra).copied().collect::<Vec<_>>()
+    };
+
+    let (status, body) = token_response(
+        &server,
+        &tenant,
+        &with(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", "wrong"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (status, body) = token_response(
+        &server,
+        "another-tenant",
+        &with(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", SECRET),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, body) = token_response(
+        &server,
+        &tenant,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", APP),
+            ("client_secret", SECRET),
+            ("scope", "Presence.Read"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+    let (status, body) = token_response(
+        &server,
+        &tenant,
+        &with(&[("grant_type", "implicit"), ("client_secret", SECRET)]),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (status, body) = token_response(
+        &server,
+        &tenant,
+        &with(&[
+            ("grant_type", "password"),
+            ("client_secret", SECRET),
+            ("username", "adele@contoso.test"),
+            ("password", "nope"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, body) = token_response(
+        &server,
+        &tenant,
+        &with(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", SECRET),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    // The error descriptions never echo the secret.
+    let (_, body) = token_response(
+        &server,
+        &tenant,
+        &with(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", "CANARY-9f"),
+        ]),
+    )
+    .await;
+    assert!(!body.to_string().contains("CANARY-9f"));
+}
+
+#[tokio::test]
+async fn refused_credentials_get_401_with_www_authenticate_and_change_nothing() {
+    let config = ServerConfig {
+        token_lifetime: Duration::from_secs(1),
+        ..ServerConfig::default()
+    };
+    let tenant = config.tenant_id.clone();
+    let server = start(config).await;
+    let other_config = ServerConfig {
+        tenant_id: "0b5d0a8e-0000-4000-8000-00000000000f".into(),
+        ..ServerConfig::default()
+    };
+    let other_tenant = other_config.tenant_id.clone();
+    let other = start(other_config).await;
+    let foreign = app_token(&other, &other_tenant).await;
+    let expiring = app_token(&server, &tenant).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for (what, token) in [
+        ("another tenant's token", foreign.as_str()),
+        ("an expired token", expiring.as_str()),
+        ("a malformed token", "eyJ.not.a.jwt"),
+    ] {
+        let response = set_presence(&server, "v1.0", token, ("Busy", "InACall")).await;
+        assert_eq!(response.status().as_u16(), 401, "{what}");
+        assert!(
+            response.headers().get("www-authenticate").is_some(),
+            "{what}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["error"]["code"], "InvalidAuthenticationToken",
+            "{what}"
+        );
+    }
+    let fresh = app_token(&server, &tenant).await;
+    let presence: Value = reqwest::Client::new()
+        .get(format!("{}/v1.0/users/{USER}/presence", server.base_url()))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        presence["availability"], "Offline",
+        "no refused write changed anything"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_echoes_the_client_request_id() {
+    let server = start(ServerConfig::default()).await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1.0/users/{USER}/presence", server.base_url()))
+        .header("client-request-id", "my-correlation-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let header = response.headers()["request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(response.headers()["client-request-id"], "my-correlation-42");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["innerError"]["request-id"], header.as_str());
+    assert_eq!(
+        body["error"]["innerError"]["client-request-id"],
+        "my-correlation-42"
+    );
+    assert_eq!(body["error"]["innerError"]["date"], "2026-01-05T09:00:00");
+}
+
+#[tokio::test]
+async fn beta_follows_the_configured_profile_while_v1_keeps_its_own() {
+    let config = ServerConfig {
+        beta_profile: Profile::Beta2021,
+        ..ServerConfig::default()
+    };
+    let tenant = config.tenant_id.clone();
+    let server = start(config).await;
+    let token = app_token(&server, &tenant).await;
+    let dnd = ("DoNotDisturb", "Presenting");
+    assert_eq!(
+        set_presence(&server, "beta", &token, dnd)
+            .await
+            .status()
+            .as_u16(),
+        400
+    );
+    assert_eq!(
+        set_presence(&server, "v1.0", &token, dnd)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        set_presence(&server, "beta", &token, ("Busy", "InAConferenceCall"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        set_presence(&server, "v2.0", &token, dnd)
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_real_clock_server_has_no_control_protocol_and_moves_by_itself() {
+    let config = ServerConfig {
+        no_auth: true,
+        ..ServerConfig::default()
+    };
+    let server = RunningServer::start(config, PresenceClock::real(600.0))
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let reset = client
+        .post(format!("{}/_conformance/reset", server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reset.status().as_u16(),
+        404,
+        "a 404 tells the runner to use real time"
+    );
+    let set = client
+        .post(format!("{}/v1.0/users/{USER}/presence/setPresence", server.base_url()))
+        .json(&json!({ "sessionId": "s", "availability": "Available", "activity": "Available", "expirationDuration": "PT1H" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 200);
+    // Five presence minutes are half a second at 600x.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let presence: Value = client
+        .get(format!(
+            "{}/v1.0/users/{USER}/presence?$select=availability,activity",
+            server.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(presence["activity"], "AvailableInactive");
+}
+
+#[tokio::test]
+async fn the_control_protocol_resets_and_refuses_bad_advances() {
+    let server = start(ServerConfig {
+        no_auth: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let base = server.base_url();
+    let advance = |by: Value| {
+        client
+            .post(format!("{base}/_conformance/clock/advance"))
+            .json(&json!({ "by": by }))
+            .send()
+    };
+    let moved: Value = advance(json!("PT1H30M"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["now"], "2026-01-05T10:30:00.0000000Z");
+    for bad in [json!("-PT1M"), json!("soon"), json!(5)] {
+        let response = advance(bad.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{bad}");
+    }
+    let reset = client
+        .post(format!("{base}/_conformance/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status().as_u16(), 204);
+    let clock: Value = client
+        .get(format!("{base}/_conformance/clock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clock["now"], "2026-01-05T09:00:00.0000000Z");
+}
