@@ -34,6 +34,22 @@ enum Command {
     Spec(SpecCommand),
     /// Check one request or response body against a spec by hand.
     Validate(ValidateArgs),
+    /// Replay generated timelines on a target and compare it with the pure model.
+    Explore(ExploreArgs),
+}
+
+#[derive(clap::Args)]
+struct ExploreArgs {
+    /// A target profile; default: the embedded reference server.
+    #[arg(long)]
+    target: Option<PathBuf>,
+    #[arg(long, default_value_t = 1000)]
+    timelines: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where to write the minimal case of a difference.
+    #[arg(long, default_value = "cases/generated")]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -106,6 +122,7 @@ fn main() -> ExitCode {
         Command::Cases(CasesCommand::Lint { dir }) => lint_cases(&dir),
         Command::Spec(command) => run_spec(command),
         Command::Validate(args) => run_validate(args),
+        Command::Explore(args) => explore(args),
         Command::Cases(CasesCommand::Schema) => {
             println!("{:#}", presence_conformance::case::json_schema());
             Ok(ExitCode::SUCCESS)
@@ -151,6 +168,45 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
+    let target = match &args.target {
+        Some(path) => presence_conformance::target::profile::load_profile(path)?.target,
+        None => std::sync::Arc::new(presence_conformance::target::EmbeddedTarget::new(
+            presence_conformance::model::Profile::V1_0,
+        )),
+    };
+    let found = presence_conformance::explore::explore(target.as_ref(), args.timelines, args.seed);
+    let rate = f64::from(found.timelines) / found.wall.as_secs_f64().max(1e-9);
+    match &found.difference {
+        None => {
+            println!(
+                "{} timelines on {}, no difference from the model ({:.2} s, {rate:.0} timelines/s)",
+                found.timelines,
+                target.name(),
+                found.wall.as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((text, report)) => {
+            println!("{} differs from the model:\n{report}", target.name());
+            if !text.is_empty() {
+                let path = presence_conformance::explore::write_case(
+                    &args.out,
+                    target.name(),
+                    args.seed,
+                    text,
+                )?;
+                println!(
+                    "minimal timeline ({} steps) written to {}",
+                    presence_conformance::explore::step_count(text),
+                    path.display()
+                );
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {

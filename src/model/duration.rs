@@ -23,6 +23,8 @@ pub enum DurationError {
         "'{input}' is not an ISO 8601 duration such as PT30M (days, hours, minutes and seconds only, upper case)"
     )]
     Malformed { input: String },
+    #[error("'{input}' is longer than any duration this service handles (1,000 years)")]
+    TooLong { input: String },
     #[error("'{input}' is out of range; the valid range is {} to {}", iso(*min), iso(*max))]
     OutOfRange {
         input: String,
@@ -42,9 +44,21 @@ pub fn parse_edm_duration(input: &str) -> Result<SignedDuration, DurationError> 
     let span = SpanParser::new()
         .parse_span(input)
         .map_err(|_| malformed())?;
-    span.to_duration(SpanRelativeTo::days_are_24_hours())
-        .map_err(|_| malformed())
+    let duration = span
+        .to_duration(SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| malformed())?;
+    // Seconds alone can spell more days than a span may hold; such a duration could not be
+    // written back as ISO 8601 (found by the fuzzer: PT743104821003.2S).
+    if duration.abs() > LONGEST {
+        return Err(DurationError::TooLong {
+            input: input.to_owned(),
+        });
+    }
+    Ok(duration)
 }
+
+/// Far beyond every expiry the rules allow, and well inside what ISO 8601 spans can express.
+const LONGEST: SignedDuration = SignedDuration::from_hours(24 * 366 * 1000);
 
 /// Formats a duration the way Graph documents them (`PT5M`, `PT4H`, `P1D`).
 pub fn iso(d: SignedDuration) -> String {
@@ -118,6 +132,11 @@ mod tests {
     fn huge_values_are_refused_not_overflowed() {
         assert!(parse_edm_duration("PT99999999999999999999H").is_err());
         assert!(parse_edm_duration("P9999999999D").is_err());
+        // The fuzzer's find: more seconds than a span can hold as days.
+        assert!(matches!(
+            parse_edm_duration("PT000743104821003.2S"),
+            Err(DurationError::TooLong { .. })
+        ));
     }
 
     #[test]

@@ -38,6 +38,16 @@ impl<S: Send + Sync> FromRequest<S> for ActionBody {
     }
 }
 
+impl ActionBody {
+    /// A body read some other way (tests, the fuzzer).
+    pub fn new(bytes: &[u8], content_type: Option<&str>) -> Self {
+        ActionBody {
+            bytes: Bytes::copy_from_slice(bytes),
+            content_type: content_type.map(str::to_owned),
+        }
+    }
+}
+
 fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case("application/json")

@@ -329,7 +329,7 @@ fn write(
     }
     let user = state.resolve(&request.caller, subject)?;
     request.caller.may_write(&user)?;
-    let command = command_for(request, action, body)?;
+    let command = decode_action(request.profile, &request.caller, action, body)?;
     let sequence = state.apply(&user, command).map_err(|e| match e {
         CommandError::SessionNotFound(_) => GraphError::not_found(e.to_string()),
         CommandError::ExpiryOverflow => GraphError::invalid_argument(e.to_string()),
@@ -347,12 +347,15 @@ fn rule_error(e: RuleViolation) -> GraphError {
     GraphError::invalid_argument(e.to_string())
 }
 
-fn command_for(
-    request: &GraphRequest,
+/// Decodes the body of a write action into a model command, as the server does before applying
+/// it: content type, JSON, parameters, then the documented rules of `profile`. Pure, so that the
+/// fuzzer can call it directly.
+pub fn decode_action(
+    profile: Profile,
+    caller: &Caller,
     action: &str,
     body: &ActionBody,
 ) -> Result<Command, GraphError> {
-    let profile = request.profile;
     match action {
         "setPresence" => {
             let p = body.parameters(
@@ -364,7 +367,7 @@ fn command_for(
                     "expirationDuration",
                 ],
             )?;
-            let session = session_id(&p, &request.caller)?;
+            let session = session_id(&p, caller)?;
             let availability = p.required_text("availability")?;
             let activity = p.required_text("activity")?;
             let expiration = p.optional_text("expirationDuration")?;
@@ -375,7 +378,7 @@ fn command_for(
         "clearPresence" => {
             let p = body.parameters(action, &["sessionId"])?;
             Ok(Command::ClearPresence {
-                session: session_id(&p, &request.caller)?,
+                session: session_id(&p, caller)?,
             })
         }
         "setUserPreferredPresence" => {
