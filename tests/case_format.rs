@@ -112,3 +112,35 @@ steps:
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_malformed_case_fails_its_own_trial_and_the_others_still_run() {
+    let dir = std::env::temp_dir().join(format!("pc-malformed-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("mixed")).unwrap();
+    std::fs::copy(
+        root().join("cases/aggregation/busy_outranks_available.yaml"),
+        dir.join("mixed/good.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("tests/data/invalid-cases/unknown_actor.yaml"),
+        dir.join("mixed/broken.yaml"),
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_presence-conformance"))
+        .args(["run", "--quiet", "--cases"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAILED [reference] mixed::broken"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error: unknown user 'alise'"), "{stdout}");
+    assert!(stdout.contains("mixed/broken.yaml:6:22"), "{stdout}");
+    // The broken file fails on each of the three reference targets; the good one runs.
+    assert!(stdout.contains("2 passed, 3 failed, 1 ignored"), "{stdout}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
