@@ -271,14 +271,11 @@ impl Checker<'_> {
         if let Some(s) = &step.set_presence {
             let user = self.user(&s.user)?;
             let mut body = Map::new();
-            let session = match &s.session_id {
-                Field::Absent => Field::Given(format!("{{{actor}}}")),
-                Field::Given(name) if self.apps.iter().any(|a| &a.name == name) => {
-                    Field::Given(format!("{{{name}}}"))
-                }
-                other => other.clone(),
-            };
-            put(&mut body, "sessionId", &session);
+            put(
+                &mut body,
+                "sessionId",
+                &self.session_id(&s.session_id, &actor),
+            );
             put(&mut body, "availability", &s.availability);
             put(&mut body, "activity", &s.activity);
             put(&mut body, "expirationDuration", &s.expiration_duration);
@@ -291,14 +288,11 @@ impl Checker<'_> {
         if let Some(s) = &step.clear_presence {
             let user = self.user(&s.user)?;
             let mut body = Map::new();
-            let session = match &s.session_id {
-                Field::Absent => Field::Given(format!("{{{actor}}}")),
-                Field::Given(name) if self.apps.iter().any(|a| &a.name == name) => {
-                    Field::Given(format!("{{{name}}}"))
-                }
-                other => other.clone(),
-            };
-            put(&mut body, "sessionId", &session);
+            put(
+                &mut body,
+                "sessionId",
+                &self.session_id(&s.session_id, &actor),
+            );
             actions.push(template(
                 "clearPresence",
                 &user,
@@ -470,6 +464,18 @@ impl Checker<'_> {
             action,
             note: step.note,
         })
+    }
+
+    /// sessionId as sent: the acting app's id by default, an app actor's id by its name, or
+    /// what was written (a literal, or null).
+    fn session_id(&self, written: &Field<String>, actor: &str) -> Field<String> {
+        match written {
+            Field::Absent => Field::Given(format!("{{{actor}}}")),
+            Field::Given(name) if self.apps.iter().any(|a| &a.name == name) => {
+                Field::Given(format!("{{{name}}}"))
+            }
+            other => other.clone(),
+        }
     }
 
     /// A step's user, or with `via: me` the delegated user.

@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::{SignedDuration, Timestamp};
 
-use super::http::{Credentials, HttpSession, Secret, SessionSettings};
-use super::{CaseSession, ClockMode, HttpRequest, HttpResponse, Target, TargetError};
+use super::http::{Credentials, Held, HoldingSession, HttpSession, Secret, SessionSettings};
+use super::{CaseSession, ClockMode, Target, TargetError};
 use crate::case::Case;
 use crate::model::{Profile, Semantics};
 use crate::server::config::{ClientConfig, ServerConfig, UserConfig};
@@ -150,47 +149,13 @@ impl Target for EmbeddedTarget {
             request_timeout: Duration::from_secs(10),
         })
         .await?;
-        Ok(Box::new(EmbeddedSession { server, http }))
+        Ok(Box::new(HoldingSession::new(http, server)))
     }
-}
-
-/// An HTTP session that owns the server it talks to.
-struct EmbeddedSession {
-    server: RunningServer,
-    http: HttpSession,
 }
 
 #[async_trait]
-impl CaseSession for EmbeddedSession {
-    fn actor_ids(&self) -> &BTreeMap<String, String> {
-        self.http.actor_ids()
-    }
-    fn version_root(&self) -> &str {
-        self.http.version_root()
-    }
-    fn clock(&self) -> ClockMode {
-        self.http.clock()
-    }
-    fn case_start(&self) -> Timestamp {
-        self.http.case_start()
-    }
-    async fn token(
-        &mut self,
-        app: &str,
-        delegate: Option<&str>,
-    ) -> Result<Option<String>, TargetError> {
-        self.http.token(app, delegate).await
-    }
-    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
-        self.http.send(request).await
-    }
-    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
-        self.http.wait_until(offset).await
-    }
-    async fn close(self: Box<Self>) {
-        let EmbeddedSession { server, http } = *self;
-        // The client's pooled connections would hold a graceful shutdown open.
-        drop(http);
-        server.shutdown().await;
+impl Held for RunningServer {
+    async fn release(self) {
+        self.shutdown().await;
     }
 }

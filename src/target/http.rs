@@ -378,3 +378,60 @@ impl CaseSession for HttpSession {
 
     async fn close(self: Box<Self>) {}
 }
+
+/// What a session holds besides its HTTP client until the case ends: a server to stop, pooled
+/// users and a concurrency slot to give back.
+#[async_trait]
+pub trait Held: Send + 'static {
+    async fn release(self);
+}
+
+/// An HTTP session plus what it holds, released after the client is dropped (its pooled
+/// connections would otherwise hold a server's graceful shutdown open).
+pub struct HoldingSession<H: Held> {
+    http: HttpSession,
+    held: H,
+}
+
+impl<H: Held> HoldingSession<H> {
+    pub fn new(http: HttpSession, held: H) -> Self {
+        HoldingSession { http, held }
+    }
+}
+
+#[async_trait]
+impl<H: Held> CaseSession for HoldingSession<H> {
+    fn actor_ids(&self) -> &BTreeMap<String, String> {
+        self.http.actor_ids()
+    }
+    fn version_root(&self) -> &str {
+        self.http.version_root()
+    }
+    fn clock(&self) -> ClockMode {
+        self.http.clock()
+    }
+    fn case_start(&self) -> Timestamp {
+        self.http.case_start()
+    }
+    fn time_scale(&self) -> f64 {
+        self.http.time_scale()
+    }
+    async fn token(
+        &mut self,
+        app: &str,
+        delegate: Option<&str>,
+    ) -> Result<Option<String>, TargetError> {
+        self.http.token(app, delegate).await
+    }
+    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
+        self.http.send(request).await
+    }
+    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
+        self.http.wait_until(offset).await
+    }
+    async fn close(self: Box<Self>) {
+        let HoldingSession { http, held } = *self;
+        drop(http);
+        held.release().await;
+    }
+}

@@ -8,14 +8,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jiff::{SignedDuration, Timestamp};
+
 use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::http::{Credentials, HttpSession, Secret, SessionSettings};
-use super::{
-    CaseSession, ClockMode, EmbeddedTarget, HttpRequest, HttpResponse, Target, TargetError,
-};
+use super::http::{Credentials, Held, HoldingSession, HttpSession, Secret, SessionSettings};
+use super::{CaseSession, ClockMode, EmbeddedTarget, HttpRequest, Target, TargetError};
 use crate::case::Case;
 use crate::model::Profile;
 
@@ -584,50 +582,23 @@ impl Target for RemoteTarget {
             request_timeout: self.request_timeout,
         })
         .await?;
-        Ok(Box::new(RemoteSession {
+        Ok(Box::new(HoldingSession::new(
             http,
-            _lease: lease,
-            _slot: slot,
-        }))
+            RemoteHold {
+                _lease: lease,
+                _slot: slot,
+            },
+        )))
     }
 }
 
-/// A session that holds its users and its concurrency slot until it closes.
-struct RemoteSession {
-    http: HttpSession,
+/// The pooled users and the concurrency slot a remote case holds until it closes.
+struct RemoteHold {
     _lease: UserLease,
     _slot: OwnedSemaphorePermit,
 }
 
 #[async_trait]
-impl CaseSession for RemoteSession {
-    fn actor_ids(&self) -> &BTreeMap<String, String> {
-        self.http.actor_ids()
-    }
-    fn version_root(&self) -> &str {
-        self.http.version_root()
-    }
-    fn clock(&self) -> ClockMode {
-        self.http.clock()
-    }
-    fn case_start(&self) -> Timestamp {
-        self.http.case_start()
-    }
-    fn time_scale(&self) -> f64 {
-        self.http.time_scale()
-    }
-    async fn token(
-        &mut self,
-        app: &str,
-        delegate: Option<&str>,
-    ) -> Result<Option<String>, TargetError> {
-        self.http.token(app, delegate).await
-    }
-    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
-        self.http.send(request).await
-    }
-    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
-        self.http.wait_until(offset).await
-    }
-    async fn close(self: Box<Self>) {}
+impl Held for RemoteHold {
+    async fn release(self) {}
 }
