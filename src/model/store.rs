@@ -74,7 +74,9 @@ impl PresenceStore {
             self.expiries.pop_first();
             if let Some(presence) = self.users.get_mut(&user) {
                 presence.settle(now, &self.rules);
-                if let Some(next) = presence.next_expiry() {
+                // A user's remaining expiries are all after `now` once settled; re-queueing one
+                // that is not would spin this loop forever while holding the store.
+                if let Some(next) = presence.next_expiry().filter(|next| *next > now) {
                     self.expiries.insert((next, user));
                 }
             }

@@ -161,15 +161,18 @@ fn read_one(
     let user = state.resolve(&request.caller, subject)?;
     request.caller.may_read(&user)?;
     let view = state.view(&user);
-    let mut body = presence_json(&user, &view, sees_private(&request.caller, &user));
+    let presence = presence_json(&user, &view, sees_private(&request.caller, &user));
     let context = context.replace("{}", user.as_str());
-    body.as_object_mut().map(|o| {
-        o.insert(
-            "@odata.context".to_owned(),
-            json!(format!("{}/$metadata#{context}", request.base_url)),
-        )
-    });
-    Ok(json_response(body))
+    // Graph writes the annotation first.
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "@odata.context".to_owned(),
+        json!(format!("{}/$metadata#{context}", request.base_url)),
+    );
+    if let Value::Object(members) = presence {
+        body.extend(members);
+    }
+    Ok(json_response(Value::Object(body)))
 }
 
 /// `POST /communications/getPresencesByUserId`.
