@@ -235,6 +235,31 @@ pub struct SessionRequest {
     pub expiration: SignedDuration,
 }
 
+/// How one write action's arguments are validated.
+struct Validation {
+    operation: Operation,
+    pairs: &'static [PresenceState],
+    default: fn(Availability) -> SignedDuration,
+    min: SignedDuration,
+    max: SignedDuration,
+}
+
+impl Validation {
+    fn apply(
+        &self,
+        availability: &str,
+        activity: &str,
+        expiration: Option<&str>,
+    ) -> Result<SessionRequest, RuleViolation> {
+        let state = check_pair(self.operation, self.pairs, availability, activity)?;
+        let expiration = match expiration {
+            None => (self.default)(state.availability),
+            Some(text) => check_range(parse_edm_duration(text)?, text, self.min, self.max)?,
+        };
+        Ok(SessionRequest { state, expiration })
+    }
+}
+
 /// Validates setPresence's arguments as the given profile documents them.
 pub fn session_request(
     profile: Profile,
@@ -242,22 +267,14 @@ pub fn session_request(
     activity: &str,
     expiration: Option<&str>,
 ) -> Result<SessionRequest, RuleViolation> {
-    let state = check_pair(
-        Operation::SetPresence,
-        profile.session_pairs(),
-        availability,
-        activity,
-    )?;
-    let expiration = match expiration {
-        None => SESSION_EXPIRATION_DEFAULT,
-        Some(text) => check_range(
-            parse_edm_duration(text)?,
-            text,
-            SESSION_EXPIRATION_MIN,
-            SESSION_EXPIRATION_MAX,
-        )?,
-    };
-    Ok(SessionRequest { state, expiration })
+    Validation {
+        operation: Operation::SetPresence,
+        pairs: profile.session_pairs(),
+        default: |_| SESSION_EXPIRATION_DEFAULT,
+        min: SESSION_EXPIRATION_MIN,
+        max: SESSION_EXPIRATION_MAX,
+    }
+    .apply(availability, activity, expiration)
 }
 
 /// Validates setUserPreferredPresence's arguments and applies the documented default lifetime.
@@ -267,22 +284,14 @@ pub fn preferred_request(
     activity: &str,
     expiration: Option<&str>,
 ) -> Result<SessionRequest, RuleViolation> {
-    let state = check_pair(
-        Operation::SetUserPreferredPresence,
-        profile.preferred_pairs(),
-        availability,
-        activity,
-    )?;
-    let expiration = match expiration {
-        None => preferred_default_expiration(state.availability),
-        Some(text) => check_range(
-            parse_edm_duration(text)?,
-            text,
-            SignedDuration::from_secs(1),
-            PREFERRED_EXPIRATION_MAX,
-        )?,
-    };
-    Ok(SessionRequest { state, expiration })
+    Validation {
+        operation: Operation::SetUserPreferredPresence,
+        pairs: profile.preferred_pairs(),
+        default: preferred_default_expiration,
+        min: SignedDuration::from_secs(1),
+        max: PREFERRED_EXPIRATION_MAX,
+    }
+    .apply(availability, activity, expiration)
 }
 
 #[cfg(test)]
