@@ -311,8 +311,8 @@ async fn a_real_clock_server_has_no_control_protocol_and_moves_by_itself() {
         .await
         .unwrap();
     assert_eq!(set.status().as_u16(), 200);
-    // Five presence minutes are half a second at 600x.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Five presence minutes are half a second at 600x, ten are a second: 700 ms sits between.
+    tokio::time::sleep(Duration::from_millis(700)).await;
     let presence: Value = client
         .get(format!(
             "{}/v1.0/users/{USER}/presence?$select=availability,activity",

@@ -307,6 +307,11 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
     let difference = match result {
         Ok(()) => None,
         Err(TestError::Fail(reason, steps)) => {
+            let steps = drop_needless_steps(steps, |candidate| {
+                load(&case_text(candidate, "generated"))
+                    .map(|case| !runtime.block_on(run_case(&case, target, None)).passed())
+                    .unwrap_or(false)
+            });
             let title = format!(
                 "Generated timeline (seed {seed}) that {} answered differently from the model",
                 target.name()
@@ -320,6 +325,25 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
         wall: started.elapsed(),
         difference,
     }
+}
+
+/// proptest shrinks values and the list's tail; a last greedy pass drops any single step the
+/// difference does not need.
+fn drop_needless_steps(
+    mut steps: Vec<GeneratedStep>,
+    still_differs: impl Fn(&[GeneratedStep]) -> bool,
+) -> Vec<GeneratedStep> {
+    let mut i = 0;
+    while i < steps.len() {
+        let mut candidate = steps.clone();
+        candidate.remove(i);
+        if still_differs(&candidate) {
+            steps = candidate;
+        } else {
+            i += 1;
+        }
+    }
+    steps
 }
 
 /// Writes a found difference as `DIR/<target>-seed-<seed>.yaml`.
