@@ -14,8 +14,8 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 
 use crate::case::{Case, load_str};
 use crate::model::{
-    Command, CommandError, PresenceStore, Profile, SessionId, UserId, iso, preferred_request,
-    session_request,
+    Command, CommandError, ItemBody, PresenceStore, PresenceView, Profile, SessionId, StatusExpiry,
+    StatusMessageInput, UserId, iso, preferred_request, session_request,
 };
 use crate::runner::run_case;
 use crate::target::Target;
@@ -47,9 +47,19 @@ const ADVANCES: [&str; 9] = [
     "PT1S", "PT59S", "PT1M", "PT4M59S", "PT5M", "PT5M1S", "PT9M59S", "PT10M", "PT1H",
 ];
 
+/// Status messages: `None` clears.
+const MESSAGES: [Option<&str>; 3] = [None, Some("In a meeting"), Some("Back soon")];
+/// Status message lifetimes, from the moment it is set.
+const STATUS_EXPIRIES: [Option<&str>; 3] = [None, Some("PT5M"), Some("PT1H")];
+
 /// One generated step.
 #[derive(Clone, Debug)]
 pub enum GeneratedStep {
+    SetStatus {
+        user: usize,
+        message: usize,
+        expiry: usize,
+    },
     Advance(usize),
     SetPresence {
         user: usize,
@@ -85,6 +95,8 @@ fn step_strategy() -> impl Strategy<Value = GeneratedStep> {
         1 => (user.clone(), 0..PAIRS.len(), 0..3usize)
             .prop_map(|(user, pair, duration)| GeneratedStep::SetPreferred { user, pair, duration }),
         1 => user.clone().prop_map(|user| GeneratedStep::ClearPreferred { user }),
+        1 => (user.clone(), 0..MESSAGES.len(), 0..STATUS_EXPIRIES.len())
+            .prop_map(|(user, message, expiry)| GeneratedStep::SetStatus { user, message, expiry }),
         3 => user.prop_map(|user| GeneratedStep::Observe { user }),
     ]
 }
@@ -216,15 +228,48 @@ pub fn case_text(steps: &[GeneratedStep], title: &str) -> String {
                     expect_status(result)
                 );
             }
-            GeneratedStep::Observe { user } => {
-                let view = model.view(&user_id(*user), now);
+            GeneratedStep::SetStatus {
+                user,
+                message,
+                expiry,
+            } => {
+                let text = MESSAGES[*message];
+                let lifetime =
+                    STATUS_EXPIRIES[*expiry].and_then(|d| crate::model::parse_edm_duration(d).ok());
+                let input = text.map(|content| StatusMessageInput {
+                    message: ItemBody {
+                        content: content.to_owned(),
+                        content_type: "text".to_owned(),
+                    },
+                    expiry: lifetime.map(|d| StatusExpiry {
+                        date_time: String::new(),
+                        time_zone: "UTC".to_owned(),
+                        at: now.checked_add(d).unwrap_or(now),
+                    }),
+                });
+                let result = model
+                    .apply(now, &user_id(*user), Command::SetStatusMessage(input))
+                    .map_err(status_of);
+                let message = text.map_or_else(|| "null".to_owned(), |t| format!("\"{t}\""));
+                // The case format's expiry is an offset from the case start.
+                let expiry = match (text, lifetime) {
+                    (Some(_), Some(d)) => format!(", expiry: {{ after: {} }}", iso(at + d)),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "  - at: {}\n    observe: {{ user: {}, availability: {}, activity: {} }}",
+                    "  - at: {}\n    as: a1\n    setStatusMessage: {{ user: {}, message: {message}{expiry} }}\n    expect: {{ status: {} }}",
                     iso(at),
                     USERS[*user],
-                    view.state.availability,
-                    view.state.activity
+                    expect_status(result)
+                );
+            }
+            GeneratedStep::Observe { user } => {
+                observe_line(
+                    &mut out,
+                    at,
+                    USERS[*user],
+                    &model.view(&user_id(*user), now),
                 );
             }
         }
@@ -232,16 +277,24 @@ pub fn case_text(steps: &[GeneratedStep], title: &str) -> String {
     // Every timeline ends by looking at every user, so time advanced at the end still counts.
     let now = start.checked_add(at).unwrap_or(start);
     for user in USERS {
-        let view = model.view(&UserId::new(user), now);
-        let _ = writeln!(
-            out,
-            "  - at: {}\n    observe: {{ user: {user}, availability: {}, activity: {} }}",
-            iso(at),
-            view.state.availability,
-            view.state.activity
-        );
+        observe_line(&mut out, at, user, &model.view(&UserId::new(user), now));
     }
     out
+}
+
+/// An observation step stating what the model shows.
+fn observe_line(out: &mut String, at: SignedDuration, user: &str, view: &PresenceView) {
+    let message = match &view.status_message {
+        Some(m) => format!("{{ content: \"{}\" }}", m.message.content),
+        None => "null".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "  - at: {}\n    observe: {{ user: {user}, availability: {}, activity: {}, statusMessage: {message} }}",
+        iso(at),
+        view.state.availability,
+        view.state.activity
+    );
 }
 
 fn status_of(e: CommandError) -> u16 {
@@ -360,4 +413,43 @@ pub fn write_case(dir: &Path, target: &str, seed: u64, text: &str) -> std::io::R
 /// The number of steps in a case file, the closing observations included.
 pub fn step_count(text: &str) -> usize {
     text.lines().filter(|l| l.starts_with("  - at:")).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_case_carries_the_model_expectations() {
+        use GeneratedStep::*;
+        let steps = [
+            SetStatus {
+                user: 0,
+                message: 1,
+                expiry: 1,
+            },
+            SetPresence {
+                user: 0,
+                app: 0,
+                pair: 0,
+                duration: 3,
+            },
+            SetPresence {
+                user: 1,
+                app: 1,
+                pair: 5,
+                duration: 0,
+            },
+            Observe { user: 0 },
+            Advance(4),
+        ];
+        let text = case_text(&steps, "sample");
+        assert!(text.contains("setStatusMessage: { user: alice, message: \"In a meeting\", expiry: { after: PT5M } }"), "{text}");
+        assert!(text.contains("setPresence: { user: bob, availability: Busy, activity: Busy }\n    expect: { status: 400 }"), "{text}");
+        assert!(text.contains("at: PT0S\n    observe: { user: alice, availability: Available, activity: Available, statusMessage: { content: \"In a meeting\" } }"), "{text}");
+        // At PT5M the message has expired and the Available session has faded.
+        assert!(text.contains("at: PT5M\n    observe: { user: alice, availability: Available, activity: AvailableInactive, statusMessage: null }"), "{text}");
+        assert!(load(&text).is_ok());
+        assert_eq!(step_count(&text), 6);
+    }
 }
