@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod explore;
 pub mod fsutil;
 pub mod model;
+pub mod operation;
 pub mod report;
 pub mod runner;
 pub mod server;

@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
-use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
-use crate::case::{
-    Action, BodyTemplate, Case, Exchange, Observation, RequestTemplate, RuleRef, Step, TokenKind,
-};
+use crate::case::render::Substitution;
+use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, TokenKind};
 use crate::catalogue::Level;
 use crate::model::iso;
+use crate::operation::Via;
 use crate::target::{CaseSession, ClockMode, HttpRequest, HttpResponse, Target, TargetError};
 pub use timeline::{Entry, Redactor, Timeline};
 
@@ -223,7 +222,7 @@ impl Replay<'_> {
         exchange: &Exchange,
         run: &mut CaseRun,
     ) -> Result<(), TargetError> {
-        let request = self.build(step, &exchange.request).await?;
+        let request = self.build(step, &exchange.request, exchange.via).await?;
         let response = self.session.send(request.clone()).await?;
         let body = serde_json::from_slice::<Value>(&response.body)
             .ok()
@@ -262,7 +261,7 @@ impl Replay<'_> {
             run.failures.push(Failure {
                 line: step.line,
                 at: step.at,
-                step: format!("{} by {}", exchange.request.operation, Self::by(step)),
+                step: format!("{} by {}", exchange.request.name(), Self::by(step)),
                 faults,
             });
         }
@@ -330,15 +329,10 @@ impl Replay<'_> {
         observation: &Observation,
         run: &mut CaseRun,
     ) -> Result<(), TargetError> {
-        let template = RequestTemplate {
-            operation: "getPresence".into(),
-            method: "GET".into(),
-            path: format!("/users/{{{}}}/presence", observation.user),
-            from_root: false,
-            headers: Vec::new(),
-            body: None,
+        let read = Request::GetPresence {
+            user: observation.user.clone(),
         };
-        let request = self.build(step, &template).await?;
+        let request = self.build(step, &read, Via::Users).await?;
         let window = match (self.session.clock(), observation.within) {
             (ClockMode::Real, Some(within)) => {
                 Duration::from_secs_f64(within.as_secs_f64().max(0.0) / self.session.time_scale())
@@ -424,94 +418,50 @@ impl Replay<'_> {
         shown
     }
 
-    /// Fills in ids, credentials and bodies.
+    /// The request rendered for this target, with the step's credentials.
     async fn build(
         &mut self,
         step: &Step,
-        template: &RequestTemplate,
+        request: &Request,
+        via: Via,
     ) -> Result<HttpRequest, TargetError> {
-        let ids = self.session.actor_ids().clone();
-        // `{alice}` is alice's id; `{alice:upper}` the same in upper case (ids are case-insensitive).
-        let fill = |text: &str| {
-            let mut out = text.to_owned();
-            for (name, id) in &ids {
-                out = out.replace(&format!("{{{name}:upper}}"), &id.to_ascii_uppercase());
-                out = out.replace(&format!("{{{name}}}"), id);
-            }
-            out
+        let substitution = Substitution {
+            ids: self.session.actor_ids(),
+            case_start: self.session.case_start(),
         };
-        let path = if template.from_root {
-            fill(&template.path)
+        let rendered = request
+            .render(via, &substitution)
+            .map_err(|e| TargetError::Start(e.to_string()))?;
+        let path = if rendered.from_root {
+            rendered.path
         } else {
-            format!("{}{}", self.session.version_root(), fill(&template.path))
+            format!("{}{}", self.session.version_root(), rendered.path)
         };
-        let mut headers: Vec<(String, String)> = template
-            .headers
-            .iter()
-            .map(|(n, v)| (n.clone(), fill(v)))
-            .collect();
+        let mut headers = rendered.headers;
         let has_auth = headers
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
-        if !has_auth {
-            match step.token {
-                TokenKind::None => {}
-                TokenKind::Malformed => {
-                    headers.push(("Authorization".into(), "Bearer not-a-token".into()))
-                }
-                TokenKind::Valid => {
-                    let token = self
-                        .session
-                        .token(&step.actor, step.delegate.as_deref())
-                        .await?;
-                    if let Some(token) = token {
-                        headers.push(("Authorization".into(), format!("Bearer {token}")));
-                    }
-                }
-            }
+        if !has_auth && let Some(token) = self.credential(step).await? {
+            headers.push(("Authorization".into(), token));
         }
-        let body = match &template.body {
-            None => Vec::new(),
-            Some(BodyTemplate::Text(text)) => fill(text).into_bytes(),
-            Some(BodyTemplate::Ids { listed, generated }) => {
-                let mut all: Vec<String> = listed.iter().map(|t| fill(t)).collect();
-                all.extend(
-                    (0..*generated).map(|i| format!("e0000000-0000-4000-8000-{:012x}", i + 1)),
-                );
-                json!({ "ids": all }).to_string().into_bytes()
-            }
-            Some(BodyTemplate::StatusMessage {
-                message,
-                expiry_after,
-                time_zone,
-            }) => {
-                let at = self
-                    .session
-                    .case_start()
-                    .checked_add(*expiry_after)
-                    .map_err(|e| {
-                        TargetError::Start(format!("status message expiry out of range: {e}"))
-                    })?;
-                let zone = crate::server::timezones::windows_to_iana(time_zone)
-                    .map_or_else(|| TimeZone::get(time_zone), TimeZone::get)
-                    .unwrap_or(TimeZone::UTC);
-                let date_time = zone
-                    .to_datetime(at)
-                    .strftime("%Y-%m-%dT%H:%M:%S")
-                    .to_string();
-                json!({ "statusMessage": {
-                    "message": { "content": message, "contentType": "text" },
-                    "expiryDateTime": { "dateTime": date_time, "timeZone": time_zone },
-                }})
-                .to_string()
-                .into_bytes()
-            }
-        };
         Ok(HttpRequest {
-            method: template.method.clone(),
+            method: rendered.method,
             path,
             headers,
-            body,
+            body: rendered.body,
+        })
+    }
+
+    /// The Authorization header value a step sends, if any.
+    async fn credential(&mut self, step: &Step) -> Result<Option<String>, TargetError> {
+        Ok(match step.token {
+            TokenKind::None => None,
+            TokenKind::Malformed => Some("Bearer not-a-token".into()),
+            TokenKind::Valid => self
+                .session
+                .token(&step.actor, step.delegate.as_deref())
+                .await?
+                .map(|token| format!("Bearer {token}")),
         })
     }
 }

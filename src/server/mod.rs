@@ -16,7 +16,6 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod presence;
-pub mod timezones;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
