@@ -2,6 +2,7 @@
 //! the Microsoft Graph presence API.
 
 pub mod case;
+pub mod catalogue;
 pub mod explore;
 pub mod fsutil;
 pub mod model;

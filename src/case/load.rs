@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::error::CaseError;
 use super::file::*;
 use super::model::*;
+use crate::catalogue::{Aspect, Catalogue};
 use crate::model::{Profile, parse_edm_duration};
 
 const DEFAULT_APP_ROLES: &[&str] = &["Presence.ReadWrite.All"];
@@ -53,13 +54,17 @@ pub fn load_str(name: &str, path: &Path, text: &str) -> Result<Case, CaseError> 
     let options = serde_saphyr::options! { strict_booleans: true };
     let file: CaseFile = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| CaseError::from_yaml(path, text, &e))?;
-    Checker {
+    let mut checker = Checker {
         path,
         text,
+        catalogue: Catalogue::try_bundled()
+            .map_err(|e| CaseError::at(path, text, 1, 1, format!("no rule catalogue: {e}")))?,
+        rules: Vec::new(),
         users: file.users.iter().map(|u| u.value.clone()).collect(),
         apps: apps_of(&file),
-    }
-    .case(name, file)
+    };
+    checker.rules = checker.case_rules(&file.rules)?;
+    checker.case(name, file)
 }
 
 fn apps_of(file: &CaseFile) -> Vec<AppActor> {
@@ -86,6 +91,9 @@ fn apps_of(file: &CaseFile) -> Vec<AppActor> {
 struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
+    catalogue: &'a Catalogue,
+    /// The case's rules, checked, its primary rule first.
+    rules: Vec<String>,
     users: Vec<String>,
     apps: Vec<AppActor>,
 }
@@ -168,6 +176,8 @@ impl Checker<'_> {
             name: name.to_owned(),
             path: self.path.to_path_buf(),
             title: file.title,
+            source: file.source,
+            rules: self.rules.clone(),
             profiles,
             needs_virtual_clock: file.requires.contains(&RequirementFile::VirtualClock),
             users: self.users.clone(),
@@ -183,6 +193,80 @@ impl Checker<'_> {
             return Err(self.error(&text.referenced, format!("{what} must not be negative")));
         }
         Ok(d)
+    }
+
+    /// The rule ids a case names, each in the catalogue, none twice.
+    fn case_rules(&self, written: &[Located<String>]) -> Result<Vec<String>, CaseError> {
+        let mut rules: Vec<String> = Vec::new();
+        for id in written {
+            self.rule_id(id)?;
+            if rules.contains(&id.value) {
+                return Err(self.error(
+                    &id.referenced,
+                    format!("rule '{}' is listed twice", id.value),
+                ));
+            }
+            rules.push(id.value.clone());
+        }
+        Ok(rules)
+    }
+
+    fn rule_id(&self, id: &Located<String>) -> Result<RuleRef, CaseError> {
+        match self.catalogue.get(&id.value) {
+            Some(rule) => Ok(RuleRef {
+                id: rule.id.clone(),
+                level: rule.level,
+            }),
+            None => Err(self
+                .error(
+                    &id.referenced,
+                    format!("unknown rule '{}' (not in spec/rules.yaml)", id.value),
+                )
+                .with_suggestion(&id.value, self.catalogue.ids())),
+        }
+    }
+
+    /// The rules a step's expectations rest on: the step's rule or the case's primary rule; for
+    /// error codes and sequence numbers, the first of those that checks them, else the
+    /// catalogue's default.
+    fn step_rules(&self, step_rule: Option<&Located<String>>) -> Result<StepRules, CaseError> {
+        let step_rule = step_rule.map(|r| self.rule_id(r)).transpose()?;
+        let listed = step_rule
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(self.rules.iter().map(String::as_str));
+        let claimed = |aspect: Aspect| {
+            let rule = listed
+                .clone()
+                .filter_map(|id| self.catalogue.get(id))
+                .find(|r| r.checks.contains(&aspect))
+                .or_else(|| self.catalogue.default_for(aspect).ok());
+            rule.map_or_else(Self::unclassified, |r| RuleRef {
+                id: r.id.clone(),
+                level: r.level,
+            })
+        };
+        let general = step_rule.clone().or_else(|| {
+            let id = self.rules.first()?;
+            let rule = self.catalogue.get(id)?;
+            Some(RuleRef {
+                id: rule.id.clone(),
+                level: rule.level,
+            })
+        });
+        Ok(StepRules {
+            general: general.unwrap_or_else(Self::unclassified),
+            error_code: claimed(Aspect::ErrorCode),
+            sequence_number: claimed(Aspect::SequenceNumber),
+        })
+    }
+
+    /// A case that names no rule is judged as if every expectation were documented.
+    fn unclassified() -> RuleRef {
+        RuleRef {
+            id: "unclassified".to_owned(),
+            level: crate::catalogue::Level::Documented,
+        }
     }
 
     fn user(&self, name: &Located<String>) -> Result<String, CaseError> {
@@ -223,6 +307,7 @@ impl Checker<'_> {
         let loc = located.referenced;
         let step = located.value;
         let at = self.duration(&step.at, "at")?;
+        let rules = self.step_rules(step.rule.as_ref())?;
         let delegate = step.delegate.as_ref().map(|d| self.user(d)).transpose()?;
         let mut actions = Vec::new();
         let is_read = step.observe.is_some()
@@ -462,6 +547,7 @@ impl Checker<'_> {
             delegate,
             token: step.token.unwrap_or(TokenKind::Valid),
             action,
+            rules,
             note: step.note,
         })
     }

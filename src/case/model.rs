@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use jiff::SignedDuration;
 use serde::Serialize;
 
+use crate::catalogue::Level;
 use crate::model::Profile;
 
 pub use super::file::{Field, SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
@@ -21,6 +22,10 @@ pub struct Case {
     /// The file, as given to the loader.
     pub path: PathBuf,
     pub title: String,
+    /// Where the behaviour comes from, for readers (a page, an issue).
+    pub source: Option<String>,
+    /// The rules the case checks (ids in `spec/rules.yaml`), its primary rule first.
+    pub rules: Vec<String>,
     pub profiles: Vec<Profile>,
     /// The case checks instants a second apart: a real-clock target cannot run it.
     pub needs_virtual_clock: bool,
@@ -38,6 +43,27 @@ impl Case {
 
     pub fn applies_to(&self, profile: Profile) -> bool {
         self.profiles.contains(&profile)
+    }
+
+    /// Why this case can only run on a target that checks credentials, if it can: a step sends
+    /// no token or a malformed one, acts for a signed-in user, uses `/me`, or expects a refusal
+    /// of credentials (401, 403).
+    pub fn needs_credentials(&self) -> Option<String> {
+        self.steps.iter().find_map(|step| {
+            let why = match (&step.token, &step.action) {
+                (TokenKind::None, _) => "sends no token",
+                (TokenKind::Malformed, _) => "sends a malformed token",
+                _ if step.delegate.is_some() => "acts for a signed-in user (a delegated token)",
+                (_, Action::Send(e)) if e.request.path.starts_with("/me/") => {
+                    "uses /me, which needs a signed-in user"
+                }
+                (_, Action::Send(e)) if matches!(e.expect.status, Some(401 | 403)) => {
+                    "expects credentials to be refused"
+                }
+                _ => return None,
+            };
+            Some(format!("line {} {why}", step.line))
+        })
     }
 
     /// Every actor name (users, then apps).
@@ -68,7 +94,25 @@ pub struct Step {
     pub delegate: Option<String>,
     pub token: TokenKind,
     pub action: Action,
+    /// The rules its expectations rest on.
+    pub rules: StepRules,
     pub note: Option<String>,
+}
+
+/// A rule as an expectation uses it: its id and what it rests on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRef {
+    pub id: String,
+    pub level: Level,
+}
+
+/// The rules a step's expectations rest on: error codes and sequence numbers have rules of their
+/// own; every other expectation rests on the general rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepRules {
+    pub general: RuleRef,
+    pub error_code: RuleRef,
+    pub sequence_number: RuleRef,
 }
 
 /// What a step does.

@@ -12,8 +12,9 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
 use crate::case::{
-    Action, BodyTemplate, Case, Exchange, Observation, RequestTemplate, Step, TokenKind,
+    Action, BodyTemplate, Case, Exchange, Observation, RequestTemplate, RuleRef, Step, TokenKind,
 };
+use crate::catalogue::Level;
 use crate::model::iso;
 use crate::target::{CaseSession, ClockMode, HttpRequest, HttpResponse, Target, TargetError};
 pub use timeline::{Entry, Redactor, Timeline};
@@ -42,6 +43,9 @@ pub trait ContractCheck: Send + Sync {
     fn check(&self, exchange: &ExchangeRecord<'_>) -> ContractFaults;
 }
 
+/// The rule every contract fault rests on: Microsoft's OpenAPI description.
+pub const CONTRACT_RULE: &str = "contract.openapi";
+
 /// Something that did not hold, at one step.
 #[derive(Clone, Debug)]
 pub struct Failure {
@@ -49,7 +53,36 @@ pub struct Failure {
     pub at: SignedDuration,
     /// `setPresence by teams`, `observe alice`.
     pub step: String,
-    pub faults: Vec<String>,
+    pub faults: Vec<Fault>,
+}
+
+/// One expectation that did not hold, and the rule it rests on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub text: String,
+    pub rule: RuleRef,
+}
+
+impl Fault {
+    fn contract(text: String) -> Fault {
+        Fault {
+            text,
+            rule: RuleRef {
+                id: CONTRACT_RULE.to_owned(),
+                level: Level::Documented,
+            },
+        }
+    }
+}
+
+/// How a run went, before known failures and strictness are taken into account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// Only expectations that rest on our own choices (`ours`) did not hold.
+    Deviates,
+    /// A documented or observed expectation did not hold, or the target could not be driven.
+    Failed,
 }
 
 /// The result of one case on one target.
@@ -66,7 +99,18 @@ pub struct CaseRun {
 
 impl CaseRun {
     pub fn passed(&self) -> bool {
-        self.failures.is_empty() && self.aborted.is_none()
+        self.outcome() == Outcome::Passed
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        let faults = || self.failures.iter().flat_map(|f| &f.faults);
+        if self.aborted.is_some() || faults().any(|f| f.rule.level.fails_by_default()) {
+            Outcome::Failed
+        } else if faults().next().is_some() {
+            Outcome::Deviates
+        } else {
+            Outcome::Passed
+        }
     }
 
     /// The failure report: each failing step with expected and observed, then the timeline up
@@ -82,7 +126,10 @@ impl CaseRun {
         for f in &self.failures {
             out.push_str(&format!("{path}:{}: at {} {}\n", f.line, iso(f.at), f.step));
             for fault in &f.faults {
-                out.push_str(&format!("    {fault}\n"));
+                out.push_str(&format!(
+                    "    {} [{} {}]\n",
+                    fault.text, fault.rule.level, fault.rule.id
+                ));
             }
         }
         let until = self.failures.first().map_or(u64::MAX, |f| f.line);
@@ -185,7 +232,10 @@ impl Replay<'_> {
                 redact_ids(&self.redactor, &mut v);
                 v
             });
-        let mut faults = judge::exchange(&exchange.expect, response.status, body.as_ref());
+        let mut faults = faults_of(
+            judge::exchange(&exchange.expect, response.status, body.as_ref()),
+            step,
+        );
         let contract = self.check_contract(
             &request,
             &response,
@@ -226,7 +276,7 @@ impl Replay<'_> {
         request: &HttpRequest,
         response: &HttpResponse,
         invalid_request: bool,
-        faults: &mut Vec<String>,
+        faults: &mut Vec<Fault>,
         run: &mut CaseRun,
     ) -> Vec<String> {
         let Some(contract) = self.contract else {
@@ -251,12 +301,12 @@ impl Replay<'_> {
         });
         let mut shown = Vec::new();
         for v in &found.response {
-            faults.push(format!("contract: response {v}"));
+            faults.push(Fault::contract(format!("contract: response {v}")));
             shown.push(format!("response {}", self.redactor.text(v)));
         }
         if !invalid_request {
             for v in &found.request {
-                faults.push(format!("contract: request {v} (mark the step `contract: invalid-request` if this is on purpose)"));
+                faults.push(Fault::contract(format!("contract: request {v} (mark the step `contract: invalid-request` if this is on purpose)")));
             }
         }
         shown.extend(
@@ -302,9 +352,15 @@ impl Replay<'_> {
             let response = self.session.send(request.clone()).await?;
             let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
             let mut faults = if response.status == 200 {
-                judge::observation(observation, &body, previous.as_deref())
+                faults_of(
+                    judge::observation(observation, &body, previous.as_deref()),
+                    step,
+                )
             } else {
-                vec![format!("GET presence answered {}", response.status)]
+                vec![Fault {
+                    text: format!("GET presence answered {}", response.status),
+                    rule: step.rules.general.clone(),
+                }]
             };
             if !faults.is_empty() && Instant::now() + pause < deadline {
                 tokio::time::sleep(pause).await;
@@ -458,6 +514,17 @@ impl Replay<'_> {
             body,
         })
     }
+}
+
+/// Mismatches with the rules of the step they happened at.
+fn faults_of(mismatches: Vec<judge::Mismatch>, step: &Step) -> Vec<Fault> {
+    mismatches
+        .into_iter()
+        .map(|m| Fault {
+            rule: m.expectation.rule(&step.rules).clone(),
+            text: m.text,
+        })
+        .collect()
 }
 
 fn redact_ids(redactor: &Redactor, value: &mut Value) {

@@ -374,13 +374,18 @@ fn same_roles(a: &[String], b: &[String]) -> bool {
 impl RemoteTarget {
     /// Why this target cannot run `case` at all (no registration with the roles it needs).
     pub fn cannot_run(&self, case: &Case) -> Option<String> {
+        let checks_credentials = !matches!(self.auth, RemoteAuth::None);
+        if !checks_credentials && let Some(why) = case.needs_credentials() {
+            return Some(format!(
+                "the target's auth is none, and the case needs credentials: {why}"
+            ));
+        }
         let mut used = vec![false; self.apps.len()];
         for app in &case.apps {
-            let found = self
-                .apps
-                .iter()
-                .enumerate()
-                .find(|(i, r)| !used[*i] && same_roles(&r.roles, &app.roles));
+            // Without credentials, any registration serves: its id is only a sessionId.
+            let found = self.apps.iter().enumerate().find(|(i, r)| {
+                !used[*i] && (!checks_credentials || same_roles(&r.roles, &app.roles))
+            });
             match found {
                 Some((i, _)) => used[i] = true,
                 None => {
