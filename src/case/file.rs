@@ -101,6 +101,10 @@ pub struct AppFile {
     /// Application permissions. Default: `[Presence.ReadWrite.All]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// Delegated permissions, used when the app acts for a signed-in user (`delegate`).
+    /// Default: `[Presence.Read, Presence.Read.All, Presence.ReadWrite]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// One step of the timeline: exactly one action, at an offset from the case start.

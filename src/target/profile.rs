@@ -90,6 +90,8 @@ struct AppFile {
     secret: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    /// Delegated permissions; default: Presence.Read, Presence.Read.All, Presence.ReadWrite.
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,6 +246,7 @@ fn registrations(apps: &[AppFile], profile: &str) -> Result<Vec<Registration>, P
                 client_id: app.client_id.clone(),
                 secret: secret(&app.secret_env, &app.secret, &what, profile)?,
                 roles: app.roles.clone(),
+                scopes: app.scopes.clone().unwrap_or_else(default_scopes),
             })
         })
         .collect()
@@ -284,6 +287,7 @@ struct Registration {
     client_id: String,
     secret: Option<Secret>,
     roles: Vec<String>,
+    scopes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -377,7 +381,14 @@ pub struct RemoteTarget {
     slots: Arc<Semaphore>,
 }
 
-fn same_roles(a: &[String], b: &[String]) -> bool {
+fn default_scopes() -> Vec<String> {
+    crate::case::DEFAULT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn same_permissions(a: &[String], b: &[String]) -> bool {
     let norm = |v: &[String]| {
         let mut v: Vec<String> = v.iter().map(|r| r.to_ascii_lowercase()).collect();
         v.sort();
@@ -387,6 +398,40 @@ fn same_roles(a: &[String], b: &[String]) -> bool {
 }
 
 impl RemoteTarget {
+    /// A registration for each app of `case`, with exactly its permissions (any registration
+    /// when the target checks no credentials), none used twice; or why there is none.
+    fn registrations_for<'c>(
+        &self,
+        case: &'c Case,
+    ) -> Result<Vec<(&'c str, &Registration)>, String> {
+        let checks_credentials = !matches!(self.auth, RemoteAuth::None);
+        let mut used = vec![false; self.apps.len()];
+        let mut chosen = Vec::new();
+        for app in &case.apps {
+            let fits = |r: &Registration| {
+                !checks_credentials
+                    || (same_permissions(&r.roles, &app.roles)
+                        && same_permissions(&r.scopes, &app.scopes))
+            };
+            let found = self
+                .apps
+                .iter()
+                .enumerate()
+                .find(|(i, r)| !used[*i] && fits(r));
+            let Some((i, registration)) = found else {
+                return Err(format!(
+                    "the profile has no free app registration with roles [{}] and delegated scopes [{}] for app '{}'",
+                    app.roles.join(", "),
+                    app.scopes.join(", "),
+                    app.name
+                ));
+            };
+            used[i] = true;
+            chosen.push((app.name.as_str(), registration));
+        }
+        Ok(chosen)
+    }
+
     /// Why this target cannot run `case` at all (no registration with the roles it needs).
     pub fn cannot_run(&self, case: &Case) -> Option<String> {
         let checks_credentials = !matches!(self.auth, RemoteAuth::None);
@@ -395,22 +440,8 @@ impl RemoteTarget {
                 "the target's auth is none, and the case needs credentials: {why}"
             ));
         }
-        let mut used = vec![false; self.apps.len()];
-        for app in &case.apps {
-            // Without credentials, any registration serves: its id is only a sessionId.
-            let found = self.apps.iter().enumerate().find(|(i, r)| {
-                !used[*i] && (!checks_credentials || same_roles(&r.roles, &app.roles))
-            });
-            match found {
-                Some((i, _)) => used[i] = true,
-                None => {
-                    return Some(format!(
-                        "the profile has no free app registration with roles [{}] for app '{}'",
-                        app.roles.join(", "),
-                        app.name
-                    ));
-                }
-            }
+        if let Err(why) = self.registrations_for(case) {
+            return Some(why);
         }
         (case.users.len() > self.pool.users.len()).then(|| {
             format!(
@@ -562,22 +593,14 @@ impl Target for RemoteTarget {
                 user_creds.insert(name.clone(), (upn.clone(), password.clone()));
             }
         }
-        let mut used = vec![false; self.apps.len()];
-        for app in &case.apps {
-            if let Some((i, registration)) = self
-                .apps
-                .iter()
-                .enumerate()
-                .find(|(i, r)| !used[*i] && same_roles(&r.roles, &app.roles))
-            {
-                used[i] = true;
-                ids.insert(app.name.clone(), registration.client_id.clone());
-                if let Some(secret) = &registration.secret {
-                    app_creds.insert(
-                        app.name.clone(),
-                        (registration.client_id.clone(), secret.clone()),
-                    );
-                }
+        let registrations = self.registrations_for(case).map_err(TargetError::Start)?;
+        for (app, registration) in registrations {
+            ids.insert(app.to_owned(), registration.client_id.clone());
+            if let Some(secret) = &registration.secret {
+                app_creds.insert(
+                    app.to_owned(),
+                    (registration.client_id.clone(), secret.clone()),
+                );
             }
         }
         let credentials = match &self.auth {
