@@ -4,6 +4,7 @@
 pub mod case;
 pub mod explore;
 pub mod fsutil;
+pub mod html;
 pub mod model;
 pub mod report;
 pub mod runner;
