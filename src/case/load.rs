@@ -168,6 +168,7 @@ impl Checker<'_> {
             name: name.to_owned(),
             path: self.path.to_path_buf(),
             title: file.title,
+            source: file.source,
             profiles,
             needs_virtual_clock: file.requires.contains(&RequirementFile::VirtualClock),
             users: self.users.clone(),

@@ -21,6 +21,8 @@ pub struct Case {
     /// The file, as given to the loader.
     pub path: PathBuf,
     pub title: String,
+    /// Where the behaviour is documented (a URL, maybe followed by words).
+    pub source: Option<String>,
     pub profiles: Vec<Profile>,
     /// The case checks instants a second apart: a real-clock target cannot run it.
     pub needs_virtual_clock: bool,
