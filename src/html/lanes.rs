@@ -55,6 +55,8 @@ pub(crate) struct Band {
 pub(crate) struct Request {
     pub(crate) at: SignedDuration,
     pub(crate) status: Option<u16>,
+    /// `POST setPresence 400`, shown beside the marker where there is room.
+    pub(crate) label: String,
     pub(crate) title: String,
 }
 
@@ -259,6 +261,14 @@ impl Builder<'_> {
         let marker = Request {
             at,
             status: entry.status,
+            label: format!(
+                "{} {} {}",
+                request.split(' ').next().unwrap_or(""),
+                parsed.operation,
+                entry
+                    .status
+                    .map_or_else(|| "-".to_owned(), |s| s.to_string())
+            ),
             title: request_title(entry, request),
         };
         let ok = entry.status.is_some_and(|s| (200..300).contains(&s));

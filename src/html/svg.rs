@@ -159,16 +159,17 @@ fn lane_label(lane: &Lane, y: f64, height: f64) -> Markup {
         _ => ("lane-label", 20.0),
     };
     let max_chars = ((LEFT - x - 12.0) / CHAR_11) as usize;
-    let band_height = if lane.kind == LaneKind::User {
-        24.0
-    } else {
-        height
+    // The middle of the lane's band.
+    let middle = match lane.kind {
+        LaneKind::User => 4.0 + 11.0,
+        LaneKind::Other => height / 2.0,
+        _ => 9.0 + 7.0,
     };
     html! {
         @if lane.kind == LaneKind::User {
             line.separator x1="0" x2=(f(WIDTH)) y1=(f(y)) y2=(f(y)) {}
         }
-        text class=(class) x=(f(x)) y=(f(y + band_height / 2.0 + 4.0)) {
+        text class=(class) x=(f(x)) y=(f(y + middle + 4.0)) {
             title { (lane.label) }
             (fit(&[lane.label.as_str()], max_chars as f64 * CHAR_11, CHAR_11))
         }
@@ -188,6 +189,9 @@ fn draw_lane(scale: &Scale, lane: &Lane, y: f64, end: SignedDuration) -> (Markup
                     (draw_mark(scale, m, top + band / 2.0, same_instant(&lane.marks, i, |m| m.at)))
                 }
                 (expected.0)
+                @if lane.bands.is_empty() {
+                    text.unobserved x=(f(LEFT + 6.0)) y=(f(top + band / 2.0 + 4.0)) { "not observed" }
+                }
             };
             (markup, height)
         }
@@ -203,9 +207,55 @@ fn draw_lane(scale: &Scale, lane: &Lane, y: f64, end: SignedDuration) -> (Markup
                 @for (i, r) in lane.requests.iter().enumerate() {
                     (draw_request(scale, r, y + 1.0, same_instant(&lane.requests, i, |r| r.at)))
                 }
+                (request_labels(scale, lane, top + band - 3.0))
             };
             (markup, height)
         }
+    }
+}
+
+/// Labels beside the requests that no band hides: every request of the `other` lane, and the
+/// refused ones elsewhere.
+fn request_labels(scale: &Scale, lane: &Lane, baseline: f64) -> Markup {
+    let covered = |x: f64| {
+        lane.bands.iter().any(|b| {
+            let to = b.to.map_or(EDGE, |t| scale.x(t));
+            scale.x(b.from) - 2.0 <= x && x <= to + 2.0
+        })
+    };
+    let shown: Vec<(&Request, f64, f64)> = lane
+        .requests
+        .iter()
+        .filter(|r| lane.kind == LaneKind::Other || r.status.is_none_or(|s| s >= 300))
+        .map(|r| {
+            let (at, w) = (scale.x(r.at), r.label.chars().count() as f64 * CHAR_10);
+            // Right of the marker, or left of it near the edge.
+            let x = if at + 7.0 + w <= EDGE {
+                at + 7.0
+            } else {
+                at - 7.0 - w
+            };
+            (r, x, w)
+        })
+        .filter(|(_, x, w)| !covered(*x) && !covered(x + w))
+        .collect();
+    let items: Vec<(f64, f64)> = shown.iter().map(|(_, x, w)| (x + w / 2.0, *w)).collect();
+    let rows = place(&items, 1);
+    html! {
+        @for ((r, x, _), row) in shown.iter().zip(&rows) {
+            @if row.is_some() {
+                text class={ "req-label " (status_class(r.status)) } x=(f(*x)) y=(f(baseline)) { (r.label) }
+            }
+        }
+    }
+}
+
+fn status_class(status: Option<u16>) -> &'static str {
+    match status {
+        Some(200..=299) => "s2xx",
+        Some(400..=499) => "s4xx",
+        Some(500..=599) => "s5xx",
+        _ => "other",
     }
 }
 
@@ -360,12 +410,7 @@ fn fit(candidates: &[&str], room: f64, per_char: f64) -> String {
 
 fn draw_request(scale: &Scale, r: &Request, top: f64, nth: usize) -> Markup {
     let x = scale.x(r.at) + 8.0 * nth as f64;
-    let class = match r.status {
-        Some(200..=299) => "req s2xx",
-        Some(400..=499) => "req s4xx",
-        Some(500..=599) => "req s5xx",
-        _ => "req other",
-    };
+    let class = format!("req {}", status_class(r.status));
     let points = format!(
         "{},{} {},{} {},{}",
         f(x - 4.5),
