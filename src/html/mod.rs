@@ -203,7 +203,8 @@ fn legend() -> Markup {
                 span.req-key.s4xx { "▼" } " 4xx; "
                 span.obs-key { "●" } " observation, "
                 span.obs-key.mismatch { "◉" } " observation that differs from the case (expected value below it). "
-                "The time axis ticks every instant something happens; gaps are drawn by the logarithm of their length, so seconds stay visible beside hours. Hover a mark for its request, status and values."
+                "The time axis ticks every instant something happens; gaps are drawn by the logarithm of their length, so seconds stay visible beside hours. Hover a mark for its request, status and values. "
+                "A link to a case shows that case alone; its “← index” link brings the whole page back."
             }
         }
     }
@@ -452,6 +453,49 @@ mod tests {
             result_anchor("a::b c", "reference-beta"),
             "case.a.b-c@reference-beta"
         );
+    }
+
+    #[test]
+    fn cases_are_grouped_by_rule_with_level_and_source() {
+        let result = |target: &str, verdict| ResultView {
+            target: target.into(),
+            verdict,
+            reason: None,
+            faults: Vec::new(),
+            timeline: None,
+        };
+        let case = |name: &str, rules: &[&str]| CaseView {
+            name: name.into(),
+            title: String::new(),
+            source: None,
+            rules: rules.iter().map(|r| (*r).to_owned()).collect(),
+            case: None,
+            results: vec![
+                result("a", VerdictKind::Passed),
+                result("b", VerdictKind::Deviates),
+            ],
+        };
+        let report = HtmlReport {
+            targets: vec!["a".into(), "b".into()],
+            cases: vec![
+                case("timeout::fade", &["fade.inactive"]),
+                case("timeout::other", &[]),
+            ],
+            rules: vec![RuleView {
+                id: "fade.inactive".into(),
+                level: "documented".into(),
+                statement: "Available fades to AvailableInactive after 5 minutes".into(),
+                url: Some("https://learn.microsoft.com/graph/x".into()),
+            }],
+        };
+        let page = render(&report);
+        assert!(page.contains(r#"<table class="matrix" id="by-rule">"#));
+        assert!(page.contains(r#"<span class="rule level-documented""#));
+        assert!(page.contains(
+            r#"<a href="https://learn.microsoft.com/graph/x" rel="noreferrer">fade.inactive</a>"#
+        ));
+        assert!(page.contains("no rule"));
+        assert_eq!(page.matches(r#"class="cell deviates""#).count(), 4);
     }
 
     #[test]
