@@ -2,7 +2,8 @@
 //! ones (a fade a minute late, Available over Busy), rendered, and the page parsed back: the matrix, one timeline picture per
 //! run, the failing observation highlighted, nothing loaded from the network.
 //!
-//! The page is left at `target/tmp/html_report.html` for `scripts/report-screenshot.sh`.
+//! The page is left at `target/tmp/html_report.html` (Cargo's `CARGO_TARGET_TMPDIR`) for
+//! `scripts/report-screenshot.sh`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -80,8 +81,8 @@ fn report() -> String {
     let suite = run_suite(&cases, &targets, None, 2, &|t| contract_for(t), false);
     assert_eq!(suite.trials.len(), cases.len() * targets.len());
     let page = render(&suite.html_view());
-    let out = root.join("target/tmp");
-    std::fs::create_dir_all(&out).unwrap();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(out).unwrap();
     std::fs::write(out.join("html_report.html"), &page).unwrap();
     page
 }
