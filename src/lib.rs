@@ -8,6 +8,7 @@ pub mod case;
 pub mod catalogue;
 pub mod explore;
 pub mod fsutil;
+pub mod html;
 pub mod model;
 pub mod operation;
 pub mod report;

@@ -100,6 +100,9 @@ struct RunArgs {
     /// Microsoft's documents or observed behaviour. The embedded reference is always strict.
     #[arg(long)]
     strict: bool,
+    /// Also write a self-contained HTML report here (a matrix, and a timeline picture per case).
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -199,6 +202,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         report
             .write_junit(path)
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        let page = presence_conformance::html::render(&report.html_view());
+        presence_conformance::fsutil::write_atomically(path, page.as_bytes())
+            .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
     }
     Ok(if report.failed() == 0 {
         ExitCode::SUCCESS

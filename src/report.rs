@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 
-use crate::runner::ContractCheck;
+use crate::case::Case;
+use crate::catalogue::Catalogue;
+use crate::html::{CaseView, FaultView, HtmlReport, ResultView, RuleView, VerdictKind};
+use crate::runner::{CaseRun, ContractCheck};
 use crate::suite::{Judging, SuiteCase, SuiteTarget, Verdict, run_trial};
 use crate::target::Target;
 
@@ -19,6 +22,10 @@ pub struct TrialResult {
     pub contract_violations: usize,
     pub simulated: SignedDuration,
     pub wall: Duration,
+    /// The run (timeline and failures), if the case ran.
+    pub run: Option<CaseRun>,
+    /// The case, if its file loaded.
+    pub loaded: Option<Case>,
 }
 
 /// Everything a suite run produced.
@@ -104,6 +111,49 @@ fn trial(
         contract_violations: run.map_or(0, |r| r.contract_violations),
         simulated: run.map_or(SignedDuration::ZERO, |r| r.simulated),
         wall: run.map_or(Duration::ZERO, |r| r.wall),
+        run: outcome.run,
+        loaded: entry.case.as_ref().ok().cloned(),
+    }
+}
+
+impl TrialResult {
+    /// This trial as the HTML report shows it.
+    fn result_view(&self) -> ResultView<'_> {
+        let (verdict, reason) = match &self.verdict {
+            Verdict::Passed => (VerdictKind::Passed, None),
+            Verdict::Failed(report) => {
+                let reason = match &self.run {
+                    Some(run) if run.aborted.is_some() => run.aborted.clone(),
+                    Some(run) if !run.failures.is_empty() => None,
+                    _ => Some(report.clone()),
+                };
+                (VerdictKind::Failed, reason)
+            }
+            Verdict::Deviates(_) => (VerdictKind::Deviates, None),
+            Verdict::KnownFailure(reason) => (VerdictKind::KnownFailure, Some(reason.clone())),
+            Verdict::NotApplicable(reason) => (VerdictKind::NotApplicable, Some(reason.clone())),
+        };
+        let faults = self
+            .run
+            .iter()
+            .flat_map(|run| &run.failures)
+            .flat_map(|f| {
+                f.faults.iter().map(|fault| FaultView {
+                    line: f.line,
+                    at: crate::model::iso(f.at),
+                    step: f.step.clone(),
+                    fault: format!("{} [{}]", fault.text, fault.rule.id),
+                    level: fault.rule.level.to_string(),
+                })
+            })
+            .collect();
+        ResultView {
+            target: self.target.clone(),
+            verdict,
+            reason,
+            faults,
+            timeline: self.run.as_ref().map(|r| &r.timeline),
+        }
     }
 }
 
@@ -175,6 +225,56 @@ impl SuiteReport {
             if known == 1 { "failure" } else { "failures" }
         ));
         out
+    }
+
+    /// The HTML report's view: a case per row, a target per column, and the rules.
+    pub fn html_view(&self) -> HtmlReport<'_> {
+        let mut targets: Vec<String> = self.trials.iter().map(|t| t.target.clone()).collect();
+        targets.dedup();
+        let mut names: Vec<&str> = self.trials.iter().map(|t| t.case.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let cases = names
+            .into_iter()
+            .map(|name| {
+                let trials: Vec<&TrialResult> =
+                    self.trials.iter().filter(|t| t.case == name).collect();
+                let loaded = trials.iter().find_map(|t| t.loaded.as_ref());
+                CaseView {
+                    name: name.to_owned(),
+                    title: loaded.map_or_else(
+                        || "(the case file does not load)".to_owned(),
+                        |c| c.title.clone(),
+                    ),
+                    source: loaded.and_then(|c| c.source.clone()),
+                    rules: loaded.map(|c| c.rules.clone()).unwrap_or_default(),
+                    case: loaded,
+                    results: targets
+                        .iter()
+                        .filter_map(|target| trials.iter().find(|t| &t.target == target))
+                        .map(|t| t.result_view())
+                        .collect(),
+                }
+            })
+            .collect();
+        let rules = Catalogue::try_bundled()
+            .map(|c| {
+                c.rules()
+                    .iter()
+                    .map(|r| RuleView {
+                        id: r.id.clone(),
+                        level: r.level.to_string(),
+                        statement: r.statement.clone(),
+                        url: r.url().map(str::to_owned),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        HtmlReport {
+            targets,
+            cases,
+            rules,
+        }
     }
 
     /// JUnit XML: one test suite per target, one test case per case.
