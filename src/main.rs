@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use presence_conformance::report::run_suite;
 use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
 use presence_conformance::spec::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
+use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::{load_cases, select_targets};
 
 #[derive(Parser)]
@@ -184,18 +184,22 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let progress = !args.quiet && std::io::stderr().is_terminal();
-    let report = run_suite(
-        &cases,
-        &targets,
-        args.filter.as_deref(),
+    let options = RunOptions {
+        filter: args.filter.clone(),
         jobs,
-        &|target| presence_conformance::suite::contract_for(target),
-        if args.strict {
+        judging: if args.strict {
             presence_conformance::suite::Judging::Strict
         } else {
             presence_conformance::suite::Judging::Default
         },
         progress,
+        repeat: 1,
+    };
+    let report = run_suite(
+        &cases,
+        &targets,
+        &|target| presence_conformance::suite::contract_for(target),
+        &options,
     );
     print!("{}", report.render());
     if let Some(path) = &args.junit {

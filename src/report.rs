@@ -1,120 +1,15 @@
-//! Running a whole suite outside `cargo test` (the `run` command): trials in parallel, a progress
-//! bar, a readable summary with simulated time against wall time, and JUnit XML for CI systems.
+//! What a suite run shows: the console summary (failures and deviations in full, why cases did not
+//! apply, flaky cases, totals and simulated time against wall time), JUnit XML for CI systems, one
+//! JSON object per trial, and the HTML report's view.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 
-use crate::case::Case;
 use crate::catalogue::Catalogue;
 use crate::html::{CaseView, FaultView, HtmlReport, ResultView, RuleView, VerdictKind};
-use crate::runner::{CaseRun, ContractCheck};
-use crate::suite::{Judging, SuiteCase, SuiteTarget, Verdict, run_trial};
-use crate::target::Target;
-
-#[derive(Debug)]
-pub struct TrialResult {
-    pub case: String,
-    pub target: String,
-    pub verdict: Verdict,
-    pub contract_violations: usize,
-    pub simulated: SignedDuration,
-    pub wall: Duration,
-    /// The run (timeline and failures), if the case ran.
-    pub run: Option<CaseRun>,
-    /// The case, if its file loaded.
-    pub loaded: Option<Case>,
-}
-
-/// Everything a suite run produced.
-#[derive(Debug)]
-pub struct SuiteReport {
-    pub trials: Vec<TrialResult>,
-    pub wall: Duration,
-}
-
-/// A contract checker per target, chosen by the caller.
-pub type ContractFor = dyn Fn(&dyn Target) -> Option<Arc<dyn ContractCheck>> + Send + Sync;
-
-/// Runs every case whose name contains `filter` on every target, `jobs` at a time.
-pub fn run_suite(
-    cases: &[SuiteCase],
-    targets: &[SuiteTarget],
-    filter: Option<&str>,
-    jobs: usize,
-    contract_for: &ContractFor,
-    judging: Judging,
-    progress: bool,
-) -> SuiteReport {
-    let started = Instant::now();
-    let mut queue: Vec<(usize, &SuiteTarget)> = Vec::new();
-    for target in targets {
-        for (i, case) in cases.iter().enumerate() {
-            if filter.is_none_or(|f| case.name.contains(f)) {
-                queue.push((i, target));
-            }
-        }
-    }
-    let bar = if progress {
-        indicatif::ProgressBar::new(queue.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    queue.reverse();
-    let queue = Mutex::new(queue);
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                    let Some((index, target)) = next else { break };
-                    let result = trial(&cases[index], target, contract_for, judging);
-                    bar.set_message(result.case.clone());
-                    bar.inc(1);
-                    results
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(result);
-                }
-            });
-        }
-    });
-    bar.finish_and_clear();
-    let mut trials = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    trials.sort_by(|a, b| (&a.target, &a.case).cmp(&(&b.target, &b.case)));
-    SuiteReport {
-        trials,
-        wall: started.elapsed(),
-    }
-}
-
-fn trial(
-    entry: &SuiteCase,
-    target: &SuiteTarget,
-    contract_for: &ContractFor,
-    judging: Judging,
-) -> TrialResult {
-    let contract = contract_for(target.target.as_ref());
-    let outcome = run_trial(entry, target, contract.as_deref(), judging);
-    let run = outcome.run.as_ref();
-    TrialResult {
-        case: entry.name.clone(),
-        target: target.target.name().to_owned(),
-        verdict: outcome.verdict,
-        contract_violations: run.map_or(0, |r| r.contract_violations),
-        simulated: run.map_or(SignedDuration::ZERO, |r| r.simulated),
-        wall: run.map_or(Duration::ZERO, |r| r.wall),
-        run: outcome.run,
-        loaded: entry.case.as_ref().ok().cloned(),
-    }
-}
+use crate::suite::Verdict;
+pub use crate::suite::executor::{SuiteReport, TrialResult};
 
 impl TrialResult {
     /// This trial as the HTML report shows it.

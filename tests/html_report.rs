@@ -11,8 +11,8 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use presence_conformance::html::{case_anchor, render, result_anchor};
 use presence_conformance::model::{Availability::*, Profile, Semantics};
-use presence_conformance::report::run_suite;
-use presence_conformance::suite::{Judging, SuiteTarget, contract_for, load_cases};
+use presence_conformance::suite::executor::{RunOptions, run_suite};
+use presence_conformance::suite::{SuiteTarget, contract_for, load_cases};
 use presence_conformance::target::EmbeddedTarget;
 use scraper::{ElementRef, Html, Selector};
 
@@ -81,11 +81,8 @@ fn report() -> String {
     let suite = run_suite(
         &cases,
         &targets,
-        None,
-        2,
         &|t| contract_for(t),
-        Judging::Default,
-        false,
+        &RunOptions::default(),
     );
     assert_eq!(suite.trials.len(), cases.len() * targets.len());
     let page = render(&suite.html_view());

@@ -1,5 +1,8 @@
 //! A suite: every case file under a root crossed with the targets it runs on. Shared by the
-//! `cargo test` harness and the `run` command so both run the same trials the same way.
+//! `cargo test` harness and the `run` command so both run the same trials the same way; the
+//! `run` command's parallel executor is `executor.rs`.
+
+pub mod executor;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

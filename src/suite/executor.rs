@@ -1,0 +1,152 @@
+//! Running a whole suite outside `cargo test` (the `run` command): every selected case on every
+//! target, `repeat` times, trials in parallel with a progress bar.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::SignedDuration;
+
+use super::{Judging, SuiteCase, SuiteTarget, Verdict, run_trial};
+use crate::case::Case;
+use crate::runner::{CaseRun, ContractCheck};
+use crate::target::Target;
+
+/// How to run a suite.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Only cases whose name contains this.
+    pub filter: Option<String>,
+    /// Trials at once.
+    pub jobs: usize,
+    pub judging: Judging,
+    pub progress: bool,
+    /// Runs of each case on each target (a flake check when more than one).
+    pub repeat: u32,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            filter: None,
+            jobs: 2,
+            judging: Judging::Default,
+            progress: false,
+            repeat: 1,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct TrialResult {
+    pub case: String,
+    pub target: String,
+    pub verdict: Verdict,
+    pub contract_violations: usize,
+    pub simulated: SignedDuration,
+    pub wall: Duration,
+    /// Which run of the case this is (from 1; several with `--repeat`).
+    pub repetition: u32,
+    /// The run (timeline and failures), if the case ran.
+    pub run: Option<CaseRun>,
+    /// The case, if its file loaded.
+    pub loaded: Option<Case>,
+}
+
+/// Everything a suite run produced.
+#[derive(Debug)]
+pub struct SuiteReport {
+    pub trials: Vec<TrialResult>,
+    pub wall: Duration,
+}
+
+/// A contract checker per target, chosen by the caller.
+pub type ContractFor = dyn Fn(&dyn Target) -> Option<Arc<dyn ContractCheck>> + Send + Sync;
+
+/// The cases `filter` selects, by index.
+pub fn selected(cases: &[SuiteCase], filter: Option<&str>) -> Vec<usize> {
+    (0..cases.len())
+        .filter(|&i| filter.is_none_or(|f| cases[i].name.contains(f)))
+        .collect()
+}
+
+/// Runs every selected case on every target, `repeat` times, `jobs` at a time.
+pub fn run_suite(
+    cases: &[SuiteCase],
+    targets: &[SuiteTarget],
+    contract_for: &ContractFor,
+    options: &RunOptions,
+) -> SuiteReport {
+    let started = Instant::now();
+    let mut queue: Vec<(usize, &SuiteTarget, u32)> = Vec::new();
+    for target in targets {
+        for i in selected(cases, options.filter.as_deref()) {
+            for repetition in 1..=options.repeat.max(1) {
+                queue.push((i, target, repetition));
+            }
+        }
+    }
+    let (jobs, judging, progress) = (options.jobs, options.judging, options.progress);
+    let bar = if progress {
+        indicatif::ProgressBar::new(queue.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    queue.reverse();
+    let queue = Mutex::new(queue);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                    let Some((index, target, repetition)) = next else {
+                        break;
+                    };
+                    let mut result = trial(&cases[index], target, contract_for, judging);
+                    result.repetition = repetition;
+                    bar.set_message(result.case.clone());
+                    bar.inc(1);
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(result);
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let mut trials = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    trials.sort_by(|a, b| {
+        (&a.target, &a.case, a.repetition).cmp(&(&b.target, &b.case, b.repetition))
+    });
+    SuiteReport {
+        trials,
+        wall: started.elapsed(),
+    }
+}
+
+fn trial(
+    entry: &SuiteCase,
+    target: &SuiteTarget,
+    contract_for: &ContractFor,
+    judging: Judging,
+) -> TrialResult {
+    let contract = contract_for(target.target.as_ref());
+    let outcome = run_trial(entry, target, contract.as_deref(), judging);
+    let run = outcome.run.as_ref();
+    TrialResult {
+        case: entry.name.clone(),
+        target: target.target.name().to_owned(),
+        verdict: outcome.verdict,
+        contract_violations: run.map_or(0, |r| r.contract_violations),
+        simulated: run.map_or(SignedDuration::ZERO, |r| r.simulated),
+        wall: run.map_or(Duration::ZERO, |r| r.wall),
+        repetition: 1,
+        run: outcome.run,
+        loaded: entry.case.as_ref().ok().cloned(),
+    }
+}
