@@ -73,25 +73,28 @@ enum Subject {
 }
 
 impl AppState {
-    /// Resolves a path's user: a user object id (GUID, case-insensitive), or the user principal
-    /// name of a configured user. `/me` needs a delegated token.
+    /// Resolves a path's user: a user object id (a GUID, case-insensitive). User principal names
+    /// do not resolve ("replace {id} with the user's GUID"; Microsoft Q&A 648698). `/me` is the
+    /// signed-in user of a delegated token; under `--no-auth` it is the first configured user.
     fn resolve(&self, caller: &Caller, subject: Subject) -> Result<UserId, GraphError> {
         match subject {
             Subject::Me => match caller {
                 Caller::Delegated { user, .. } => Ok(user.clone()),
-                _ => Err(GraphError::bad_request(
+                Caller::Anonymous => self
+                    .config
+                    .users
+                    .first()
+                    .and_then(|u| parse_user_id(&u.id))
+                    .ok_or_else(|| {
+                        GraphError::bad_request(
+                            "/me needs a signed-in user, and this server has no configured user.",
+                        )
+                    }),
+                Caller::App { .. } => Err(GraphError::bad_request(
                     "/me request is only valid with delegated authentication flow.",
                 )),
             },
-            Subject::Id(raw) => parse_user_id(&raw)
-                .or_else(|| {
-                    self.config
-                        .users
-                        .iter()
-                        .find(|u| u.user_principal_name.eq_ignore_ascii_case(&raw))
-                        .and_then(|u| parse_user_id(&u.id))
-                })
-                .ok_or_else(|| invalid_user_id(&raw)),
+            Subject::Id(raw) => parse_user_id(&raw).ok_or_else(|| invalid_user_id(&raw)),
         }
     }
 }
@@ -105,10 +108,11 @@ pub fn parse_user_id(raw: &str) -> Option<UserId> {
     Some(UserId::new(&id.hyphenated().to_string()))
 }
 
+/// A path id that is no GUID: 400 BadRequest, as for a non-GUID id in getPresencesByUserId.
 fn invalid_user_id(raw: &str) -> GraphError {
     let shown: String = raw.chars().take(64).collect();
-    GraphError::not_found(format!(
-        "Resource '{shown}' does not exist or one of its queried reference-property objects are not present. Use the user's object id (a GUID)."
+    GraphError::bad_request(format!(
+        "'{shown}' is not a user object id: pass the user's id (a GUID), not a user principal name."
     ))
 }
 
@@ -310,14 +314,20 @@ fn unknown_segment(action: &str) -> GraphError {
     GraphError::not_found(format!("Resource not found for the segment '{shown}'."))
 }
 
-/// Any method but POST on an action path: 405 for an action, 404 for a segment that is none.
+/// Any method but POST on an action path: 405 (with `Allow: POST`) for an action, 404 for a
+/// segment that is none.
 pub async fn action_with_wrong_method(uri: axum::http::Uri) -> GraphError {
     let last = uri.path().rsplit('/').next().unwrap_or_default();
     if ACTIONS.contains(&last) {
-        GraphError::for_status(StatusCode::METHOD_NOT_ALLOWED)
+        method_not_allowed("POST")
     } else {
         unknown_segment(last)
     }
+}
+
+/// 405 for a declared path, naming the methods it has.
+pub fn method_not_allowed(allow: &'static str) -> GraphError {
+    GraphError::for_status(StatusCode::METHOD_NOT_ALLOWED).with_allow(allow)
 }
 
 fn write(
@@ -331,8 +341,9 @@ fn write(
         return Err(unknown_segment(action));
     }
     let user = state.resolve(&request.caller, subject)?;
-    request.caller.may_write(&user)?;
+    // The body's 400 comes before any 401/403 (observed: osodevops/ms-teams-cli issue 71).
     let command = decode_action(request.profile, &request.caller, action, body)?;
+    request.caller.may_write(&user, request.profile, action)?;
     let sequence = state.apply(&user, command).map_err(|e| match e {
         CommandError::SessionNotFound(_) => GraphError::not_found(e.to_string()),
         CommandError::ExpiryOverflow => GraphError::invalid_argument(e.to_string()),

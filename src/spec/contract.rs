@@ -28,6 +28,8 @@ struct Operation {
     method: String,
     template: Vec<Segment>,
     path: String,
+    /// Path parameters with a `pattern`: (segment index, name, pattern).
+    path_patterns: Vec<(usize, String, regex::Regex)>,
     request: Option<Body>,
     request_required: bool,
     responses: Vec<(StatusKey, Vec<Body>)>,
@@ -273,11 +275,15 @@ impl Contract {
                         responses.push((status, bodies(&pointer, resolved.get("content"))?));
                     }
                 }
+                let path_patterns =
+                    path_patterns(path, item.get("parameters"), op.get("parameters"))
+                        .map_err(|m| invalid(&op_pointer, m))?;
                 operations.push(Operation {
                     id,
                     method: method.to_uppercase(),
                     template: parse_template(path),
                     path: path.clone(),
+                    path_patterns,
                     request,
                     request_required,
                     responses,
@@ -381,6 +387,24 @@ impl Contract {
             expected,
             found,
         };
+        let segments: Vec<&str> = request
+            .path
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .split('/')
+            .collect();
+        for (index, name, pattern) in &op.path_patterns {
+            let value = segments.get(*index).copied().unwrap_or_default();
+            if !pattern.is_match(value) {
+                out.push(fault(
+                    "",
+                    format!("path parameter {name} matching {}", pattern.as_str()),
+                    format!("{value:?}"),
+                ));
+            }
+        }
         let empty = request.body.iter().all(u8::is_ascii_whitespace);
         match (&op.request, empty) {
             (None, true) => {}
@@ -509,6 +533,42 @@ impl Contract {
             fault(Some(&op.id), p, e, f)
         })
     }
+}
+
+/// The path parameters of `path` that declare a `pattern` (path-level and operation-level
+/// `parameters`), with the index of their segment.
+fn path_patterns(
+    path: &str,
+    path_level: Option<&Value>,
+    operation_level: Option<&Value>,
+) -> Result<Vec<(usize, String, regex::Regex)>, String> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut out = Vec::new();
+    let declared = [path_level, operation_level]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten();
+    for parameter in declared {
+        if parameter.get("in").and_then(Value::as_str) != Some("path") {
+            continue;
+        }
+        let (Some(name), Some(pattern)) = (
+            parameter.get("name").and_then(Value::as_str),
+            parameter.pointer("/schema/pattern").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let Some(index) = segments.iter().position(|s| *s == format!("{{{name}}}")) else {
+            return Err(format!(
+                "the path parameter {name} is not in the path {path}"
+            ));
+        };
+        let regex = regex::Regex::new(pattern)
+            .map_err(|e| format!("the pattern of path parameter {name}: {e}"))?;
+        out.push((index, name.to_owned(), regex));
+    }
+    Ok(out)
 }
 
 fn parse_template(path: &str) -> Vec<Segment> {
