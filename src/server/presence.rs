@@ -2,7 +2,8 @@
 //! three bases (`/users/{id}/presence`, `/me/presence`, `/communications/presences/{id}`).
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -122,10 +123,12 @@ pub async fn get_user_presence(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, id)): Path<(String, String)>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
         &request,
+        &query_pairs(query)?,
         Subject::Id(id),
         "users('{}')/presence/$entity",
     )
@@ -134,10 +137,12 @@ pub async fn get_user_presence(
 pub async fn get_my_presence(
     State(state): State<AppState>,
     request: GraphRequest,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
         &request,
+        &query_pairs(query)?,
         Subject::Me,
         "users('{}')/presence/$entity",
     )
@@ -147,21 +152,71 @@ pub async fn get_communications_presence(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, id)): Path<(String, String)>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
         &request,
+        &query_pairs(query)?,
         Subject::Id(id),
         "communications/presences/$entity",
     )
 }
 
+/// The properties `$select` may name (those of `microsoft.graph.presence`).
+const SELECTABLE: [&str; 7] = [
+    "id",
+    "activity",
+    "availability",
+    "outOfOfficeSettings",
+    "sequenceNumber",
+    "statusMessage",
+    "workLocation",
+];
+
+fn query_pairs(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Vec<(String, String)>, GraphError> {
+    query
+        .map(|Query(pairs)| pairs)
+        .map_err(|e| GraphError::bad_request(format!("The query string is invalid: {e}")))
+}
+
+/// `$select=a,b`: the properties to return (`id` always comes), or `None` for all. Unknown,
+/// empty and repeated names are refused, as OData refuses them.
+fn selection(query: &[(String, String)]) -> Result<Option<Vec<String>>, GraphError> {
+    let mut selected: Option<Vec<String>> = None;
+    for (name, value) in query {
+        if name != "$select" {
+            continue;
+        }
+        let list = selected.get_or_insert_with(Vec::new);
+        for item in value.split(',') {
+            if !SELECTABLE.contains(&item) {
+                let shown: String = item.chars().take(64).collect();
+                return Err(GraphError::bad_request(format!(
+                    "Could not find a property named '{shown}' on type 'microsoft.graph.presence'."
+                )));
+            }
+            if list.iter().any(|s| s == item) {
+                return Err(GraphError::bad_request(format!(
+                    "The property '{item}' is selected more than once."
+                )));
+            }
+            list.push(item.to_owned());
+        }
+    }
+    Ok(selected)
+}
+
 fn read_one(
     state: &AppState,
     request: &GraphRequest,
+    query: &[(String, String)],
     subject: Subject,
     context: &str,
 ) -> Result<Response, GraphError> {
+    let select = selection(query)?;
     let user = state.resolve(&request.caller, subject)?;
     request.caller.may_read(&user)?;
     let view = state.view(&user);
@@ -174,7 +229,9 @@ fn read_one(
         json!(format!("{}/$metadata#{context}", request.base_url)),
     );
     if let Value::Object(members) = presence {
-        body.extend(members);
+        body.extend(members.into_iter().filter(|(name, _)| {
+            name == "id" || select.as_ref().is_none_or(|s| s.contains(name))
+        }));
     }
     Ok(json_response(Value::Object(body)))
 }
@@ -443,6 +500,27 @@ fn status_message(p: &Parameters) -> Result<Option<StatusMessageInput>, GraphErr
         Some(Value::Object(m)) => m,
         Some(other) => return Err(p.wrong_type("statusMessage", "an object", other)),
     };
+    // Every member is checked, even when the message clears the status.
+    let expiry = match message.get("expiryDateTime") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(e)) => {
+            let text = |name: &str| match e.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(other) => Err(GraphError::bad_request(format!(
+                    "statusMessage.expiryDateTime.{name} must be a string, not {}.",
+                    json_kind(other)
+                ))),
+            };
+            Some(status_expiry(text("dateTime")?, text("timeZone")?)?)
+        }
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "statusMessage.expiryDateTime must be a dateTimeTimeZone object, not {}.",
+                json_kind(other)
+            )));
+        }
+    };
     let body = match message.get("message") {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(b)) => b,
@@ -469,19 +547,6 @@ fn status_message(p: &Parameters) -> Result<Option<StatusMessageInput>, GraphErr
         Some(other) => {
             return Err(GraphError::invalid_argument(format!(
                 "statusMessage.message.contentType {other} is not supported; the only supported format is 'text'."
-            )));
-        }
-    };
-    let expiry = match message.get("expiryDateTime") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(e)) => Some(status_expiry(
-            e.get("dateTime").and_then(Value::as_str),
-            e.get("timeZone").and_then(Value::as_str),
-        )?),
-        Some(other) => {
-            return Err(GraphError::bad_request(format!(
-                "statusMessage.expiryDateTime must be a dateTimeTimeZone object, not {}.",
-                json_kind(other)
             )));
         }
     };

@@ -666,7 +666,7 @@ mod tests {
         for profile in [SpecProfile::V1_0, SpecProfile::Beta] {
             for strictness in [Strictness::Upstream, Strictness::Documented] {
                 let contract = Contract::bundled(profile, strictness).unwrap();
-                assert_eq!(contract.operation_ids().count(), 31);
+                assert_eq!(contract.operation_ids().count(), 19);
             }
         }
     }
