@@ -229,9 +229,11 @@ fn read_one(
         json!(format!("{}/$metadata#{context}", request.base_url)),
     );
     if let Value::Object(members) = presence {
-        body.extend(members.into_iter().filter(|(name, _)| {
-            name == "id" || select.as_ref().is_none_or(|s| s.contains(name))
-        }));
+        body.extend(
+            members.into_iter().filter(|(name, _)| {
+                name == "id" || select.as_ref().is_none_or(|s| s.contains(name))
+            }),
+        );
     }
     Ok(json_response(Value::Object(body)))
 }
