@@ -2,9 +2,11 @@
 //! the Microsoft Graph presence API.
 
 pub mod case;
+pub mod catalogue;
 pub mod explore;
 pub mod fsutil;
 pub mod model;
+pub mod operation;
 pub mod report;
 pub mod runner;
 pub mod server;

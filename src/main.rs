@@ -36,6 +36,30 @@ enum Command {
     Validate(ValidateArgs),
     /// Replay generated timelines on a target and compare it with the pure model.
     Explore(ExploreArgs),
+    /// List the rule catalogue (spec/rules.yaml): each rule's level, source and cases.
+    ///
+    /// Example: `presence-conformance rules --uncovered` lists the rules no case checks.
+    Rules(RulesArgs),
+}
+
+#[derive(clap::Args)]
+struct RulesArgs {
+    /// Only the rules no case checks; exits 1 if a documented or observed one is among them.
+    #[arg(long)]
+    uncovered: bool,
+    /// Only rules of this level.
+    #[arg(long, value_enum)]
+    level: Option<LevelArg>,
+    /// Where the case files are.
+    #[arg(long, default_value = "cases")]
+    cases: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LevelArg {
+    Documented,
+    Observed,
+    Ours,
 }
 
 #[derive(clap::Args)]
@@ -69,6 +93,10 @@ struct RunArgs {
     /// Also write a JUnit XML report here.
     #[arg(long)]
     junit: Option<PathBuf>,
+    /// Fail deviations too: expectations that rest on our own choices (`ours` rules), not on
+    /// Microsoft's documents or observed behaviour. The embedded reference is always strict.
+    #[arg(long)]
+    strict: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -123,6 +151,7 @@ fn main() -> ExitCode {
         Command::Spec(command) => run_spec(command),
         Command::Validate(args) => run_validate(args),
         Command::Explore(args) => explore(args),
+        Command::Rules(args) => list_rules(args),
         Command::Cases(CasesCommand::Schema) => {
             println!("{:#}", presence_conformance::case::json_schema());
             Ok(ExitCode::SUCCESS)
@@ -155,6 +184,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         args.filter.as_deref(),
         jobs,
         &|target| presence_conformance::suite::contract_for(target),
+        if args.strict {
+            presence_conformance::suite::Judging::Strict
+        } else {
+            presence_conformance::suite::Judging::Default
+        },
         progress,
     );
     print!("{}", report.render());
@@ -206,6 +240,57 @@ fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
+    use presence_conformance::catalogue::{Catalogue, Level};
+    let catalogue = Catalogue::try_bundled().map_err(anyhow::Error::msg)?;
+    let cases = load_cases(&args.cases)
+        .with_context(|| format!("cannot read the case directory {}", args.cases.display()))?;
+    let loaded = cases.iter().filter_map(|c| c.case.as_ref().ok());
+    let level = args.level.map(|l| match l {
+        LevelArg::Documented => Level::Documented,
+        LevelArg::Observed => Level::Observed,
+        LevelArg::Ours => Level::Ours,
+    });
+    let mut shown = 0;
+    let mut uncovered_binding = 0;
+    for (rule, covering) in catalogue.coverage(loaded) {
+        if level.is_some_and(|l| l != rule.level) || (args.uncovered && !covering.is_empty()) {
+            continue;
+        }
+        shown += 1;
+        if covering.is_empty() && rule.level.fails_by_default() {
+            uncovered_binding += 1;
+        }
+        println!(
+            "{}  [{}]  {}\n    {}\n    source: {}",
+            rule.id,
+            rule.level,
+            plural(covering.len(), "case"),
+            rule.statement,
+            rule.source_line()
+        );
+        if !covering.is_empty() {
+            println!("    cases: {}", covering.join(", "));
+        }
+    }
+    let total = catalogue.rules().len();
+    println!("\n{} shown of {}", plural(shown, "rule"), total);
+    Ok(if args.uncovered && uncovered_binding > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `1 case`, `2 cases`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use jiff::SignedDuration;
 
 use crate::runner::ContractCheck;
-use crate::suite::{SuiteCase, SuiteTarget, Verdict, run_trial};
+use crate::suite::{Judging, SuiteCase, SuiteTarget, Verdict, run_trial};
 use crate::target::Target;
 
 #[derive(Debug)]
@@ -38,6 +38,7 @@ pub fn run_suite(
     filter: Option<&str>,
     jobs: usize,
     contract_for: &ContractFor,
+    judging: Judging,
     progress: bool,
 ) -> SuiteReport {
     let started = Instant::now();
@@ -67,7 +68,7 @@ pub fn run_suite(
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
                     let Some((index, target)) = next else { break };
-                    let result = trial(&cases[index], target, contract_for);
+                    let result = trial(&cases[index], target, contract_for, judging);
                     bar.set_message(result.case.clone());
                     bar.inc(1);
                     results
@@ -87,9 +88,14 @@ pub fn run_suite(
     }
 }
 
-fn trial(entry: &SuiteCase, target: &SuiteTarget, contract_for: &ContractFor) -> TrialResult {
+fn trial(
+    entry: &SuiteCase,
+    target: &SuiteTarget,
+    contract_for: &ContractFor,
+    judging: Judging,
+) -> TrialResult {
     let contract = contract_for(target.target.as_ref());
-    let outcome = run_trial(entry, target, contract.as_deref());
+    let outcome = run_trial(entry, target, contract.as_deref(), judging);
     let run = outcome.run.as_ref();
     TrialResult {
         case: entry.name.clone(),
@@ -110,16 +116,47 @@ impl SuiteReport {
         self.count(|v| matches!(v, Verdict::Failed(_)))
     }
 
-    /// The summary: failures in full, then totals and simulated time against wall time.
+    /// The summary: failures and deviations in full, the reasons of cases that did not apply,
+    /// then totals and simulated time against wall time.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for t in &self.trials {
-            if let Verdict::Failed(report) = &t.verdict {
-                out.push_str(&format!("FAILED [{}] {}\n{report}\n", t.target, t.case));
+            match &t.verdict {
+                Verdict::Failed(report) => {
+                    out.push_str(&format!("FAILED [{}] {}\n{report}\n", t.target, t.case))
+                }
+                Verdict::Deviates(report) => out.push_str(&format!(
+                    "DEVIATES [{}] {} (differs only from our own choices; --strict fails it)\n{report}\n",
+                    t.target, t.case
+                )),
+                _ => {}
             }
         }
+        let mut reasons: Vec<(&str, &str)> = self
+            .trials
+            .iter()
+            .filter_map(|t| match &t.verdict {
+                Verdict::NotApplicable(reason) => Some((t.target.as_str(), reason.as_str())),
+                _ => None,
+            })
+            .collect();
+        reasons.sort();
+        let mut grouped: Vec<(&str, &str, usize)> = Vec::new();
+        for (target, reason) in reasons {
+            match grouped.last_mut() {
+                Some((t, r, n)) if *t == target && *r == reason => *n += 1,
+                _ => grouped.push((target, reason, 1)),
+            }
+        }
+        for (target, reason, n) in &grouped {
+            out.push_str(&format!(
+                "not applicable [{target}]: {n} {} {reason}\n",
+                if *n == 1 { "case:" } else { "cases:" }
+            ));
+        }
         let passed = self.count(|v| matches!(v, Verdict::Passed));
-        let ignored = self.count(|v| matches!(v, Verdict::Ignored(_)));
+        let deviate = self.count(|v| matches!(v, Verdict::Deviates(_)));
+        let not_applicable = self.count(|v| matches!(v, Verdict::NotApplicable(_)));
         let known = self.count(|v| matches!(v, Verdict::KnownFailure(_)));
         let violations: usize = self.trials.iter().map(|t| t.contract_violations).sum();
         let simulated: f64 = self.trials.iter().map(|t| t.simulated.as_secs_f64()).sum();
@@ -133,8 +170,9 @@ impl SuiteReport {
             if wall > 0.0 { simulated / wall } else { 0.0 },
         ));
         out.push_str(&format!(
-            "known failures (expectations file): {known}\n{passed} passed, {} failed, {ignored} ignored\n",
-            self.failed()
+            "{passed} passed, {} failed, {deviate} deviate, {not_applicable} not applicable, {known} known {}\n",
+            self.failed(),
+            if known == 1 { "failure" } else { "failures" }
         ));
         out
     }
@@ -151,9 +189,22 @@ impl SuiteReport {
             }
             let status = match &t.verdict {
                 Verdict::Passed => TestCaseStatus::success(),
-                Verdict::Ignored(reason) | Verdict::KnownFailure(reason) => {
+                Verdict::NotApplicable(reason) => {
                     let mut s = TestCaseStatus::skipped();
-                    s.set_message(reason.clone());
+                    s.set_message(format!("not applicable: {reason}"));
+                    s
+                }
+                Verdict::KnownFailure(reason) => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!("known failure: {reason}"));
+                    s
+                }
+                Verdict::Deviates(report) => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(
+                        "deviates: differs only from our own choices (`ours` rules)".to_owned(),
+                    );
+                    s.set_description(report.clone());
                     s
                 }
                 Verdict::Failed(report) => {

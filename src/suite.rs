@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::case::{Case, CaseError, case_name, discover, load_file};
 use crate::model::Profile;
-use crate::runner::{CaseRun, ContractCheck, run_case};
+use crate::runner::{CaseRun, ContractCheck, Outcome, run_case};
 use crate::spec::{Contract, SpecProfile, Strictness};
 use crate::target::profile::{KnownFailure, ProfileError, load_profile};
 use crate::target::{ClockMode, EmbeddedTarget, Target};
@@ -98,14 +98,52 @@ pub fn skip_reason(case: &Case, target: &dyn Target) -> Option<String> {
     target.unsupported(case)
 }
 
-/// How a trial ended, known failures taken into account.
+/// How a trial ended, known failures and strictness taken into account.
 #[derive(Debug)]
 pub enum Verdict {
     Passed,
+    /// A documented or observed expectation did not hold (or, judged strictly, one of ours).
     Failed(String),
-    /// Failed, as the target's expectations file says it does.
+    /// Only expectations that rest on our own choices did not hold: the report says what differs.
+    Deviates(String),
+    /// The target cannot exercise the case, and why.
+    NotApplicable(String),
+    /// Failed or deviated, as the target's expectations file says it does.
     KnownFailure(String),
-    Ignored(String),
+}
+
+impl Verdict {
+    /// The verdict's name as reports print it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed(_) => "failed",
+            Verdict::Deviates(_) => "deviates",
+            Verdict::NotApplicable(_) => "not applicable",
+            Verdict::KnownFailure(_) => "known failure",
+        }
+    }
+
+    /// The failure report, the deviation report or the reason.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Verdict::Passed => None,
+            Verdict::Failed(s)
+            | Verdict::Deviates(s)
+            | Verdict::NotApplicable(s)
+            | Verdict::KnownFailure(s) => Some(s),
+        }
+    }
+}
+
+/// How deviations from our own choices count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Judging {
+    /// Deviations are reported and do not fail.
+    #[default]
+    Default,
+    /// Deviations fail, as h2spec's `--strict` does (always so for the reference server).
+    Strict,
 }
 
 /// A trial's verdict and, if it ran, the run.
@@ -119,6 +157,7 @@ pub fn run_trial(
     entry: &SuiteCase,
     target: &SuiteTarget,
     contract: Option<&dyn ContractCheck>,
+    judging: Judging,
 ) -> TrialOutcome {
     let case = match &entry.case {
         Ok(case) => case,
@@ -131,7 +170,7 @@ pub fn run_trial(
     };
     if let Some(reason) = skip_reason(case, target.target.as_ref()) {
         return TrialOutcome {
-            verdict: Verdict::Ignored(reason),
+            verdict: Verdict::NotApplicable(reason),
             run: None,
         };
     }
@@ -148,20 +187,30 @@ pub fn run_trial(
         }
     };
     let run = runtime.block_on(run_case(case, target.target.as_ref(), contract));
+    let strict = judging == Judging::Strict || target.target.judged_strictly();
+    TrialOutcome {
+        verdict: verdict_of(case, &run, target, strict),
+        run: Some(run),
+    }
+}
+
+fn verdict_of(case: &Case, run: &CaseRun, target: &SuiteTarget, strict: bool) -> Verdict {
     let known = target.known_failures.iter().find(|k| k.case == case.name);
-    let verdict = match (run.passed(), known) {
-        (true, None) => Verdict::Passed,
-        (false, None) => Verdict::Failed(run.report(case)),
-        (false, Some(k)) => Verdict::KnownFailure(k.reason.clone()),
-        (true, Some(k)) => Verdict::Failed(format!(
+    match (run.outcome(), known) {
+        (Outcome::Passed, None) => Verdict::Passed,
+        (Outcome::Failed, None) => Verdict::Failed(run.report(case)),
+        (Outcome::Deviates, None) if strict => Verdict::Failed(format!(
+            "{} (judged strictly: our own choices count)\n{}",
+            case.name,
+            run.report(case)
+        )),
+        (Outcome::Deviates, None) => Verdict::Deviates(run.report(case)),
+        (Outcome::Failed | Outcome::Deviates, Some(k)) => Verdict::KnownFailure(k.reason.clone()),
+        (Outcome::Passed, Some(k)) => Verdict::Failed(format!(
             "{} passed but is listed as a known failure of {} ({}): remove it from the expectations file",
             case.name,
             target.target.name(),
             k.reason
         )),
-    };
-    TrialOutcome {
-        verdict,
-        run: Some(run),
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Arguments, Failed, Trial};
 use presence_conformance::runner::CaseRun;
 use presence_conformance::suite::{
-    SuiteCase, SuiteTarget, Verdict, contract_for, load_cases, run_trial, select_targets,
+    Judging, SuiteCase, SuiteTarget, Verdict, contract_for, load_cases, run_trial, select_targets,
     skip_reason,
 };
 
@@ -56,18 +56,34 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
     Trial::test(entry.name.clone(), move || {
         let entry = &cases[index];
         let contract = contract_for(target.target.as_ref());
-        let outcome = run_trial(entry, &target, contract.as_deref());
+        let outcome = run_trial(entry, &target, contract.as_deref(), judging());
         match (outcome.verdict, &entry.case, &outcome.run) {
             (Verdict::Passed, Ok(case), Some(run)) => {
                 check_snapshot(&snapshots, &entry.path, case, run)
             }
             (Verdict::Passed | Verdict::KnownFailure(_), _, _) => Ok(()),
             (Verdict::Failed(report), _, _) => Err(report.into()),
-            (Verdict::Ignored(reason), _, _) => Err(format!("not runnable: {reason}").into()),
+            // A third-party target that differs only from our own choices.
+            (Verdict::Deviates(report), _, _) => {
+                eprintln!("deviates (not a failure; PRESENCE_STRICT=1 fails it):\n{report}");
+                Ok(())
+            }
+            (Verdict::NotApplicable(reason), _, _) => {
+                Err(format!("not applicable: {reason}").into())
+            }
         }
     })
     .with_kind(kind)
     .with_ignored_flag(ignored)
+}
+
+/// As `run`: deviations from our own choices do not fail a third-party target unless
+/// `PRESENCE_STRICT=1` (`run --strict`); the reference server is always judged strictly.
+fn judging() -> Judging {
+    match std::env::var("PRESENCE_STRICT").as_deref() {
+        Ok("1" | "true") => Judging::Strict,
+        _ => Judging::Default,
+    }
 }
 
 fn check_snapshot(

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use presence_conformance::model::Profile;
-use presence_conformance::suite::{SuiteCase, SuiteTarget, Verdict, load_cases, run_trial};
+use presence_conformance::suite::{
+    Judging, SuiteCase, SuiteTarget, Verdict, load_cases, run_trial,
+};
 use presence_conformance::target::EmbeddedTarget;
 use presence_conformance::target::profile::load_profile;
 
@@ -89,7 +91,7 @@ fn run_all(
             .iter()
             .map(|case| {
                 scope.spawn(move || {
-                    let outcome = run_trial(case, target, None);
+                    let outcome = run_trial(case, target, None, Judging::Default);
                     let timeline = outcome
                         .run
                         .as_ref()
@@ -124,8 +126,8 @@ fn serve_with_a_virtual_clock_passes_the_suite_with_the_embedded_timelines() {
     let cases = cases();
     let mut ran = 0;
     for case in &cases {
-        let here = run_trial(case, &remote, None);
-        let there = run_trial(case, &embedded, None);
+        let here = run_trial(case, &remote, None, Judging::Default);
+        let there = run_trial(case, &embedded, None, Judging::Default);
         match (&here.verdict, &there.verdict) {
             (Verdict::Passed, Verdict::Passed) => {
                 let a = serde_json::to_value(&here.run.unwrap().timeline).unwrap();
@@ -133,8 +135,8 @@ fn serve_with_a_virtual_clock_passes_the_suite_with_the_embedded_timelines() {
                 assert_eq!(a, b, "{}: the timelines differ", case.name);
                 ran += 1;
             }
-            (Verdict::Ignored(_), Verdict::Ignored(_)) => {}
-            (Verdict::Ignored(why), _) => panic!("{} cannot run on serve: {why}", case.name),
+            (Verdict::NotApplicable(_), Verdict::NotApplicable(_)) => {}
+            (Verdict::NotApplicable(why), _) => panic!("{} cannot run on serve: {why}", case.name),
             (here, there) => panic!("{}: serve {here:?}, embedded {there:?}", case.name),
         }
     }
@@ -232,7 +234,7 @@ fn real_time_at_600x_passes_the_cases_that_tolerate_real_time() {
     for (name, verdict, _, case_wall) in &results {
         match verdict {
             Verdict::Passed => passed += 1,
-            Verdict::Ignored(_) => {}
+            Verdict::NotApplicable(_) => {}
             other => panic!("{name}: {other:?}"),
         }
         longest = longest.max(*case_wall);
@@ -312,7 +314,7 @@ fn assert_fails_quickly(addr: &str, clock: &str, cause: &str) {
                 );
                 assert!(!first.is_empty(), "{name}: no one-line cause");
             }
-            Verdict::Ignored(_) => {}
+            Verdict::NotApplicable(_) => {}
             other => panic!("{name} did not fail on a broken target: {other:?}"),
         }
     }
@@ -382,7 +384,7 @@ steps:
         target: Arc::new(EmbeddedTarget::new(Profile::V1_0)),
         known_failures: Vec::new(),
     };
-    let outcome = run_trial(&entry, &target, None);
+    let outcome = run_trial(&entry, &target, None, Judging::Default);
     let run = outcome.run.unwrap();
     let shown = serde_json::to_string(&run.timeline).unwrap();
     let report = run.report(entry.case.as_ref().unwrap());

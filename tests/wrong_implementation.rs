@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jiff::SignedDuration;
 use presence_conformance::model::{Availability, Profile, Semantics};
-use presence_conformance::suite::{SuiteTarget, Verdict, load_cases, run_trial};
+use presence_conformance::suite::{Judging, SuiteTarget, Verdict, load_cases, run_trial};
 use presence_conformance::target::EmbeddedTarget;
 
 /// The names of the cases that fail on a reference server following `rules`.
@@ -23,7 +23,12 @@ fn failing_cases(rules: Semantics) -> Vec<String> {
     };
     cases
         .iter()
-        .filter(|case| matches!(run_trial(case, &target, None).verdict, Verdict::Failed(_)))
+        .filter(|case| {
+            matches!(
+                run_trial(case, &target, None, Judging::Default).verdict,
+                Verdict::Failed(_)
+            )
+        })
         .map(|case| case.name.clone())
         .collect()
 }

@@ -50,6 +50,13 @@ pub struct CaseFile {
     /// Where the rule comes from (a documentation page, an issue), for reviewers.
     #[serde(default)]
     pub source: Option<String>,
+    /// The rules this case checks: ids in `spec/rules.yaml`, the primary rule first. Every
+    /// expectation rests on the primary rule unless its step names another (`rule`); error codes
+    /// and sequence numbers rest on the first listed rule that `checks` them, else on the
+    /// catalogue's default for them (our own choice).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub rules: Vec<Located<String>>,
     /// Spec profiles the case applies to: `v1.0`, `beta`, `beta-2021`. Default: v1.0 and beta.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
@@ -95,6 +102,10 @@ pub struct StepFile {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub delegate: Option<Located<String>>,
+    /// The rule this step's expectations rest on, instead of the case's primary rule.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub rule: Option<Located<String>>,
     /// Which credentials to send. Default `valid`.
     #[serde(default)]
     pub token: Option<TokenFile>,

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jiff::SignedDuration;
-use serde_json::{Map, Value, json};
 
 use super::error::CaseError;
 use super::file::*;
 use super::model::*;
+use crate::catalogue::{Aspect, Catalogue};
 use crate::model::{Profile, parse_edm_duration};
+use crate::operation::{Operation, Via};
 
 const DEFAULT_APP_ROLES: &[&str] = &["Presence.ReadWrite.All"];
 
@@ -53,13 +54,17 @@ pub fn load_str(name: &str, path: &Path, text: &str) -> Result<Case, CaseError> 
     let options = serde_saphyr::options! { strict_booleans: true };
     let file: CaseFile = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| CaseError::from_yaml(path, text, &e))?;
-    Checker {
+    let mut checker = Checker {
         path,
         text,
+        catalogue: Catalogue::try_bundled()
+            .map_err(|e| CaseError::at(path, text, 1, 1, format!("no rule catalogue: {e}")))?,
+        rules: Vec::new(),
         users: file.users.iter().map(|u| u.value.clone()).collect(),
         apps: apps_of(&file),
-    }
-    .case(name, file)
+    };
+    checker.rules = checker.case_rules(&file.rules)?;
+    checker.case(name, file)
 }
 
 fn apps_of(file: &CaseFile) -> Vec<AppActor> {
@@ -86,6 +91,9 @@ fn apps_of(file: &CaseFile) -> Vec<AppActor> {
 struct Checker<'a> {
     path: &'a Path,
     text: &'a str,
+    catalogue: &'a Catalogue,
+    /// The case's rules, checked, its primary rule first.
+    rules: Vec<String>,
     users: Vec<String>,
     apps: Vec<AppActor>,
 }
@@ -168,6 +176,8 @@ impl Checker<'_> {
             name: name.to_owned(),
             path: self.path.to_path_buf(),
             title: file.title,
+            source: file.source,
+            rules: self.rules.clone(),
             profiles,
             needs_virtual_clock: file.requires.contains(&RequirementFile::VirtualClock),
             users: self.users.clone(),
@@ -183,6 +193,80 @@ impl Checker<'_> {
             return Err(self.error(&text.referenced, format!("{what} must not be negative")));
         }
         Ok(d)
+    }
+
+    /// The rule ids a case names, each in the catalogue, none twice.
+    fn case_rules(&self, written: &[Located<String>]) -> Result<Vec<String>, CaseError> {
+        let mut rules: Vec<String> = Vec::new();
+        for id in written {
+            self.rule_id(id)?;
+            if rules.contains(&id.value) {
+                return Err(self.error(
+                    &id.referenced,
+                    format!("rule '{}' is listed twice", id.value),
+                ));
+            }
+            rules.push(id.value.clone());
+        }
+        Ok(rules)
+    }
+
+    fn rule_id(&self, id: &Located<String>) -> Result<RuleRef, CaseError> {
+        match self.catalogue.get(&id.value) {
+            Some(rule) => Ok(RuleRef {
+                id: rule.id.clone(),
+                level: rule.level,
+            }),
+            None => Err(self
+                .error(
+                    &id.referenced,
+                    format!("unknown rule '{}' (not in spec/rules.yaml)", id.value),
+                )
+                .with_suggestion(&id.value, self.catalogue.ids())),
+        }
+    }
+
+    /// The rules a step's expectations rest on: the step's rule or the case's primary rule; for
+    /// error codes and sequence numbers, the first of those that checks them, else the
+    /// catalogue's default.
+    fn step_rules(&self, step_rule: Option<&Located<String>>) -> Result<StepRules, CaseError> {
+        let step_rule = step_rule.map(|r| self.rule_id(r)).transpose()?;
+        let listed = step_rule
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(self.rules.iter().map(String::as_str));
+        let claimed = |aspect: Aspect| {
+            let rule = listed
+                .clone()
+                .filter_map(|id| self.catalogue.get(id))
+                .find(|r| r.checks.contains(&aspect))
+                .or_else(|| self.catalogue.default_for(aspect).ok());
+            rule.map_or_else(Self::unclassified, |r| RuleRef {
+                id: r.id.clone(),
+                level: r.level,
+            })
+        };
+        let general = step_rule.clone().or_else(|| {
+            let id = self.rules.first()?;
+            let rule = self.catalogue.get(id)?;
+            Some(RuleRef {
+                id: rule.id.clone(),
+                level: rule.level,
+            })
+        });
+        Ok(StepRules {
+            general: general.unwrap_or_else(Self::unclassified),
+            error_code: claimed(Aspect::ErrorCode),
+            sequence_number: claimed(Aspect::SequenceNumber),
+        })
+    }
+
+    /// A case that names no rule is judged as if every expectation were documented.
+    fn unclassified() -> RuleRef {
+        RuleRef {
+            id: "unclassified".to_owned(),
+            level: crate::catalogue::Level::Documented,
+        }
     }
 
     fn user(&self, name: &Located<String>) -> Result<String, CaseError> {
@@ -223,237 +307,33 @@ impl Checker<'_> {
         let loc = located.referenced;
         let step = located.value;
         let at = self.duration(&step.at, "at")?;
+        let rules = self.step_rules(step.rule.as_ref())?;
         let delegate = step.delegate.as_ref().map(|d| self.user(d)).transpose()?;
-        let mut actions = Vec::new();
-        let is_read = step.observe.is_some()
-            || step.get_presence.is_some()
-            || step.get_presences_by_user_id.is_some();
-        let declared_apps: Vec<&AppActor> =
-            self.apps.iter().filter(|a| a.name != OBSERVER).collect();
-        let actor = match &step.actor {
-            Some(a) => self.app(a)?,
-            None if is_read => OBSERVER.to_owned(),
-            None if declared_apps.len() == 1 => declared_apps[0].name.clone(),
-            None => {
-                return Err(self
-                    .error(
-                        &loc,
-                        "which app sends this request? The case has several apps",
-                    )
-                    .with_hint("add `as: <app>` to the step"));
-            }
-        };
-        let via = step.via.unwrap_or(ViaFile::Users);
-        if via == ViaFile::Me && delegate.is_none() {
-            return Err(self
-                .error(&loc, "`via: me` needs a signed-in user")
-                .with_hint("add `delegate: <user>`"));
-        }
-        let template = |operation: &str, user: &str, body: Option<BodyTemplate>| {
-            let base = match via {
-                ViaFile::Users => format!("/users/{{{user}}}/presence"),
-                ViaFile::Me => "/me/presence".to_owned(),
-                ViaFile::Communications => format!("/communications/presences/{{{user}}}"),
-            };
-            let (method, path) = match operation {
-                "getPresence" => ("GET", base),
-                _ => ("POST", format!("{base}/{operation}")),
-            };
-            RequestTemplate {
-                operation: operation.to_owned(),
-                method: method.to_owned(),
-                path,
-                from_root: false,
-                headers: json_headers(body.is_some()),
-                body,
-            }
-        };
-        if let Some(s) = &step.set_presence {
-            let user = self.user(&s.user)?;
-            let mut body = Map::new();
-            put(
-                &mut body,
-                "sessionId",
-                &self.session_id(&s.session_id, &actor),
-            );
-            put(&mut body, "availability", &s.availability);
-            put(&mut body, "activity", &s.activity);
-            put(&mut body, "expirationDuration", &s.expiration_duration);
-            actions.push(template(
-                "setPresence",
-                &user,
-                Some(BodyTemplate::Text(Value::Object(body).to_string())),
-            ));
-        }
-        if let Some(s) = &step.clear_presence {
-            let user = self.user(&s.user)?;
-            let mut body = Map::new();
-            put(
-                &mut body,
-                "sessionId",
-                &self.session_id(&s.session_id, &actor),
-            );
-            actions.push(template(
-                "clearPresence",
-                &user,
-                Some(BodyTemplate::Text(Value::Object(body).to_string())),
-            ));
-        }
-        if let Some(s) = &step.set_user_preferred_presence {
-            let user = self.user(&s.user)?;
-            let mut body = Map::new();
-            put(&mut body, "availability", &s.availability);
-            put(&mut body, "activity", &s.activity);
-            put(&mut body, "expirationDuration", &s.expiration_duration);
-            actions.push(template(
-                "setUserPreferredPresence",
-                &user,
-                Some(BodyTemplate::Text(Value::Object(body).to_string())),
-            ));
-        }
-        if let Some(s) = &step.clear_user_preferred_presence {
-            let user = self.optional_user(&s.user, &delegate, &loc)?;
-            actions.push(template(
-                "clearUserPreferredPresence",
-                &user,
-                Some(BodyTemplate::Text("{}".into())),
-            ));
-        }
-        if let Some(s) = &step.set_status_message {
-            let user = self.user(&s.user)?;
-            let body = match (&s.message, &s.expiry) {
-                (Field::Absent, _) => return Err(self.error(&s.user.referenced, "setStatusMessage needs `message` (null clears it)")),
-                (Field::Null, _) => BodyTemplate::Text(json!({ "statusMessage": null }).to_string()),
-                (Field::Given(text), None) => BodyTemplate::Text(
-                    json!({ "statusMessage": { "message": { "content": text, "contentType": "text" } } }).to_string(),
-                ),
-                (Field::Given(text), Some(expiry)) => {
-                    let time_zone = expiry.time_zone.clone().unwrap_or_else(|| "UTC".to_owned());
-                    match (&expiry.after, &expiry.date_time) {
-                        (Some(after), None) => BodyTemplate::StatusMessage {
-                            message: Some(text.clone()),
-                            expiry_after: parse_edm_duration(after)
-                                .map_err(|e| self.error(&s.user.referenced, format!("expiry.after: {e}")))?,
-                            time_zone,
-                        },
-                        (None, Some(date_time)) => BodyTemplate::Text(
-                            json!({ "statusMessage": {
-                                "message": { "content": text, "contentType": "text" },
-                                "expiryDateTime": { "dateTime": date_time, "timeZone": time_zone },
-                            }})
-                            .to_string(),
-                        ),
-                        _ => return Err(self.error(&s.user.referenced, "expiry needs exactly one of `after` and `dateTime`")),
-                    }
+        let kind = self.step_kind(&step, &loc)?;
+        let actor = self.actor(&step, kind, &loc)?;
+        let action = match kind {
+            StepKind::Observe => {
+                if step.expect.is_some() || step.contract.is_some() {
+                    return Err(self.error(&loc, "`observe` states its expectations itself; `expect` and `contract` belong to request steps"));
                 }
-            };
-            actions.push(template("setStatusMessage", &user, Some(body)));
-        }
-        if let Some(s) = &step.get_presence {
-            let user = self.optional_user(&s.user, &delegate, &loc)?;
-            actions.push(template("getPresence", &user, None));
-        }
-        if let Some(b) = &step.get_presences_by_user_id {
-            let mut listed = Vec::new();
-            for u in &b.users {
-                listed.push(format!("{{{}}}", self.user(u)?));
+                Action::Observe(self.observation(&step)?)
             }
-            listed.extend(b.ids.iter().cloned());
-            actions.push(RequestTemplate {
-                operation: "getPresencesByUserId".into(),
-                method: "POST".into(),
-                path: "/communications/getPresencesByUserId".into(),
-                from_root: false,
-                headers: json_headers(true),
-                body: Some(BodyTemplate::Ids {
-                    listed,
-                    generated: b.generated,
-                }),
-            });
-        }
-        if let Some(r) = &step.request {
-            let mut body = r.body.clone();
-            if r.padding > 0 {
-                body.get_or_insert_with(String::new)
-                    .push_str(&" ".repeat(r.padding));
-            }
-            actions.push(RequestTemplate {
-                operation: "raw".into(),
-                method: r.method.to_ascii_uppercase(),
-                path: r.path.clone(),
-                from_root: r.from_root,
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                body: body.map(BodyTemplate::Text),
-            });
-        }
-        let observation = match &step.observe {
-            Some(o) => Some(Observation {
-                user: self.user(&o.user)?,
-                availability: o.availability.as_ref().map(|a| a.value.clone()),
-                activity: o.activity.as_ref().map(|a| a.value.clone()),
-                status_message: match &o.status_message {
-                    Field::Absent => Field::Absent,
-                    Field::Null => Field::Null,
-                    Field::Given(s) => Field::Given(StatusExpect {
-                        content: s.content.clone(),
-                        expiry_shown: s.expiry_shown,
-                        published_shown: s.published_shown,
-                    }),
-                },
-                sequence: o.sequence_number,
-                is_out_of_office: o.is_out_of_office,
-                within: step
-                    .within
-                    .as_ref()
-                    .map(|w| self.duration(w, "within"))
-                    .transpose()?,
-            }),
-            None => None,
-        };
-        let count = actions.len() + usize::from(observation.is_some());
-        if count != 1 {
-            return Err(self
-                .error(&loc, format!("a step does exactly one thing; this one does {count}"))
-                .with_hint("use one of setPresence, clearPresence, setUserPreferredPresence, clearUserPreferredPresence, setStatusMessage, getPresence, getPresencesByUserId, request, observe"));
-        }
-        if observation.is_some() && (step.expect.is_some() || step.contract.is_some()) {
-            return Err(self.error(&loc, "`observe` states its expectations itself; `expect` and `contract` belong to request steps"));
-        }
-        if observation.is_none() && step.within.is_some() {
-            return Err(self.error(&loc, "`within` belongs to `observe` steps"));
-        }
-        let action = match (observation, actions.pop()) {
-            (Some(o), _) => Action::Observe(o),
-            (None, Some(request)) => {
-                let expect = match step.expect {
-                    None => Expect::default(),
-                    Some(e) => {
-                        if let Some(s) = &e.status
-                            && !(100..=599).contains(&s.value)
-                        {
-                            return Err(self.error(
-                                &s.referenced,
-                                format!("{} is not an HTTP status", s.value),
-                            ));
-                        }
-                        Expect {
-                            status: e.status.map(|s| s.value),
-                            error: e.error,
-                            body: e.body,
-                        }
-                    }
+            StepKind::Send(operation) => {
+                if step.within.is_some() {
+                    return Err(self.error(&loc, "`within` belongs to `observe` steps"));
+                }
+                let via = self.via(&step, &delegate, &loc)?;
+                let request = match operation {
+                    Some(operation) => self.call(operation, &step, &actor, &delegate, &loc)?,
+                    None => self.raw(&step)?,
                 };
                 Action::Send(Box::new(Exchange {
                     request,
-                    expect,
+                    via,
+                    expect: self.expect(step.expect)?,
                     invalid_request: step.contract == Some(ContractFile::InvalidRequest),
                 }))
             }
-            (None, None) => unreachable!("count == 1 above"),
         };
         Ok(Step {
             at,
@@ -462,7 +342,266 @@ impl Checker<'_> {
             delegate,
             token: step.token.unwrap_or(TokenKind::Valid),
             action,
+            rules,
             note: step.note,
+        })
+    }
+
+    /// What the step does: exactly one operation, raw request or observation.
+    fn step_kind(&self, step: &StepFile, loc: &Loc) -> Result<StepKind, CaseError> {
+        use Operation as Op;
+        let present = [
+            (
+                step.set_presence.is_some(),
+                StepKind::Send(Some(Op::SetPresence)),
+            ),
+            (
+                step.clear_presence.is_some(),
+                StepKind::Send(Some(Op::ClearPresence)),
+            ),
+            (
+                step.set_user_preferred_presence.is_some(),
+                StepKind::Send(Some(Op::SetUserPreferredPresence)),
+            ),
+            (
+                step.clear_user_preferred_presence.is_some(),
+                StepKind::Send(Some(Op::ClearUserPreferredPresence)),
+            ),
+            (
+                step.set_status_message.is_some(),
+                StepKind::Send(Some(Op::SetStatusMessage)),
+            ),
+            (
+                step.get_presence.is_some(),
+                StepKind::Send(Some(Op::GetPresence)),
+            ),
+            (
+                step.get_presences_by_user_id.is_some(),
+                StepKind::Send(Some(Op::GetPresencesByUserId)),
+            ),
+            (step.request.is_some(), StepKind::Send(None)),
+            (step.observe.is_some(), StepKind::Observe),
+        ];
+        let kinds: Vec<StepKind> = present
+            .into_iter()
+            .filter(|(p, _)| *p)
+            .map(|(_, k)| k)
+            .collect();
+        match kinds.as_slice() {
+            [kind] => Ok(*kind),
+            _ => Err(self
+                .error(
+                    loc,
+                    format!(
+                        "a step does exactly one thing; this one does {}",
+                        kinds.len()
+                    ),
+                )
+                .with_hint(&format!(
+                    "use one of {}, request, observe",
+                    Operation::names()
+                ))),
+        }
+    }
+
+    /// The app that sends the step: `as`, else the observer for reads, else the only app.
+    fn actor(&self, step: &StepFile, kind: StepKind, loc: &Loc) -> Result<String, CaseError> {
+        if let Some(a) = &step.actor {
+            return self.app(a);
+        }
+        let reads = match kind {
+            StepKind::Observe => true,
+            StepKind::Send(operation) => operation.is_some_and(Operation::reads),
+        };
+        let declared: Vec<&AppActor> = self.apps.iter().filter(|a| a.name != OBSERVER).collect();
+        match declared.as_slice() {
+            _ if reads => Ok(OBSERVER.to_owned()),
+            [only] => Ok(only.name.clone()),
+            _ => Err(self
+                .error(
+                    loc,
+                    "which app sends this request? The case has several apps",
+                )
+                .with_hint("add `as: <app>` to the step")),
+        }
+    }
+
+    fn via(&self, step: &StepFile, delegate: &Option<String>, loc: &Loc) -> Result<Via, CaseError> {
+        let via = match step.via.unwrap_or(ViaFile::Users) {
+            ViaFile::Users => Via::Users,
+            ViaFile::Me => Via::Me,
+            ViaFile::Communications => Via::Communications,
+        };
+        if via == Via::Me && delegate.is_none() {
+            return Err(self
+                .error(loc, "`via: me` needs a signed-in user")
+                .with_hint("add `delegate: <user>`"));
+        }
+        Ok(via)
+    }
+
+    /// A Graph operation with its parameters.
+    fn call(
+        &self,
+        operation: Operation,
+        step: &StepFile,
+        actor: &str,
+        delegate: &Option<String>,
+        loc: &Loc,
+    ) -> Result<Request, CaseError> {
+        Ok(match operation {
+            Operation::SetPresence => {
+                let s = present(&step.set_presence);
+                Request::SetPresence {
+                    user: self.user(&s.user)?,
+                    session_id: self.session_id(&s.session_id, actor),
+                    availability: s.availability.clone(),
+                    activity: s.activity.clone(),
+                    expiration_duration: s.expiration_duration.clone(),
+                }
+            }
+            Operation::ClearPresence => {
+                let s = present(&step.clear_presence);
+                Request::ClearPresence {
+                    user: self.user(&s.user)?,
+                    session_id: self.session_id(&s.session_id, actor),
+                }
+            }
+            Operation::SetUserPreferredPresence => {
+                let s = present(&step.set_user_preferred_presence);
+                Request::SetUserPreferredPresence {
+                    user: self.user(&s.user)?,
+                    availability: s.availability.clone(),
+                    activity: s.activity.clone(),
+                    expiration_duration: s.expiration_duration.clone(),
+                }
+            }
+            Operation::ClearUserPreferredPresence => {
+                let s = present(&step.clear_user_preferred_presence);
+                Request::ClearUserPreferredPresence {
+                    user: self.optional_user(&s.user, delegate, loc)?,
+                }
+            }
+            Operation::SetStatusMessage => {
+                self.status_message(present(&step.set_status_message))?
+            }
+            Operation::GetPresence => {
+                let s = present(&step.get_presence);
+                Request::GetPresence {
+                    user: self.optional_user(&s.user, delegate, loc)?,
+                }
+            }
+            Operation::GetPresencesByUserId => {
+                let b = present(&step.get_presences_by_user_id);
+                let mut ids = Vec::new();
+                for u in &b.users {
+                    ids.push(format!("{{{}}}", self.user(u)?));
+                }
+                ids.extend(b.ids.iter().cloned());
+                Request::GetPresencesByUserId {
+                    ids,
+                    generated: b.generated,
+                }
+            }
+        })
+    }
+
+    fn status_message(&self, s: &StatusMessageFile) -> Result<Request, CaseError> {
+        let user = self.user(&s.user)?;
+        let at = &s.user.referenced;
+        let message = match (&s.message, &s.expiry) {
+            (Field::Absent, _) => {
+                return Err(self.error(at, "setStatusMessage needs `message` (null clears it)"));
+            }
+            (Field::Null, _) => StatusMessage::Clear,
+            (Field::Given(text), expiry) => StatusMessage::Text {
+                content: text.clone(),
+                expiry: expiry
+                    .as_ref()
+                    .map(|e| self.status_expiry(e, at))
+                    .transpose()?,
+            },
+        };
+        Ok(Request::SetStatusMessage { user, message })
+    }
+
+    fn status_expiry(
+        &self,
+        expiry: &StatusExpiryFile,
+        at: &Loc,
+    ) -> Result<StatusExpiry, CaseError> {
+        let instant = match (&expiry.after, &expiry.date_time) {
+            (Some(after), None) => ExpiryInstant::After(
+                parse_edm_duration(after)
+                    .map_err(|e| self.error(at, format!("expiry.after: {e}")))?,
+            ),
+            (None, Some(date_time)) => ExpiryInstant::Literal(date_time.clone()),
+            _ => return Err(self.error(at, "expiry needs exactly one of `after` and `dateTime`")),
+        };
+        Ok(StatusExpiry {
+            at: instant,
+            time_zone: expiry.time_zone.clone().unwrap_or_else(|| "UTC".to_owned()),
+        })
+    }
+
+    fn raw(&self, step: &StepFile) -> Result<Request, CaseError> {
+        let r = present(&step.request);
+        let mut body = r.body.clone();
+        if r.padding > 0 {
+            body.get_or_insert_with(String::new)
+                .push_str(&" ".repeat(r.padding));
+        }
+        Ok(Request::Raw(RawRequest {
+            method: r.method.to_ascii_uppercase(),
+            path: r.path.clone(),
+            from_root: r.from_root,
+            headers: r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            body,
+        }))
+    }
+
+    fn observation(&self, step: &StepFile) -> Result<Observation, CaseError> {
+        let o = present(&step.observe);
+        Ok(Observation {
+            user: self.user(&o.user)?,
+            availability: o.availability.as_ref().map(|a| a.value.clone()),
+            activity: o.activity.as_ref().map(|a| a.value.clone()),
+            status_message: match &o.status_message {
+                Field::Absent => Field::Absent,
+                Field::Null => Field::Null,
+                Field::Given(s) => Field::Given(StatusExpect {
+                    content: s.content.clone(),
+                    expiry_shown: s.expiry_shown,
+                    published_shown: s.published_shown,
+                }),
+            },
+            sequence: o.sequence_number,
+            is_out_of_office: o.is_out_of_office,
+            within: step
+                .within
+                .as_ref()
+                .map(|w| self.duration(w, "within"))
+                .transpose()?,
+        })
+    }
+
+    fn expect(&self, written: Option<ExpectFile>) -> Result<Expect, CaseError> {
+        let Some(e) = written else {
+            return Ok(Expect::default());
+        };
+        if let Some(s) = &e.status
+            && !(100..=599).contains(&s.value)
+        {
+            return Err(self.error(&s.referenced, format!("{} is not an HTTP status", s.value)));
+        }
+        Ok(Expect {
+            status: e.status.map(|s| s.value),
+            error: e.error,
+            body: e.body,
         })
     }
 
@@ -500,22 +639,16 @@ fn is_actor_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn put(body: &mut Map<String, Value>, key: &str, field: &Field<String>) {
-    match field {
-        Field::Absent => {}
-        Field::Null => {
-            body.insert(key.to_owned(), Value::Null);
-        }
-        Field::Given(v) => {
-            body.insert(key.to_owned(), Value::String(v.clone()));
-        }
-    }
+/// A step key that `step_kind` found present.
+fn present<T>(key: &Option<T>) -> &T {
+    key.as_ref()
+        .unwrap_or_else(|| unreachable!("step_kind checked that this key is present"))
 }
 
-fn json_headers(has_body: bool) -> Vec<(String, String)> {
-    if has_body {
-        vec![("Content-Type".to_owned(), "application/json".to_owned())]
-    } else {
-        Vec::new()
-    }
+/// What a step does, before its parameters are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StepKind {
+    /// A Graph operation, or a raw request (`None`).
+    Send(Option<Operation>),
+    Observe,
 }

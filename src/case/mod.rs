@@ -6,6 +6,7 @@ pub mod file;
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod render;
 
 pub use error::CaseError;
 pub use load::{case_name, discover, load_file, load_str};

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use jiff::SignedDuration;
-use serde::Serialize;
 
+use crate::catalogue::Level;
 use crate::model::Profile;
+use crate::operation::{Operation, Via};
 
 pub use super::file::{Field, SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
 
@@ -21,6 +22,10 @@ pub struct Case {
     /// The file, as given to the loader.
     pub path: PathBuf,
     pub title: String,
+    /// Where the behaviour comes from, for readers (a page, an issue).
+    pub source: Option<String>,
+    /// The rules the case checks (ids in `spec/rules.yaml`), its primary rule first.
+    pub rules: Vec<String>,
     pub profiles: Vec<Profile>,
     /// The case checks instants a second apart: a real-clock target cannot run it.
     pub needs_virtual_clock: bool,
@@ -38,6 +43,25 @@ impl Case {
 
     pub fn applies_to(&self, profile: Profile) -> bool {
         self.profiles.contains(&profile)
+    }
+
+    /// Why this case can only run on a target that checks credentials, if it can: a step sends
+    /// no token or a malformed one, acts for a signed-in user, uses `/me`, or expects a refusal
+    /// of credentials (401, 403).
+    pub fn needs_credentials(&self) -> Option<String> {
+        self.steps.iter().find_map(|step| {
+            let why = match (&step.token, &step.action) {
+                (TokenKind::None, _) => "sends no token",
+                (TokenKind::Malformed, _) => "sends a malformed token",
+                _ if step.delegate.is_some() => "acts for a signed-in user (a delegated token)",
+                (_, Action::Send(e)) if e.uses_me() => "uses /me, which needs a signed-in user",
+                (_, Action::Send(e)) if matches!(e.expect.status, Some(401 | 403)) => {
+                    "expects credentials to be refused"
+                }
+                _ => return None,
+            };
+            Some(format!("line {} {why}", step.line))
+        })
     }
 
     /// Every actor name (users, then apps).
@@ -68,7 +92,25 @@ pub struct Step {
     pub delegate: Option<String>,
     pub token: TokenKind,
     pub action: Action,
+    /// The rules its expectations rest on.
+    pub rules: StepRules,
     pub note: Option<String>,
+}
+
+/// A rule as an expectation uses it: its id and what it rests on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRef {
+    pub id: String,
+    pub level: Level,
+}
+
+/// The rules a step's expectations rest on: error codes and sequence numbers have rules of their
+/// own; every other expectation rests on the general rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepRules {
+    pub general: RuleRef,
+    pub error_code: RuleRef,
+    pub sequence_number: RuleRef,
 }
 
 /// What a step does.
@@ -81,39 +123,125 @@ pub enum Action {
 /// A request and what its response must be.
 #[derive(Clone, Debug)]
 pub struct Exchange {
-    pub request: RequestTemplate,
+    pub request: Request,
+    /// Which of Graph's path forms a per-user operation uses.
+    pub via: Via,
     pub expect: Expect,
     /// The request breaks the spec on purpose: its contract violations are expected.
     pub invalid_request: bool,
 }
 
-/// A request whose `{actor}` placeholders are filled in at run time.
-#[derive(Clone, Debug, Serialize)]
-pub struct RequestTemplate {
-    /// The Graph operation, for reports (`setPresence`, `getPresence`, `raw`).
-    pub operation: String,
-    pub method: String,
-    pub path: String,
-    pub from_root: bool,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<BodyTemplate>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub enum BodyTemplate {
-    /// Sent byte for byte after substitution.
-    Text(String),
-    /// A status message whose expiry is an offset from the case start.
-    StatusMessage {
-        message: Option<String>,
-        expiry_after: SignedDuration,
-        time_zone: String,
+/// What a request step sends: one Graph operation with its parameters, or any request. Actor
+/// names stand for ids as `{alice}`, filled in when the request is rendered for a target.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    GetPresence {
+        user: String,
     },
-    /// `ids` for getPresencesByUserId: actor placeholders, then this many generated ids.
-    Ids {
-        listed: Vec<String>,
+    GetPresencesByUserId {
+        /// `{actor}` placeholders and literal ids, in order.
+        ids: Vec<String>,
+        /// Then this many generated, distinct, unknown user ids.
         generated: usize,
     },
+    SetPresence {
+        user: String,
+        session_id: Field<String>,
+        availability: Field<String>,
+        activity: Field<String>,
+        expiration_duration: Field<String>,
+    },
+    ClearPresence {
+        user: String,
+        session_id: Field<String>,
+    },
+    SetUserPreferredPresence {
+        user: String,
+        availability: Field<String>,
+        activity: Field<String>,
+        expiration_duration: Field<String>,
+    },
+    ClearUserPreferredPresence {
+        user: String,
+    },
+    SetStatusMessage {
+        user: String,
+        message: StatusMessage,
+    },
+    Raw(RawRequest),
+}
+
+/// The `statusMessage` a setStatusMessage step sends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StatusMessage {
+    /// `null`: clears it.
+    Clear,
+    Text {
+        content: String,
+        expiry: Option<StatusExpiry>,
+    },
+}
+
+/// When a status message expires, as Graph's dateTimeTimeZone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusExpiry {
+    pub at: ExpiryInstant,
+    pub time_zone: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExpiryInstant {
+    /// An offset from the case start, written in the time zone when the request is rendered.
+    After(SignedDuration),
+    /// A `dateTime` sent as written.
+    Literal(String),
+}
+
+/// Any request, for negative tests: sent as written after `{actor}` substitution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawRequest {
+    pub method: String,
+    pub path: String,
+    /// `path` is from the server root, not the version root.
+    pub from_root: bool,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl Exchange {
+    /// The request goes to `/me`, which only a signed-in user has.
+    pub fn uses_me(&self) -> bool {
+        match &self.request {
+            Request::Raw(raw) => !raw.from_root && raw.path.starts_with("/me/"),
+            request => {
+                self.via == Via::Me
+                    && request
+                        .operation()
+                        .is_some_and(|o| o.path(Via::Me, "").starts_with("/me/"))
+            }
+        }
+    }
+}
+
+impl Request {
+    /// The Graph operation, if it is one.
+    pub fn operation(&self) -> Option<Operation> {
+        Some(match self {
+            Request::GetPresence { .. } => Operation::GetPresence,
+            Request::GetPresencesByUserId { .. } => Operation::GetPresencesByUserId,
+            Request::SetPresence { .. } => Operation::SetPresence,
+            Request::ClearPresence { .. } => Operation::ClearPresence,
+            Request::SetUserPreferredPresence { .. } => Operation::SetUserPreferredPresence,
+            Request::ClearUserPreferredPresence { .. } => Operation::ClearUserPreferredPresence,
+            Request::SetStatusMessage { .. } => Operation::SetStatusMessage,
+            Request::Raw(_) => return None,
+        })
+    }
+
+    /// The operation's name for reports, `raw` for any other request.
+    pub fn name(&self) -> &'static str {
+        self.operation().map_or("raw", Operation::name)
+    }
 }
 
 /// What a response must be.

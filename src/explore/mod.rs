@@ -103,7 +103,7 @@ fn step_strategy() -> impl Strategy<Value = GeneratedStep> {
 
 /// The case file of a timeline, expectations from the pure model.
 pub fn case_text(steps: &[GeneratedStep], title: &str) -> String {
-    let start: Timestamp = crate::server::clock::VIRTUAL_EPOCH
+    let start: Timestamp = crate::model::VIRTUAL_EPOCH
         .parse()
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let mut model = PresenceStore::new();

@@ -5,6 +5,7 @@
 pub mod duration;
 pub mod rules;
 pub mod store;
+pub mod timezones;
 pub mod user;
 pub mod values;
 
@@ -13,8 +14,12 @@ pub use rules::{
     Profile, RuleViolation, Semantics, SessionRequest, preferred_request, session_request,
 };
 pub use store::PresenceStore;
+pub use timezones::windows_to_iana;
 pub use user::{
     AppSession, Command, CommandError, ItemBody, PreferredPresence, PresenceView, SequenceNumber,
     StatusExpiry, StatusMessage, StatusMessageInput, UserPresence,
 };
+/// Where a virtual clock starts: a Monday morning, so that offsets read as times of day.
+pub const VIRTUAL_EPOCH: &str = "2026-01-05T09:00:00Z";
+
 pub use values::{Activity, Availability, PresenceState, SessionId, UnknownValue, UserId};

@@ -1,41 +1,88 @@
-//! Judging what a target did against what a case expects. Each function returns the mismatches as
-//! readable lines (`status: expected 404, observed 200`); empty means it held.
+//! Judging what a target did against what a case expects. Each function returns the mismatches,
+//! each a readable line (`status: expected 404, observed 200`) tagged with the expectation it
+//! breaks, so the runner can judge it at the level of that expectation's rule; empty means it held.
 
 use serde_json::Value;
 
-use crate::case::{Expect, Field, Observation};
+use crate::case::{Expect, Field, Observation, RuleRef, StepRules};
+
+/// Which kind of expectation did not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expectation {
+    Status,
+    ErrorCode,
+    Body,
+    /// availability and activity.
+    Presence,
+    StatusMessage,
+    OutOfOffice,
+    SequenceNumber,
+}
+
+impl Expectation {
+    /// The rule of a step that this expectation rests on.
+    pub fn rule(self, rules: &StepRules) -> &RuleRef {
+        match self {
+            Expectation::ErrorCode => &rules.error_code,
+            Expectation::SequenceNumber => &rules.sequence_number,
+            _ => &rules.general,
+        }
+    }
+}
+
+/// One expectation that did not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    pub expectation: Expectation,
+    pub text: String,
+}
+
+fn push(out: &mut Vec<Mismatch>, expectation: Expectation, text: String) {
+    out.push(Mismatch { expectation, text });
+}
 
 /// The response of a request step.
-pub fn exchange(expect: &Expect, status: u16, body: Option<&Value>) -> Vec<String> {
-    let mut faults = Vec::new();
+pub fn exchange(expect: &Expect, status: u16, body: Option<&Value>) -> Vec<Mismatch> {
+    let mut out = Vec::new();
     match expect.status {
-        Some(want) if want != status => {
-            faults.push(format!("status: expected {want}, observed {status}"))
-        }
-        None if !(200..300).contains(&status) => {
-            faults.push(format!("status: expected 2xx, observed {status}"))
-        }
+        Some(want) if want != status => push(
+            &mut out,
+            Expectation::Status,
+            format!("status: expected {want}, observed {status}"),
+        ),
+        None if !(200..300).contains(&status) => push(
+            &mut out,
+            Expectation::Status,
+            format!("status: expected 2xx, observed {status}"),
+        ),
         _ => {}
     }
     if let Some(code) = &expect.error {
         let observed = body
             .and_then(|b| b.pointer("/error/code"))
             .and_then(Value::as_str);
-        match observed {
-            Some(c) if c.eq_ignore_ascii_case(code) => {}
-            Some(c) => faults.push(format!("error.code: expected {code}, observed {c}")),
-            None => faults.push(format!(
+        let text = match observed {
+            Some(c) if c.eq_ignore_ascii_case(code) => None,
+            Some(c) => Some(format!("error.code: expected {code}, observed {c}")),
+            None => Some(format!(
                 "error.code: expected {code}, observed no Graph error body"
             )),
+        };
+        if let Some(text) = text {
+            push(&mut out, Expectation::ErrorCode, text);
         }
     }
     if let Some(want) = &expect.body {
+        let mut faults = Vec::new();
         match body {
             Some(have) => contains(want, have, "", &mut faults),
             None => faults.push("body: expected a JSON body, observed none".to_owned()),
         }
+        for text in faults {
+            push(&mut out, Expectation::Body, text);
+        }
     }
-    faults
+    out
 }
 
 /// True when `have` contains `want`: objects by member, arrays element by element, strings
@@ -76,21 +123,47 @@ pub fn observation(
     want: &Observation,
     body: &Value,
     previous_sequence: Option<&str>,
-) -> Vec<String> {
-    let mut faults = Vec::new();
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
     let text = |name: &str| body.get(name).and_then(Value::as_str);
     for (name, expected) in [
         ("availability", &want.availability),
         ("activity", &want.activity),
     ] {
         if let Some(expected) = expected {
-            match text(name) {
-                Some(v) if v.eq_ignore_ascii_case(expected) => {}
-                Some(v) => faults.push(format!("{name}: expected {expected}, observed {v}")),
-                None => faults.push(format!("{name}: expected {expected}, observed nothing")),
-            }
+            let fault = match text(name) {
+                Some(v) if v.eq_ignore_ascii_case(expected) => continue,
+                Some(v) => format!("{name}: expected {expected}, observed {v}"),
+                None => format!("{name}: expected {expected}, observed nothing"),
+            };
+            push(&mut out, Expectation::Presence, fault);
         }
     }
+    for fault in status_message(want, body) {
+        push(&mut out, Expectation::StatusMessage, fault);
+    }
+    if let Some(expected) = want.is_out_of_office {
+        let observed = body
+            .pointer("/outOfOfficeSettings/isOutOfOffice")
+            .and_then(Value::as_bool);
+        if observed != Some(expected) {
+            push(
+                &mut out,
+                Expectation::OutOfOffice,
+                format!(
+                    "outOfOfficeSettings.isOutOfOffice: expected {expected}, observed {observed:?}"
+                ),
+            );
+        }
+    }
+    if let Some(fault) = sequence(want, text("sequenceNumber"), previous_sequence) {
+        push(&mut out, Expectation::SequenceNumber, fault);
+    }
+    out
+}
+
+fn status_message(want: &Observation, body: &Value) -> Vec<String> {
+    let mut faults = Vec::new();
     let status = body.get("statusMessage").filter(|v| !v.is_null());
     match (&want.status_message, status) {
         (Field::Absent, _) | (Field::Null, None) => {}
@@ -128,38 +201,27 @@ pub fn observation(
             }
         }
     }
-    if let Some(expected) = want.is_out_of_office {
-        let observed = body
-            .pointer("/outOfOfficeSettings/isOutOfOffice")
-            .and_then(Value::as_bool);
-        if observed != Some(expected) {
-            faults.push(format!(
-                "outOfOfficeSettings.isOutOfOffice: expected {expected}, observed {observed:?}"
-            ));
-        }
-    }
-    if let Some(expect) = want.sequence {
-        let now = text("sequenceNumber");
-        match (previous_sequence, now) {
-            (_, None) => faults.push("sequenceNumber: observed none".to_owned()),
-            (None, Some(_)) => faults.push(
-                "sequenceNumber: no earlier observation of this user to compare with".to_owned(),
-            ),
-            (Some(before), Some(now)) => {
-                use crate::case::SequenceExpect;
-                match expect {
-                    SequenceExpect::Increased if now <= before => faults.push(format!(
-                        "sequenceNumber: expected it to grow past {before}, observed {now}"
-                    )),
-                    SequenceExpect::Unchanged if now != before => faults.push(format!(
-                        "sequenceNumber: expected {before} unchanged, observed {now}"
-                    )),
-                    _ => {}
-                }
-            }
-        }
-    }
     faults
+}
+
+fn sequence(want: &Observation, now: Option<&str>, before: Option<&str>) -> Option<String> {
+    use crate::case::SequenceExpect;
+    let expect = want.sequence?;
+    match (before, now) {
+        (_, None) => Some("sequenceNumber: observed none".to_owned()),
+        (None, Some(_)) => {
+            Some("sequenceNumber: no earlier observation of this user to compare with".to_owned())
+        }
+        (Some(before), Some(now)) => match expect {
+            SequenceExpect::Increased if now <= before => Some(format!(
+                "sequenceNumber: expected it to grow past {before}, observed {now}"
+            )),
+            SequenceExpect::Unchanged if now != before => Some(format!(
+                "sequenceNumber: expected {before} unchanged, observed {now}"
+            )),
+            _ => None,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -183,8 +245,9 @@ mod tests {
     #[test]
     fn default_expectation_is_any_2xx() {
         assert!(exchange(&Expect::default(), 204, None).is_empty());
+        let texts = |m: Vec<Mismatch>| m.into_iter().map(|m| m.text).collect::<Vec<_>>();
         assert_eq!(
-            exchange(&Expect::default(), 400, None),
+            texts(exchange(&Expect::default(), 400, None)),
             ["status: expected 2xx, observed 400"]
         );
         let expect = Expect {
@@ -193,9 +256,12 @@ mod tests {
             body: None,
         };
         let body = json!({ "error": { "code": "itemNotFound" } });
+        let found = exchange(&expect, 404, Some(&body));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].expectation, Expectation::ErrorCode);
         assert_eq!(
-            exchange(&expect, 404, Some(&body)),
-            ["error.code: expected NotFound, observed itemNotFound"]
+            found[0].text,
+            "error.code: expected NotFound, observed itemNotFound"
         );
     }
 }

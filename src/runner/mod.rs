@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
-use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
-use crate::case::{
-    Action, BodyTemplate, Case, Exchange, Observation, RequestTemplate, Step, TokenKind,
-};
+use crate::case::render::Substitution;
+use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, TokenKind};
+use crate::catalogue::Level;
 use crate::model::iso;
+use crate::operation::Via;
 use crate::target::{CaseSession, ClockMode, HttpRequest, HttpResponse, Target, TargetError};
 pub use timeline::{Entry, Redactor, Timeline};
 
@@ -42,6 +42,9 @@ pub trait ContractCheck: Send + Sync {
     fn check(&self, exchange: &ExchangeRecord<'_>) -> ContractFaults;
 }
 
+/// The rule every contract fault rests on: Microsoft's OpenAPI description.
+pub const CONTRACT_RULE: &str = "contract.openapi";
+
 /// Something that did not hold, at one step.
 #[derive(Clone, Debug)]
 pub struct Failure {
@@ -49,7 +52,36 @@ pub struct Failure {
     pub at: SignedDuration,
     /// `setPresence by teams`, `observe alice`.
     pub step: String,
-    pub faults: Vec<String>,
+    pub faults: Vec<Fault>,
+}
+
+/// One expectation that did not hold, and the rule it rests on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub text: String,
+    pub rule: RuleRef,
+}
+
+impl Fault {
+    fn contract(text: String) -> Fault {
+        Fault {
+            text,
+            rule: RuleRef {
+                id: CONTRACT_RULE.to_owned(),
+                level: Level::Documented,
+            },
+        }
+    }
+}
+
+/// How a run went, before known failures and strictness are taken into account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// Only expectations that rest on our own choices (`ours`) did not hold.
+    Deviates,
+    /// A documented or observed expectation did not hold, or the target could not be driven.
+    Failed,
 }
 
 /// The result of one case on one target.
@@ -66,7 +98,18 @@ pub struct CaseRun {
 
 impl CaseRun {
     pub fn passed(&self) -> bool {
-        self.failures.is_empty() && self.aborted.is_none()
+        self.outcome() == Outcome::Passed
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        let faults = || self.failures.iter().flat_map(|f| &f.faults);
+        if self.aborted.is_some() || faults().any(|f| f.rule.level.fails_by_default()) {
+            Outcome::Failed
+        } else if faults().next().is_some() {
+            Outcome::Deviates
+        } else {
+            Outcome::Passed
+        }
     }
 
     /// The failure report: each failing step with expected and observed, then the timeline up
@@ -82,7 +125,10 @@ impl CaseRun {
         for f in &self.failures {
             out.push_str(&format!("{path}:{}: at {} {}\n", f.line, iso(f.at), f.step));
             for fault in &f.faults {
-                out.push_str(&format!("    {fault}\n"));
+                out.push_str(&format!(
+                    "    {} [{} {}]\n",
+                    fault.text, fault.rule.level, fault.rule.id
+                ));
             }
         }
         let until = self.failures.first().map_or(u64::MAX, |f| f.line);
@@ -176,7 +222,7 @@ impl Replay<'_> {
         exchange: &Exchange,
         run: &mut CaseRun,
     ) -> Result<(), TargetError> {
-        let request = self.build(step, &exchange.request).await?;
+        let request = self.build(step, &exchange.request, exchange.via).await?;
         let response = self.session.send(request.clone()).await?;
         let body = serde_json::from_slice::<Value>(&response.body)
             .ok()
@@ -185,7 +231,10 @@ impl Replay<'_> {
                 redact_ids(&self.redactor, &mut v);
                 v
             });
-        let mut faults = judge::exchange(&exchange.expect, response.status, body.as_ref());
+        let mut faults = faults_of(
+            judge::exchange(&exchange.expect, response.status, body.as_ref()),
+            step,
+        );
         let contract = self.check_contract(
             &request,
             &response,
@@ -212,7 +261,7 @@ impl Replay<'_> {
             run.failures.push(Failure {
                 line: step.line,
                 at: step.at,
-                step: format!("{} by {}", exchange.request.operation, Self::by(step)),
+                step: format!("{} by {}", exchange.request.name(), Self::by(step)),
                 faults,
             });
         }
@@ -226,7 +275,7 @@ impl Replay<'_> {
         request: &HttpRequest,
         response: &HttpResponse,
         invalid_request: bool,
-        faults: &mut Vec<String>,
+        faults: &mut Vec<Fault>,
         run: &mut CaseRun,
     ) -> Vec<String> {
         let Some(contract) = self.contract else {
@@ -251,12 +300,12 @@ impl Replay<'_> {
         });
         let mut shown = Vec::new();
         for v in &found.response {
-            faults.push(format!("contract: response {v}"));
+            faults.push(Fault::contract(format!("contract: response {v}")));
             shown.push(format!("response {}", self.redactor.text(v)));
         }
         if !invalid_request {
             for v in &found.request {
-                faults.push(format!("contract: request {v} (mark the step `contract: invalid-request` if this is on purpose)"));
+                faults.push(Fault::contract(format!("contract: request {v} (mark the step `contract: invalid-request` if this is on purpose)")));
             }
         }
         shown.extend(
@@ -280,15 +329,10 @@ impl Replay<'_> {
         observation: &Observation,
         run: &mut CaseRun,
     ) -> Result<(), TargetError> {
-        let template = RequestTemplate {
-            operation: "getPresence".into(),
-            method: "GET".into(),
-            path: format!("/users/{{{}}}/presence", observation.user),
-            from_root: false,
-            headers: Vec::new(),
-            body: None,
+        let read = Request::GetPresence {
+            user: observation.user.clone(),
         };
-        let request = self.build(step, &template).await?;
+        let request = self.build(step, &read, Via::Users).await?;
         let window = match (self.session.clock(), observation.within) {
             (ClockMode::Real, Some(within)) => {
                 Duration::from_secs_f64(within.as_secs_f64().max(0.0) / self.session.time_scale())
@@ -302,9 +346,15 @@ impl Replay<'_> {
             let response = self.session.send(request.clone()).await?;
             let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
             let mut faults = if response.status == 200 {
-                judge::observation(observation, &body, previous.as_deref())
+                faults_of(
+                    judge::observation(observation, &body, previous.as_deref()),
+                    step,
+                )
             } else {
-                vec![format!("GET presence answered {}", response.status)]
+                vec![Fault {
+                    text: format!("GET presence answered {}", response.status),
+                    rule: step.rules.general.clone(),
+                }]
             };
             if !faults.is_empty() && Instant::now() + pause < deadline {
                 tokio::time::sleep(pause).await;
@@ -368,96 +418,63 @@ impl Replay<'_> {
         shown
     }
 
-    /// Fills in ids, credentials and bodies.
+    /// The request rendered for this target, with the step's credentials.
     async fn build(
         &mut self,
         step: &Step,
-        template: &RequestTemplate,
+        request: &Request,
+        via: Via,
     ) -> Result<HttpRequest, TargetError> {
-        let ids = self.session.actor_ids().clone();
-        // `{alice}` is alice's id; `{alice:upper}` the same in upper case (ids are case-insensitive).
-        let fill = |text: &str| {
-            let mut out = text.to_owned();
-            for (name, id) in &ids {
-                out = out.replace(&format!("{{{name}:upper}}"), &id.to_ascii_uppercase());
-                out = out.replace(&format!("{{{name}}}"), id);
-            }
-            out
+        let substitution = Substitution {
+            ids: self.session.actor_ids(),
+            case_start: self.session.case_start(),
         };
-        let path = if template.from_root {
-            fill(&template.path)
+        let rendered = request
+            .render(via, &substitution)
+            .map_err(|e| TargetError::Start(e.to_string()))?;
+        let path = if rendered.from_root {
+            rendered.path
         } else {
-            format!("{}{}", self.session.version_root(), fill(&template.path))
+            format!("{}{}", self.session.version_root(), rendered.path)
         };
-        let mut headers: Vec<(String, String)> = template
-            .headers
-            .iter()
-            .map(|(n, v)| (n.clone(), fill(v)))
-            .collect();
+        let mut headers = rendered.headers;
         let has_auth = headers
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
-        if !has_auth {
-            match step.token {
-                TokenKind::None => {}
-                TokenKind::Malformed => {
-                    headers.push(("Authorization".into(), "Bearer not-a-token".into()))
-                }
-                TokenKind::Valid => {
-                    let token = self
-                        .session
-                        .token(&step.actor, step.delegate.as_deref())
-                        .await?;
-                    if let Some(token) = token {
-                        headers.push(("Authorization".into(), format!("Bearer {token}")));
-                    }
-                }
-            }
+        if !has_auth && let Some(token) = self.credential(step).await? {
+            headers.push(("Authorization".into(), token));
         }
-        let body = match &template.body {
-            None => Vec::new(),
-            Some(BodyTemplate::Text(text)) => fill(text).into_bytes(),
-            Some(BodyTemplate::Ids { listed, generated }) => {
-                let mut all: Vec<String> = listed.iter().map(|t| fill(t)).collect();
-                all.extend(
-                    (0..*generated).map(|i| format!("e0000000-0000-4000-8000-{:012x}", i + 1)),
-                );
-                json!({ "ids": all }).to_string().into_bytes()
-            }
-            Some(BodyTemplate::StatusMessage {
-                message,
-                expiry_after,
-                time_zone,
-            }) => {
-                let at = self
-                    .session
-                    .case_start()
-                    .checked_add(*expiry_after)
-                    .map_err(|e| {
-                        TargetError::Start(format!("status message expiry out of range: {e}"))
-                    })?;
-                let zone = crate::server::timezones::windows_to_iana(time_zone)
-                    .map_or_else(|| TimeZone::get(time_zone), TimeZone::get)
-                    .unwrap_or(TimeZone::UTC);
-                let date_time = zone
-                    .to_datetime(at)
-                    .strftime("%Y-%m-%dT%H:%M:%S")
-                    .to_string();
-                json!({ "statusMessage": {
-                    "message": { "content": message, "contentType": "text" },
-                    "expiryDateTime": { "dateTime": date_time, "timeZone": time_zone },
-                }})
-                .to_string()
-                .into_bytes()
-            }
-        };
         Ok(HttpRequest {
-            method: template.method.clone(),
+            method: rendered.method,
             path,
             headers,
-            body,
+            body: rendered.body,
         })
     }
+
+    /// The Authorization header value a step sends, if any.
+    async fn credential(&mut self, step: &Step) -> Result<Option<String>, TargetError> {
+        Ok(match step.token {
+            TokenKind::None => None,
+            TokenKind::Malformed => Some("Bearer not-a-token".into()),
+            TokenKind::Valid => self
+                .session
+                .token(&step.actor, step.delegate.as_deref())
+                .await?
+                .map(|token| format!("Bearer {token}")),
+        })
+    }
+}
+
+/// Mismatches with the rules of the step they happened at.
+fn faults_of(mismatches: Vec<judge::Mismatch>, step: &Step) -> Vec<Fault> {
+    mismatches
+        .into_iter()
+        .map(|m| Fault {
+            rule: m.expectation.rule(&step.rules).clone(),
+            text: m.text,
+        })
+        .collect()
 }
 
 fn redact_ids(redactor: &Redactor, value: &mut Value) {

@@ -7,7 +7,7 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 
 /// Where a virtual clock starts, and returns to on reset: a Monday morning.
-pub const VIRTUAL_EPOCH: &str = "2026-01-05T09:00:00Z";
+pub use crate::model::VIRTUAL_EPOCH;
 
 /// The instant presence rules are evaluated at.
 #[derive(Debug)]

@@ -16,7 +16,6 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod presence;
-pub mod timezones;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -239,10 +238,25 @@ impl RunningServer {
         Self::serve(addr, state).await
     }
 
+    /// Starts on `127.0.0.1:0` serving `router`, which must be built over `state` (e.g. [`app`]
+    /// with test layers around it).
+    pub async fn start_with_router(state: AppState, router: Router) -> std::io::Result<Self> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::serve_router(addr, state, router).await
+    }
+
     async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        let router = app(state.clone());
+        Self::serve_router(addr, state, router).await
+    }
+
+    async fn serve_router(
+        addr: SocketAddr,
+        state: AppState,
+        router: Router,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let router = app(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let shutdown = async {

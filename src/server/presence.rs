@@ -16,7 +16,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::{ActionBody, Parameters, json_kind};
 use super::error::GraphError;
-use super::timezones::windows_to_iana;
+use crate::model::windows_to_iana;
 use crate::model::{
     Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SessionId, StatusExpiry,
     StatusMessageInput, UserId, preferred_request, rules, session_request,

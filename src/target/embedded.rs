@@ -2,6 +2,7 @@
 //! virtual clock, so cases run in parallel with clocks of their own.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,12 +14,37 @@ use crate::model::{Profile, Semantics};
 use crate::server::config::{ClientConfig, ServerConfig, UserConfig};
 use crate::server::{AppState, PresenceClock, RunningServer};
 
+/// A deliberately different reference server, built by tests to prove how the suite judges
+/// one: another configuration, and layers around its routes.
+#[derive(Clone, Default)]
+pub struct Variation {
+    pub config: Option<ConfigChange>,
+    pub routes: Option<RoutesChange>,
+}
+
+/// A change to the server's configuration.
+pub type ConfigChange = Arc<dyn Fn(&mut ServerConfig) + Send + Sync>;
+/// Layers around the server's routes.
+pub type RoutesChange = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
+
 /// The embedded reference server.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EmbeddedTarget {
     profile: Profile,
     name: String,
     semantics: Semantics,
+    variation: Option<Variation>,
+}
+
+impl std::fmt::Debug for EmbeddedTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedTarget")
+            .field("profile", &self.profile)
+            .field("name", &self.name)
+            .field("semantics", &self.semantics)
+            .field("varied", &self.variation.is_some())
+            .finish()
+    }
 }
 
 impl EmbeddedTarget {
@@ -28,6 +54,15 @@ impl EmbeddedTarget {
             profile,
             name: name.to_owned(),
             semantics: Semantics::GRAPH,
+            variation: None,
+        }
+    }
+
+    /// The reference server with `variation` around its routes (a test-only different server).
+    pub fn varied(profile: Profile, name: &str, variation: Variation) -> Self {
+        EmbeddedTarget {
+            variation: Some(variation),
+            ..EmbeddedTarget::named(profile, name)
         }
     }
 
@@ -38,6 +73,7 @@ impl EmbeddedTarget {
             profile,
             name: name.to_owned(),
             semantics,
+            variation: None,
         }
     }
 
@@ -50,6 +86,7 @@ impl EmbeddedTarget {
             profile,
             name,
             semantics: Semantics::GRAPH,
+            variation: None,
         }
     }
 }
@@ -124,18 +161,31 @@ impl Target for EmbeddedTarget {
         &self.name
     }
 
+    fn judged_strictly(&self) -> bool {
+        self.semantics == Semantics::GRAPH && self.variation.is_none()
+    }
+
     fn profile(&self) -> Profile {
         self.profile
     }
 
     async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError> {
-        let (config, mut credentials, actor_ids) = config_for(case, self.profile);
+        let (mut config, mut credentials, actor_ids) = config_for(case, self.profile);
+        if let Some(change) = self.variation.as_ref().and_then(|v| v.config.as_ref()) {
+            change(&mut config);
+        }
         let tenant = config.tenant_id.clone();
         let state =
             AppState::with_semantics(config, PresenceClock::virtual_at_epoch(), self.semantics);
-        let server = RunningServer::start_with_state(state)
-            .await
-            .map_err(|e| TargetError::Start(format!("cannot bind 127.0.0.1:0: {e}")))?;
+        let started = match self.variation.as_ref().and_then(|v| v.routes.as_ref()) {
+            None => RunningServer::start_with_state(state).await,
+            Some(vary) => {
+                let router = vary(crate::server::app(state.clone()));
+                RunningServer::start_with_router(state, router).await
+            }
+        };
+        let server =
+            started.map_err(|e| TargetError::Start(format!("cannot bind 127.0.0.1:0: {e}")))?;
         if let Credentials::TokenEndpoint { url, .. } = &mut credentials {
             *url = format!("{}/{tenant}/oauth2/v2.0/token", server.base_url());
         }

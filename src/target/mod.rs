@@ -80,7 +80,13 @@ pub trait Target: Send + Sync {
     fn clock_mode(&self) -> ClockMode {
         ClockMode::Virtual
     }
-    /// Why this target cannot run `case` at all (the trial is then ignored with that reason).
+    /// Whether deviations from our own choices fail on this target whatever the command line
+    /// says: true for the reference server, which must behave exactly as we chose.
+    fn judged_strictly(&self) -> bool {
+        false
+    }
+    /// Why this target cannot run `case` at all (the trial is then not applicable, with that
+    /// reason).
     fn unsupported(&self, _case: &Case) -> Option<String> {
         None
     }

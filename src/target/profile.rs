@@ -14,8 +14,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::http::{Credentials, Held, HoldingSession, HttpSession, Secret, SessionSettings};
 use super::{CaseSession, ClockMode, EmbeddedTarget, HttpRequest, Target, TargetError};
-use crate::case::Case;
+use crate::case::render::Substitution;
+use crate::case::{Case, Field, Request, StatusMessage};
 use crate::model::Profile;
+use crate::operation::Via;
 
 /// The Microsoft identity platform's token endpoint; `{tenant}` is filled in.
 pub const MICROSOFT_TOKEN_URL: &str =
@@ -374,13 +376,18 @@ fn same_roles(a: &[String], b: &[String]) -> bool {
 impl RemoteTarget {
     /// Why this target cannot run `case` at all (no registration with the roles it needs).
     pub fn cannot_run(&self, case: &Case) -> Option<String> {
+        let checks_credentials = !matches!(self.auth, RemoteAuth::None);
+        if !checks_credentials && let Some(why) = case.needs_credentials() {
+            return Some(format!(
+                "the target's auth is none, and the case needs credentials: {why}"
+            ));
+        }
         let mut used = vec![false; self.apps.len()];
         for app in &case.apps {
-            let found = self
-                .apps
-                .iter()
-                .enumerate()
-                .find(|(i, r)| !used[*i] && same_roles(&r.roles, &app.roles));
+            // Without credentials, any registration serves: its id is only a sessionId.
+            let found = self.apps.iter().enumerate().find(|(i, r)| {
+                !used[*i] && (!checks_credentials || same_roles(&r.roles, &app.roles))
+            });
             match found {
                 Some((i, _)) => used[i] = true,
                 None => {
@@ -445,46 +452,46 @@ impl RemoteTarget {
             request_timeout: self.request_timeout,
         })
         .await?;
-        let post = |path: String, body: String, token: Option<String>| {
-            let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-            if let Some(token) = token {
-                headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
-            }
-            HttpRequest {
-                method: "POST".into(),
-                path,
-                headers,
-                body: body.into_bytes(),
-            }
-        };
+        let start = session.case_start();
         for (name, client_id) in &actor_ids {
             let token = session.token(name, None).await?;
             for user in users {
-                let base = format!("{root}/users/{user}/presence");
-                let session_body = serde_json::json!({ "sessionId": client_id }).to_string();
+                let ids = BTreeMap::from([
+                    ("user".to_owned(), user.clone()),
+                    ("app".to_owned(), client_id.clone()),
+                ]);
+                let substitution = Substitution {
+                    ids: &ids,
+                    case_start: start,
+                };
+                let user = || "user".to_owned();
                 // 404 (no such session) is the usual answer and fine.
-                session
-                    .send(post(
-                        format!("{base}/clearPresence"),
-                        session_body,
-                        token.clone(),
-                    ))
-                    .await?;
+                let mut cleanup = vec![Request::ClearPresence {
+                    user: user(),
+                    session_id: Field::Given("{app}".into()),
+                }];
                 if name == "writer0" {
+                    cleanup.push(Request::ClearUserPreferredPresence { user: user() });
+                    cleanup.push(Request::SetStatusMessage {
+                        user: user(),
+                        message: StatusMessage::Clear,
+                    });
+                }
+                for request in cleanup {
+                    let rendered = request
+                        .render(Via::Users, &substitution)
+                        .map_err(|e| TargetError::Start(e.to_string()))?;
+                    let mut headers = rendered.headers;
+                    if let Some(token) = &token {
+                        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+                    }
                     session
-                        .send(post(
-                            format!("{base}/clearUserPreferredPresence"),
-                            "{}".into(),
-                            token.clone(),
-                        ))
-                        .await?;
-                    let clear_status = serde_json::json!({ "statusMessage": null }).to_string();
-                    session
-                        .send(post(
-                            format!("{base}/setStatusMessage"),
-                            clear_status,
-                            token.clone(),
-                        ))
+                        .send(HttpRequest {
+                            method: rendered.method,
+                            path: format!("{root}{}", rendered.path),
+                            headers,
+                            body: rendered.body,
+                        })
                         .await?;
                 }
             }

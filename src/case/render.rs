@@ -1,0 +1,251 @@
+//! Rendering a case's request for a target: the method and path form from the operation table,
+//! the JSON body from the step's parameters, and one substitution that fills `{actor}` with the
+//! id the target knows that actor by. The runner, `cases lint` and the cleanup of pooled users
+//! all render requests here, and only here.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::{Map, Value, json};
+
+use super::file::Field;
+use super::model::{ExpiryInstant, RawRequest, Request, StatusMessage};
+use crate::model::windows_to_iana;
+use crate::operation::Via;
+
+/// Fills `{alice}` with alice's id and `{alice:upper}` with it in upper case (ids are
+/// case-insensitive), and knows when the case started (status message expiries are offsets).
+#[derive(Clone, Copy, Debug)]
+pub struct Substitution<'a> {
+    pub ids: &'a BTreeMap<String, String>,
+    pub case_start: Timestamp,
+}
+
+impl Substitution<'_> {
+    pub fn fill(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (name, id) in self.ids {
+            out = out.replace(&format!("{{{name}:upper}}"), &id.to_ascii_uppercase());
+            out = out.replace(&format!("{{{name}}}"), id);
+        }
+        out
+    }
+}
+
+/// A request ready to send, without credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub method: String,
+    /// From the version root (`/users/{id}/presence`), or from the server root when
+    /// `from_root`.
+    pub path: String,
+    pub from_root: bool,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a request cannot be rendered.
+#[derive(Debug, thiserror::Error)]
+#[error("status message expiry out of range: {0}")]
+pub struct RenderError(String);
+
+impl Request {
+    /// The request as `substitution` fills it in, by the path form `via`.
+    pub fn render(&self, via: Via, substitution: &Substitution) -> Result<Rendered, RenderError> {
+        let Some(operation) = self.operation() else {
+            return match self {
+                Request::Raw(raw) => Ok(render_raw(raw, substitution)),
+                _ => unreachable!("only raw requests have no operation"),
+            };
+        };
+        let user = self.user().map_or(String::new(), |u| format!("{{{u}}}"));
+        let body = self.body(substitution)?;
+        let headers = match body {
+            Some(_) => vec![("Content-Type".to_owned(), "application/json".to_owned())],
+            None => Vec::new(),
+        };
+        Ok(Rendered {
+            method: operation.method().to_owned(),
+            path: substitution.fill(&operation.path(via, &user)),
+            from_root: false,
+            headers,
+            body: body.map_or_else(Vec::new, |b| substitution.fill(&b).into_bytes()),
+        })
+    }
+
+    /// The actor whose presence the request is about.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Request::GetPresence { user }
+            | Request::SetPresence { user, .. }
+            | Request::ClearPresence { user, .. }
+            | Request::SetUserPreferredPresence { user, .. }
+            | Request::ClearUserPreferredPresence { user }
+            | Request::SetStatusMessage { user, .. } => Some(user),
+            Request::GetPresencesByUserId { .. } | Request::Raw(_) => None,
+        }
+    }
+
+    /// The JSON body, placeholders still in it.
+    fn body(&self, substitution: &Substitution) -> Result<Option<String>, RenderError> {
+        let mut members = Map::new();
+        match self {
+            Request::GetPresence { .. } | Request::Raw(_) => return Ok(None),
+            Request::ClearUserPreferredPresence { .. } => {}
+            Request::GetPresencesByUserId { ids, generated } => {
+                let mut all: Vec<String> = ids.iter().map(|t| substitution.fill(t)).collect();
+                all.extend(
+                    (0..*generated).map(|i| format!("e0000000-0000-4000-8000-{:012x}", i + 1)),
+                );
+                members.insert("ids".into(), json!(all));
+            }
+            Request::SetPresence {
+                session_id,
+                availability,
+                activity,
+                expiration_duration,
+                ..
+            } => {
+                put(&mut members, "sessionId", session_id);
+                put(&mut members, "availability", availability);
+                put(&mut members, "activity", activity);
+                put(&mut members, "expirationDuration", expiration_duration);
+            }
+            Request::ClearPresence { session_id, .. } => put(&mut members, "sessionId", session_id),
+            Request::SetUserPreferredPresence {
+                availability,
+                activity,
+                expiration_duration,
+                ..
+            } => {
+                put(&mut members, "availability", availability);
+                put(&mut members, "activity", activity);
+                put(&mut members, "expirationDuration", expiration_duration);
+            }
+            Request::SetStatusMessage { message, .. } => {
+                members.insert(
+                    "statusMessage".into(),
+                    status_message(message, substitution.case_start)?,
+                );
+            }
+        }
+        Ok(Some(Value::Object(members).to_string()))
+    }
+}
+
+fn render_raw(raw: &RawRequest, substitution: &Substitution) -> Rendered {
+    Rendered {
+        method: raw.method.clone(),
+        path: substitution.fill(&raw.path),
+        from_root: raw.from_root,
+        headers: raw
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), substitution.fill(v)))
+            .collect(),
+        body: raw
+            .body
+            .as_deref()
+            .map_or_else(Vec::new, |b| substitution.fill(b).into_bytes()),
+    }
+}
+
+fn put(body: &mut Map<String, Value>, key: &str, field: &Field<String>) {
+    match field {
+        Field::Absent => {}
+        Field::Null => {
+            body.insert(key.to_owned(), Value::Null);
+        }
+        Field::Given(v) => {
+            body.insert(key.to_owned(), Value::String(v.clone()));
+        }
+    }
+}
+
+/// Graph's presenceStatusMessage: `null`, or the text and, if it expires, its dateTimeTimeZone.
+fn status_message(message: &StatusMessage, case_start: Timestamp) -> Result<Value, RenderError> {
+    let StatusMessage::Text { content, expiry } = message else {
+        return Ok(Value::Null);
+    };
+    let mut value = json!({ "message": { "content": content, "contentType": "text" } });
+    if let Some(expiry) = expiry {
+        let date_time = match &expiry.at {
+            ExpiryInstant::Literal(text) => text.clone(),
+            ExpiryInstant::After(offset) => {
+                let at = case_start
+                    .checked_add(*offset)
+                    .map_err(|e| RenderError(e.to_string()))?;
+                let zone = windows_to_iana(&expiry.time_zone)
+                    .map_or_else(|| TimeZone::get(&expiry.time_zone), TimeZone::get)
+                    .unwrap_or(TimeZone::UTC);
+                zone.to_datetime(at)
+                    .strftime("%Y-%m-%dT%H:%M:%S")
+                    .to_string()
+            }
+        };
+        value["expiryDateTime"] = json!({ "dateTime": date_time, "timeZone": expiry.time_zone });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::StatusExpiry;
+
+    fn ids() -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("alice".to_owned(), "a1".to_owned()),
+            ("teams".to_owned(), "c1".to_owned()),
+        ])
+    }
+
+    #[test]
+    fn one_substitution_fills_path_and_body() {
+        let ids = ids();
+        let substitution = Substitution {
+            ids: &ids,
+            case_start: Timestamp::UNIX_EPOCH,
+        };
+        let request = Request::SetPresence {
+            user: "alice".into(),
+            session_id: Field::Given("{teams}".into()),
+            availability: Field::Given("Busy".into()),
+            activity: Field::Null,
+            expiration_duration: Field::Absent,
+        };
+        let rendered = request.render(Via::Communications, &substitution).unwrap();
+        assert_eq!(rendered.method, "POST");
+        assert_eq!(rendered.path, "/communications/presences/a1/setPresence");
+        assert_eq!(
+            String::from_utf8(rendered.body).unwrap(),
+            r#"{"sessionId":"c1","availability":"Busy","activity":null}"#
+        );
+    }
+
+    #[test]
+    fn status_message_expiry_is_written_in_its_time_zone() {
+        let ids = ids();
+        let substitution = Substitution {
+            ids: &ids,
+            case_start: "2026-01-05T09:00:00Z".parse().unwrap(),
+        };
+        let request = Request::SetStatusMessage {
+            user: "alice".into(),
+            message: StatusMessage::Text {
+                content: "Out".into(),
+                expiry: Some(StatusExpiry {
+                    at: ExpiryInstant::After(jiff::SignedDuration::from_hours(1)),
+                    time_zone: "Pacific Standard Time".into(),
+                }),
+            },
+        };
+        let body = request.render(Via::Users, &substitution).unwrap().body;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body["statusMessage"]["expiryDateTime"]["dateTime"],
+            "2026-01-05T02:00:00"
+        );
+    }
+}
