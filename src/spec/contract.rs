@@ -356,13 +356,20 @@ impl Contract {
         }
     }
 
-    /// A method and a concrete path that reach `operation_id` (parameters filled with `x`).
+    /// A method and a concrete path that reach `operation_id` (parameters filled with a GUID, which
+    /// every id parameter of ours takes).
     pub fn example_request(&self, operation_id: &str) -> Option<(String, String)> {
         let op = self.operations.iter().find(|o| o.id == operation_id)?;
         let path = op
             .path
             .split('/')
-            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .map(|s| {
+                if s.starts_with('{') {
+                    "00000000-0000-4000-8000-000000000000"
+                } else {
+                    s
+                }
+            })
             .collect::<Vec<_>>()
             .join("/");
         Some((op.method.clone(), path))
@@ -674,7 +681,11 @@ mod tests {
     #[test]
     fn the_documented_layer_adds_the_prose_rules_only_when_asked() {
         let body = r#"{"sessionId":"x","availability":"Busy","activity":"Busy","expirationDuration":"PT4M"}"#;
-        let request = message("POST", "/users/abc/presence/setPresence", body);
+        let request = message(
+            "POST",
+            "/users/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/presence/setPresence",
+            body,
+        );
         let upstream = Contract::bundled(SpecProfile::V1_0, Strictness::Upstream).unwrap();
         assert_eq!(upstream.check_request(&request), Vec::new());
         let documented = Contract::bundled(SpecProfile::V1_0, Strictness::Documented).unwrap();
