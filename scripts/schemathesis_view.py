@@ -13,7 +13,7 @@ means what the reference server accepts:
   from a subset of the documented range (whole minutes PT5M..PT240M or hours PT1H..PT4H; for
   setUserPreferredPresence, whose range is ours, up to 99 hours);
 - the 650-id limit; statusMessage's content type `text` and a real date and time zone;
-- `$select` names at least one property.
+- `$select` names at least one property; workLocationType takes the values the server takes.
 
 Usage: schemathesis_view.py SPEC OUT [--session-id ID]
 """
@@ -34,7 +34,14 @@ PREFERRED_RANGE = "^PT(?:[1-9][0-9]?H|[1-9][0-9]{0,2}M)$"
 DATE_TIME = "^20[3-9][0-9]-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
 
 
-def tighten(op_id: str, schema: dict, session_id: str | None) -> None:
+# The workLocationType values the server takes (src/model/rules.rs, Profile::work_location_types).
+WORK_LOCATION_TYPES = {
+    "v1.0": ["office", "remote", "timeOff"],
+    "beta": ["unspecified", "office", "remote", "timeOff"],
+}
+
+
+def tighten(op_id: str, schema: dict, session_id: str | None, version: str) -> None:
     rules = schema.pop("x-presence-documented", None) or {}
     props = schema.setdefault("properties", {})
     schema["additionalProperties"] = False
@@ -60,6 +67,8 @@ def tighten(op_id: str, schema: dict, session_id: str | None) -> None:
         d = props["expirationDuration"]
         d["pattern"] = SESSION_RANGE if op_id.endswith(".setPresence") else PREFERRED_RANGE
         d.pop("format", None)
+    if "workLocationType" in props:
+        props["workLocationType"] = {"type": "string", "enum": WORK_LOCATION_TYPES[version]}
     for name, limit in rules.get("maxItems", {}).items():
         props[name]["maxItems"] = limit
 
@@ -112,6 +121,7 @@ def main() -> None:
     source, out = args
     with open(source) as f:
         doc = yaml.safe_load(f)
+    version = "beta" if doc["servers"][0]["url"].endswith("/beta") else "v1.0"
     for path, item in doc["paths"].items():
         for method, op in item.items():
             if not isinstance(op, dict):
@@ -123,7 +133,7 @@ def main() -> None:
             if "requestBody" not in op:
                 continue
             schema = op["requestBody"]["content"]["application/json"]["schema"]
-            tighten(op.get("operationId", ""), schema, session_id)
+            tighten(op.get("operationId", ""), schema, session_id, version)
     status_message_schemas(doc["components"])
     inline_nullable_refs(doc, doc["components"]["schemas"])
     with open(out, "w") as f:

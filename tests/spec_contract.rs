@@ -129,6 +129,32 @@ fn request_violations_are_reported_at_their_pointer() {
         request_faults(Strictness::Upstream, "POST", &status, bad_type),
         ["/statusMessage"]
     );
+    let location = "/me/presence/setManualLocation";
+    assert_eq!(
+        request_faults(
+            Strictness::Upstream,
+            "POST",
+            location,
+            r#"{"workLocationType":"moon"}"#
+        ),
+        ["/workLocationType"]
+    );
+    for (action, body) in [
+        (
+            "setManualLocation",
+            r#"{"workLocationType":"office","placeId":"eb706f15-137e-4722-b4d1-b601481d9251"}"#,
+        ),
+        ("setAutomaticLocation", r#"{"workLocationType":"remote"}"#),
+        ("clearLocation", ""),
+        ("clearAutomaticLocation", ""),
+    ] {
+        let path = format!("/me/presence/{action}");
+        assert_eq!(
+            request_faults(Strictness::Documented, "POST", &path, body),
+            Vec::<String>::new(),
+            "{path} {body}"
+        );
+    }
     let batch = "/communications/getPresencesByUserId";
     assert_eq!(
         request_faults(Strictness::Upstream, "POST", batch, r#"{"ids":[1]}"#),

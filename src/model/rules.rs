@@ -76,6 +76,23 @@ impl Profile {
         }
     }
 
+    /// The `workLocationType` values setManualLocation and setAutomaticLocation accept. v1.0:
+    /// "The possible values are: office, remote, timeOff"; the beta page also lists `unspecified`
+    /// (and the `unknownFutureValue` sentinel of evolvable enums, which is no location: refused).
+    pub fn work_location_types(self) -> &'static [&'static str] {
+        match self {
+            Profile::V1_0 => &["office", "remote", "timeOff"],
+            Profile::Beta | Profile::Beta2021 => &["unspecified", "office", "remote", "timeOff"],
+        }
+    }
+
+    /// Whether the work-location actions are served on `/users/{id}` and
+    /// `/communications/presences/{id}` as well as `/me`: the v1.0 pages document `/me` only,
+    /// the beta pages all three.
+    pub fn work_location_on_every_base(self) -> bool {
+        !matches!(self, Profile::V1_0)
+    }
+
     /// The (availability, activity) pairs setUserPreferredPresence accepts (all profiles).
     pub fn preferred_pairs(self) -> &'static [PresenceState] {
         const PREFERRED: &[PresenceState] = &[
@@ -158,6 +175,15 @@ pub const UNDOCUMENTED_EXPIRATION_MIN: SignedDuration = SignedDuration::from_sec
 /// Interpretation: setUserPreferredPresence documents defaults but no range. We accept any
 /// positive duration up to 30 days so that every expiry stays a sane instant.
 pub const PREFERRED_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// The work-location actions. Their permissions tables say "Application: Not supported": only a
+/// signed-in user (a delegated token) may call them.
+pub const WORK_LOCATION_ACTIONS: [&str; 4] = [
+    "setAutomaticLocation",
+    "setManualLocation",
+    "clearAutomaticLocation",
+    "clearLocation",
+];
 
 /// "Maximum of 650 user IDs are supported per API request" (getPresencesByUserId).
 pub const MAX_IDS_PER_BATCH: usize = 650;

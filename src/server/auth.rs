@@ -21,7 +21,7 @@ use super::config::{
     ServerConfig,
 };
 use super::error::GraphError;
-use crate::model::{Profile, UserId};
+use crate::model::{Profile, UserId, rules};
 
 /// Who is calling, as established from the bearer token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +78,11 @@ impl Caller {
     ) -> Result<(), GraphError> {
         match self {
             Caller::Anonymous => Ok(()),
+            Caller::App { .. } if rules::WORK_LOCATION_ACTIONS.contains(&action) => {
+                Err(GraphError::forbidden(format!(
+                    "{action} does not support application permissions; call it for a signed-in user."
+                )))
+            }
             Caller::App { roles, .. } if has(roles, &[ROLE_READ_WRITE_ALL]) => Ok(()),
             Caller::App { .. } => Err(GraphError::forbidden(
                 "Missing application permission Presence.ReadWrite.All.",

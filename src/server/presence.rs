@@ -19,7 +19,8 @@ use super::error::GraphError;
 use crate::model::windows_to_iana;
 use crate::model::{
     Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SessionId, StatusExpiry,
-    StatusMessageInput, UserId, preferred_request, rules, session_request,
+    StatusMessageInput, UserId, WorkLocation, WorkLocationLayers, preferred_request, rules,
+    session_request,
 };
 
 /// The response header carrying the user's sequenceNumber after a write.
@@ -321,8 +322,21 @@ pub fn presence_json(user: &UserId, view: &PresenceView, private: bool) -> Value
         "activity": view.state.activity,
         "statusMessage": status,
         "outOfOfficeSettings": { "message": null, "isOutOfOffice": false },
+        "workLocation": work_location_json(&view.work_location),
         "sequenceNumber": view.sequence.to_string(),
     })
+}
+
+/// `userWorkLocation`: "If none exist, source = none; workLocationType = unspecified."
+fn work_location_json(layers: &WorkLocationLayers) -> Value {
+    match layers.shown() {
+        Some((source, l)) => json!({
+            "workLocationType": l.location_type,
+            "source": source.as_str(),
+            "placeId": l.place_id,
+        }),
+        None => json!({ "workLocationType": "unspecified", "source": "none", "placeId": null }),
+    }
 }
 
 /// RFC 3339 with seven fractional digits, as Graph writes DateTimeOffset values.
@@ -360,12 +374,16 @@ pub async fn communications_action(
 }
 
 /// The actions Graph binds to a presence.
-const ACTIONS: [&str; 5] = [
+const ACTIONS: [&str; 9] = [
     "setPresence",
     "clearPresence",
     "setUserPreferredPresence",
     "clearUserPreferredPresence",
     "setStatusMessage",
+    "setAutomaticLocation",
+    "setManualLocation",
+    "clearAutomaticLocation",
+    "clearLocation",
 ];
 
 fn unknown_segment(action: &str) -> GraphError {
@@ -396,7 +414,12 @@ fn write(
     action: &str,
     body: &ActionBody,
 ) -> Result<Response, GraphError> {
-    if !ACTIONS.contains(&action) {
+    let me = matches!(subject, Subject::Me);
+    if !ACTIONS.contains(&action)
+        || (rules::WORK_LOCATION_ACTIONS.contains(&action)
+            && !me
+            && !request.profile.work_location_on_every_base())
+    {
         return Err(unknown_segment(action));
     }
     let user = state.resolve(&request.caller, subject)?;
@@ -407,9 +430,15 @@ fn write(
         CommandError::SessionNotFound(_) => GraphError::not_found(e.to_string()),
         CommandError::ExpiryOverflow => GraphError::invalid_argument(e.to_string()),
     })?;
-    // Graph answers actions with an empty 200. The header is ours: it tells a client (and the
-    // concurrency test) where its write landed among the user's writes.
-    let mut response = StatusCode::OK.into_response();
+    // Graph answers actions with an empty 200; the beta work-location pages say 204 No Content.
+    // The header is ours: it tells a client (and the concurrency test) where its write landed
+    // among the user's writes.
+    let status = if request.segment == "beta" && rules::WORK_LOCATION_ACTIONS.contains(&action) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mut response = status.into_response();
     if let Ok(value) = HeaderValue::from_str(&sequence.to_string()) {
         response.headers_mut().insert(SEQUENCE_HEADER, value);
     }
@@ -466,6 +495,35 @@ pub fn decode_action(
         "clearUserPreferredPresence" => {
             body.parameters(action, &[])?;
             Ok(Command::ClearPreferredPresence)
+        }
+        "setAutomaticLocation" | "setManualLocation" => {
+            let p = body.parameters(action, &["workLocationType", "placeId"])?;
+            let location_type = p.required_text("workLocationType")?;
+            let allowed = profile.work_location_types();
+            if !allowed.contains(&location_type) {
+                let shown: String = location_type.chars().take(64).collect();
+                return Err(GraphError::bad_request(format!(
+                    "workLocationType '{shown}' is not one of {}.",
+                    allowed.join(", ")
+                )));
+            }
+            let location = WorkLocation {
+                location_type: location_type.to_owned(),
+                place_id: p.optional_text("placeId")?.map(str::to_owned),
+            };
+            Ok(if action == "setManualLocation" {
+                Command::SetManualLocation(location)
+            } else {
+                Command::SetAutomaticLocation(location)
+            })
+        }
+        "clearAutomaticLocation" => {
+            body.parameters(action, &[])?;
+            Ok(Command::ClearAutomaticLocation)
+        }
+        "clearLocation" => {
+            body.parameters(action, &[])?;
+            Ok(Command::ClearLocation)
         }
         _ => {
             let p = body.parameters(action, &["statusMessage"])?;
