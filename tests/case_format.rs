@@ -90,6 +90,7 @@ fn lint_flags_an_unmarked_invalid_request_and_a_needless_marker() {
     let text = r#"
 title: Two wrong markers
 users: [alice]
+rules: [setPresence.pairs]
 apps: { teams: {} }
 steps:
   - at: PT0S
@@ -104,11 +105,11 @@ steps:
     let problems = presence_conformance::case::lint::lint_requests(&case, contract);
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(
-        problems[0].starts_with("x.yaml:6: the request breaks the contract"),
+        problems[0].starts_with("x.yaml:7: the request breaks the contract"),
         "{problems:?}"
     );
     assert!(
-        problems[1].starts_with("x.yaml:9: the step says `contract: invalid-request`"),
+        problems[1].starts_with("x.yaml:10: the step says `contract: invalid-request`"),
         "{problems:?}"
     );
 }

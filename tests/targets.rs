@@ -360,6 +360,7 @@ fn tokens_never_reach_timelines_or_reports() {
     let text = format!(
         r#"
 title: A raw request carrying its own bearer token
+rules: [permissions.get]
 users: [alice]
 apps: {{ teams: {{}} }}
 steps:

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_saphyr::Spanned;
 
 /// A value with the line and column it was written at.
@@ -18,6 +18,22 @@ pub enum Field<T> {
     Absent,
     Null,
     Given(T),
+}
+
+impl<T> Field<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Field::Absent)
+    }
+}
+
+/// Written as `null` or the value; an absent field is skipped by its container.
+impl<T: Serialize> Serialize for Field<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Absent | Field::Null => s.serialize_none(),
+            Field::Given(v) => s.serialize_some(v),
+        }
+    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
@@ -39,39 +55,39 @@ impl<T: JsonSchema> JsonSchema for Field<T> {
 }
 
 /// One case: who takes part, which spec profiles it applies to, and what happens when.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CaseFile {
     /// Where editors find this schema (`# yaml-language-server: $schema=...` works too).
-    #[serde(rename = "$schema", default)]
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
     /// One line: the behaviour this case pins down.
     pub title: String,
     /// Where the rule comes from (a documentation page, an issue), for reviewers.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// The rules this case checks: ids in `spec/rules.yaml`, the primary rule first. Every
     /// expectation rests on the primary rule unless its step names another (`rule`); error codes
     /// and sequence numbers rest on the first listed rule that `checks` them, else on the
     /// catalogue's default for them (our own choice).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<String>")]
     pub rules: Vec<Located<String>>,
     /// Spec profiles the case applies to: `v1.0`, `beta`, `beta-2021`. Default: v1.0 and beta.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<Vec<String>>")]
     pub profiles: Option<Located<Vec<String>>>,
     /// Capabilities a target needs to run this case: `virtual-clock` for cases that check
     /// instants a second apart, which a real clock cannot hit reliably.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<RequirementFile>,
     /// User actors, by name. Targets map each to a real user id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<String>")]
     pub users: Vec<Located<String>>,
     /// App actors (registrations), by name, with their application permissions. An app's id is
     /// the sessionId of its presence sessions. `observer`, with Presence.Read.All, always exists.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub apps: BTreeMap<String, AppFile>,
     /// The timeline, in order of `at`.
     #[schemars(with = "Vec<StepFile>")]
@@ -79,83 +95,87 @@ pub struct CaseFile {
 }
 
 /// An app registration.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AppFile {
     /// Application permissions. Default: `[Presence.ReadWrite.All]`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// Delegated permissions, used when the app acts for a signed-in user (`delegate`).
+    /// Default: `[Presence.Read, Presence.Read.All, Presence.ReadWrite]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// One step of the timeline: exactly one action, at an offset from the case start.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StepFile {
     /// Offset from the case start, an ISO 8601 duration (`PT0S`, `PT5M`, `PT4H`).
     #[schemars(with = "String")]
     pub at: Located<String>,
     /// The app that sends the request. Default: the case's only app, or `observer` for reads.
-    #[serde(rename = "as", default)]
+    #[serde(rename = "as", default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub actor: Option<Located<String>>,
     /// A user the app acts for (a delegated token) instead of acting as itself.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub delegate: Option<Located<String>>,
     /// The rule this step's expectations rest on, instead of the case's primary rule.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub rule: Option<Located<String>>,
     /// Which credentials to send. Default `valid`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenFile>,
     /// Which of Graph's path forms to use. Default `users`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<ViaFile>,
     /// Why this step is here, for reviewers.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_presence: Option<SetPresenceFile>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clear_presence: Option<ClearPresenceFile>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_user_preferred_presence: Option<PreferredFile>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clear_user_preferred_presence: Option<UserRefFile>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_status_message: Option<StatusMessageFile>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub get_presence: Option<UserRefFile>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub get_presences_by_user_id: Option<BatchFile>,
     /// Any request, for negative tests.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RawRequestFile>,
     /// Read a user's presence and state what it must be.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observe: Option<ObserveFile>,
 
     /// What the response must be (request steps). Default: a 2xx status.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<ExpectFile>,
     /// Against a real-time target, poll until the observation holds or this window ends.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub within: Option<Located<String>>,
     /// `invalid-request`: the request breaks the spec on purpose; its violations are expected.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<ContractFile>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RequirementFile {
     VirtualClock,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TokenFile {
     /// A token the target issued for this actor.
@@ -166,7 +186,7 @@ pub enum TokenFile {
     Malformed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ViaFile {
     /// `/users/{id}/presence/...`
@@ -177,59 +197,59 @@ pub enum ViaFile {
     Communications,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ContractFile {
     InvalidRequest,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserRefFile {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub user: Option<Located<String>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SetPresenceFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
     /// Default: the acting app's id. An app actor's name stands for its id; `null` sends null.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub session_id: Field<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub availability: Field<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub activity: Field<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub expiration_duration: Field<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClearPresenceFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub session_id: Field<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PreferredFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub availability: Field<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub activity: Field<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub expiration_duration: Field<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StatusMessageFile {
     #[schemars(with = "String")]
@@ -238,111 +258,115 @@ pub struct StatusMessageFile {
     pub message: Field<String>,
     /// When it expires, as Graph's dateTimeTimeZone, with `dateTime` an offset from the case
     /// start (`PT1H`) or a literal date-time without offset.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry: Option<StatusExpiryFile>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StatusExpiryFile {
     /// An ISO 8601 offset from the case start (`PT1H`), turned into a date-time in `timeZone`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// A literal `dateTime` (no offset), sent as written.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_time: Option<String>,
     /// Default `UTC`. Windows names (`Pacific Standard Time`) and IANA names.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BatchFile {
     /// User actors whose presence to read, in order.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<String>")]
     pub users: Vec<Located<String>>,
     /// Literal ids appended after the users (for invalid ids).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ids: Vec<String>,
     /// Append this many generated, distinct, unknown user ids (for the 650-id limit).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub generated: usize,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRequestFile {
     pub method: String,
     /// Relative to the version root (`/users/{alice}/presence`); `{actor}` stands for that
     /// actor's id. With `fromRoot: true`, relative to the server root.
     pub path: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_root: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// The body, sent byte for byte (after `{actor}` substitution).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// Append this many spaces to the body (oversize bodies that are still valid JSON).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub padding: usize,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ObserveFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub availability: Option<Located<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub activity: Option<Located<String>>,
     /// `null`: no status message. Otherwise what it must hold.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub status_message: Field<StatusMessageExpectFile>,
     /// `increased` or `unchanged`, compared with this user's previous observation.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence_number: Option<SequenceExpectFile>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_out_of_office: Option<bool>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StatusMessageExpectFile {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Whether `expiryDateTime` must be shown (it is hidden from other users).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_shown: Option<bool>,
     /// Whether `publishedDateTime` must be shown.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_shown: Option<bool>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SequenceExpectFile {
     Increased,
     Unchanged,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExpectFile {
     /// The exact status. Default: any 2xx.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<u16>")]
     pub status: Option<Located<u16>>,
     /// The Graph error code (`error.code`), compared case-insensitively.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// A JSON subset the response body must contain; actor names stand for their ids.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<serde_json::Value>")]
     pub body: Option<serde_json::Value>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -77,12 +77,17 @@ fn apps_of(file: &CaseFile) -> Vec<AppActor> {
                 .roles
                 .clone()
                 .unwrap_or_else(|| DEFAULT_APP_ROLES.iter().map(|r| r.to_string()).collect()),
+            scopes: app
+                .scopes
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|r| r.to_string()).collect()),
         })
         .collect();
     if !apps.iter().any(|a| a.name == OBSERVER) {
         apps.push(AppActor {
             name: OBSERVER.to_owned(),
             roles: vec!["Presence.Read.All".to_owned()],
+            scopes: DEFAULT_SCOPES.iter().map(|r| r.to_string()).collect(),
         });
     }
     apps
@@ -195,8 +200,18 @@ impl Checker<'_> {
         Ok(d)
     }
 
-    /// The rule ids a case names, each in the catalogue, none twice.
+    /// The rule ids a case names: at least one, each in the catalogue, none twice.
     fn case_rules(&self, written: &[Located<String>]) -> Result<Vec<String>, CaseError> {
+        if written.is_empty() {
+            return Err(CaseError::at(
+                self.path,
+                self.text,
+                1,
+                1,
+                "the case names no rule".into(),
+            )
+            .with_hint("add `rules: [<id>, ...]` with the ids it checks, from spec/rules.yaml (`presence-conformance rules`)"));
+        }
         let mut rules: Vec<String> = Vec::new();
         for id in written {
             self.rule_id(id)?;
@@ -241,32 +256,37 @@ impl Checker<'_> {
                 .filter_map(|id| self.catalogue.get(id))
                 .find(|r| r.checks.contains(&aspect))
                 .or_else(|| self.catalogue.default_for(aspect).ok());
-            rule.map_or_else(Self::unclassified, |r| RuleRef {
-                id: r.id.clone(),
-                level: r.level,
-            })
+            rule.map_or_else(
+                || unreachable!("the catalogue has a default for every aspect"),
+                |r| RuleRef {
+                    id: r.id.clone(),
+                    level: r.level,
+                },
+            )
         };
-        let general = step_rule.clone().or_else(|| {
-            let id = self.rules.first()?;
-            let rule = self.catalogue.get(id)?;
-            Some(RuleRef {
-                id: rule.id.clone(),
-                level: rule.level,
-            })
-        });
+        let error_code = claimed(Aspect::ErrorCode);
+        let sequence_number = claimed(Aspect::SequenceNumber);
+        let general = match step_rule {
+            Some(rule) => rule,
+            None => self.primary_rule(),
+        };
         Ok(StepRules {
-            general: general.unwrap_or_else(Self::unclassified),
-            error_code: claimed(Aspect::ErrorCode),
-            sequence_number: claimed(Aspect::SequenceNumber),
+            general,
+            error_code,
+            sequence_number,
         })
     }
 
-    /// A case that names no rule is judged as if every expectation were documented.
-    fn unclassified() -> RuleRef {
-        RuleRef {
-            id: "unclassified".to_owned(),
-            level: crate::catalogue::Level::Documented,
-        }
+    /// The case's first rule (`case_rules` made sure there is one, in the catalogue).
+    fn primary_rule(&self) -> RuleRef {
+        let rule = self.rules.first().and_then(|id| self.catalogue.get(id));
+        rule.map_or_else(
+            || unreachable!("case_rules checked the primary rule"),
+            |r| RuleRef {
+                id: r.id.clone(),
+                level: r.level,
+            },
+        )
     }
 
     fn user(&self, name: &Located<String>) -> Result<String, CaseError> {

@@ -77,8 +77,14 @@ impl Case {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppActor {
     pub name: String,
+    /// Application permissions.
     pub roles: Vec<String>,
+    /// Delegated permissions.
+    pub scopes: Vec<String>,
 }
+
+/// The delegated permissions an app has unless its case says otherwise.
+pub const DEFAULT_SCOPES: &[&str] = &["Presence.Read", "Presence.Read.All", "Presence.ReadWrite"];
 
 /// One step of a timeline.
 #[derive(Clone, Debug)]

@@ -4,7 +4,6 @@
 //! runner, so a difference is a failing case; proptest shrinks it to a minimal timeline, which is
 //! written under `cases/generated/` as a ready case that reproduces it.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -12,6 +11,13 @@ use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
+use serde_saphyr::Location;
+
+use crate::case::file::{
+    AppFile, CaseFile, ClearPresenceFile, ExpectFile, Field, Located, ObserveFile, PreferredFile,
+    RequirementFile, SetPresenceFile, StatusExpiryFile, StatusMessageExpectFile, StatusMessageFile,
+    StepFile, UserRefFile,
+};
 use crate::case::{Case, load_str};
 use crate::model::{
     Command, CommandError, ItemBody, PresenceStore, PresenceView, Profile, SessionId, StatusExpiry,
@@ -46,6 +52,9 @@ const DURATIONS: [Option<&str>; 7] = [
 const ADVANCES: [&str; 9] = [
     "PT1S", "PT59S", "PT1M", "PT4M59S", "PT5M", "PT5M1S", "PT9M59S", "PT10M", "PT1H",
 ];
+
+/// Preferred presence lifetimes.
+const PREFERRED_DURATIONS: [Option<&str>; 3] = [None, Some("PT1H"), Some("PT8H")];
 
 /// Status messages: `None` clears.
 const MESSAGES: [Option<&str>; 3] = [None, Some("In a meeting"), Some("Back soon")];
@@ -101,200 +110,267 @@ fn step_strategy() -> impl Strategy<Value = GeneratedStep> {
     ]
 }
 
-/// The case file of a timeline, expectations from the pure model.
-pub fn case_text(steps: &[GeneratedStep], title: &str) -> String {
-    let start: Timestamp = crate::model::VIRTUAL_EPOCH
-        .parse()
-        .unwrap_or(Timestamp::UNIX_EPOCH);
-    let mut model = PresenceStore::new();
-    let mut at = SignedDuration::ZERO;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# yaml-language-server: $schema=../../spec/case.schema.json"
-    );
-    let _ = writeln!(out, "title: '{}'", title.replace('\'', "''"));
-    let _ = writeln!(
-        out,
-        "source: presence-conformance explore (expectations from the pure model)"
-    );
-    let _ = writeln!(out, "profiles: [v1.0]");
-    let _ = writeln!(out, "requires: [virtual-clock]");
-    let _ = writeln!(out, "users: [{}]", USERS.join(", "));
-    let _ = writeln!(
-        out,
-        "apps: {{ {} }}",
-        APPS.iter()
-            .map(|a| format!("{a}: {{}}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = writeln!(out, "steps:");
+/// The case file of a timeline, expectations from the pure model, as YAML.
+pub fn case_text(steps: &[GeneratedStep], title: &str) -> Result<String, String> {
+    let yaml = serde_saphyr::to_string(&case_file(steps, title))
+        .map_err(|e| format!("cannot write the generated case: {e}"))?;
+    Ok(format!(
+        "# yaml-language-server: $schema=../../spec/case.schema.json\n{yaml}"
+    ))
+}
+
+/// The case of a timeline, as data: each write with the status the model answers, each
+/// observation with what the model shows, and a last look at every user.
+pub fn case_file(steps: &[GeneratedStep], title: &str) -> CaseFile {
+    let mut timeline = Timeline::new();
     for step in steps {
-        let now = start.checked_add(at).unwrap_or(start);
-        let user_id = |u: usize| UserId::new(USERS[u]);
-        let expect_status = |result: Result<(), u16>| match result {
-            Ok(()) => 200,
-            Err(status) => status,
-        };
-        match step {
+        timeline.step(step);
+    }
+    for user in 0..USERS.len() {
+        timeline.observe(user);
+    }
+    CaseFile {
+        schema: None,
+        title: title.to_owned(),
+        source: Some("presence-conformance explore (expectations from the pure model)".into()),
+        rules: vec![here(GENERATED_RULE.to_owned())],
+        profiles: Some(here(vec!["v1.0".to_owned()])),
+        requires: vec![RequirementFile::VirtualClock],
+        users: USERS.iter().map(|u| here((*u).to_owned())).collect(),
+        apps: APPS
+            .iter()
+            .map(|a| ((*a).to_owned(), AppFile::default()))
+            .collect(),
+        steps: timeline.steps,
+    }
+}
+
+/// The rule generated cases check: agreement with the reference model (our own, since the
+/// model holds our choices beside the documented rules).
+pub const GENERATED_RULE: &str = "explore.model-agreement";
+
+fn here<T>(value: T) -> Located<T> {
+    Located::new(value, Location::UNKNOWN, Location::UNKNOWN)
+}
+
+fn given(text: &str) -> Field<String> {
+    Field::Given(text.to_owned())
+}
+
+/// The model and the case being written, step by step.
+struct Timeline {
+    model: PresenceStore,
+    start: Timestamp,
+    at: SignedDuration,
+    steps: Vec<Located<StepFile>>,
+}
+
+impl Timeline {
+    fn new() -> Self {
+        Timeline {
+            model: PresenceStore::new(),
+            start: crate::model::VIRTUAL_EPOCH
+                .parse()
+                .unwrap_or(Timestamp::UNIX_EPOCH),
+            at: SignedDuration::ZERO,
+            steps: Vec::new(),
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.start.checked_add(self.at).unwrap_or(self.start)
+    }
+
+    /// Applies a command to the model; the status a target must answer.
+    fn apply(&mut self, user: usize, command: Result<Command, u16>) -> u16 {
+        let now = self.now();
+        let applied = command.and_then(|c| {
+            self.model
+                .apply(now, &UserId::new(USERS[user]), c)
+                .map_err(status_of)
+        });
+        applied.err().unwrap_or(200)
+    }
+
+    /// A request step sent by `app`, expecting `status`.
+    fn send(&mut self, app: &str, status: u16, fill: impl FnOnce(&mut StepFile)) {
+        let mut step = blank_step(&self.at);
+        step.actor = Some(here(app.to_owned()));
+        step.expect = Some(ExpectFile {
+            status: Some(here(status)),
+            error: None,
+            body: None,
+        });
+        fill(&mut step);
+        self.steps.push(here(step));
+    }
+
+    fn step(&mut self, step: &GeneratedStep) {
+        match *step {
             GeneratedStep::Advance(i) => {
-                if let Ok(d) = crate::model::parse_edm_duration(ADVANCES[*i]) {
-                    at += d;
+                if let Ok(d) = crate::model::parse_edm_duration(ADVANCES[i]) {
+                    self.at += d;
                 }
-                continue;
             }
             GeneratedStep::SetPresence {
                 user,
                 app,
                 pair,
                 duration,
-            } => {
-                let (a, b) = PAIRS[*pair];
-                let d = DURATIONS[*duration];
-                let result = session_request(Profile::V1_0, a, b, d)
-                    .map_err(|_| 400)
-                    .and_then(|request| {
-                        let command = Command::SetPresence {
-                            session: SessionId::new(APPS[*app]),
-                            request,
-                        };
-                        model
-                            .apply(now, &user_id(*user), command)
-                            .map_err(status_of)
-                    });
-                let duration = d
-                    .map(|d| format!(", expirationDuration: {d}"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "  - at: {}\n    as: {}\n    setPresence: {{ user: {}, availability: {a}, activity: {b}{duration} }}\n    expect: {{ status: {} }}",
-                    iso(at),
-                    APPS[*app],
-                    USERS[*user],
-                    expect_status(result)
-                );
-            }
+            } => self.set_presence(user, app, PAIRS[pair], DURATIONS[duration]),
             GeneratedStep::ClearPresence { user, app } => {
                 let command = Command::ClearPresence {
-                    session: SessionId::new(APPS[*app]),
+                    session: SessionId::new(APPS[app]),
                 };
-                let result = model
-                    .apply(now, &user_id(*user), command)
-                    .map_err(status_of);
-                let _ = writeln!(
-                    out,
-                    "  - at: {}\n    as: {}\n    clearPresence: {{ user: {} }}\n    expect: {{ status: {} }}",
-                    iso(at),
-                    APPS[*app],
-                    USERS[*user],
-                    expect_status(result)
-                );
+                let status = self.apply(user, Ok(command));
+                self.send(APPS[app], status, |s| {
+                    s.clear_presence = Some(ClearPresenceFile {
+                        user: here(USERS[user].to_owned()),
+                        session_id: Field::Absent,
+                    });
+                });
             }
             GeneratedStep::SetPreferred {
                 user,
                 pair,
                 duration,
-            } => {
-                let (a, b) = PAIRS[*pair];
-                let d = [None, Some("PT1H"), Some("PT8H")][*duration];
-                let result = preferred_request(Profile::V1_0, a, b, d)
-                    .map_err(|_| 400)
-                    .and_then(|request| {
-                        model
-                            .apply(now, &user_id(*user), Command::SetPreferredPresence(request))
-                            .map_err(status_of)
-                    });
-                let duration = d
-                    .map(|d| format!(", expirationDuration: {d}"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "  - at: {}\n    as: a1\n    setUserPreferredPresence: {{ user: {}, availability: {a}, activity: {b}{duration} }}\n    expect: {{ status: {} }}",
-                    iso(at),
-                    USERS[*user],
-                    expect_status(result)
-                );
-            }
+            } => self.set_preferred(user, PAIRS[pair], PREFERRED_DURATIONS[duration]),
             GeneratedStep::ClearPreferred { user } => {
-                let result = model
-                    .apply(now, &user_id(*user), Command::ClearPreferredPresence)
-                    .map_err(status_of);
-                let _ = writeln!(
-                    out,
-                    "  - at: {}\n    as: a1\n    clearUserPreferredPresence: {{ user: {} }}\n    expect: {{ status: {} }}",
-                    iso(at),
-                    USERS[*user],
-                    expect_status(result)
-                );
+                let status = self.apply(user, Ok(Command::ClearPreferredPresence));
+                self.send(APPS[0], status, |s| {
+                    s.clear_user_preferred_presence = Some(UserRefFile {
+                        user: Some(here(USERS[user].to_owned())),
+                    });
+                });
             }
             GeneratedStep::SetStatus {
                 user,
                 message,
                 expiry,
-            } => {
-                let text = MESSAGES[*message];
-                let lifetime =
-                    STATUS_EXPIRIES[*expiry].and_then(|d| crate::model::parse_edm_duration(d).ok());
-                let input = text.map(|content| StatusMessageInput {
-                    message: ItemBody {
-                        content: content.to_owned(),
-                        content_type: "text".to_owned(),
-                    },
-                    expiry: lifetime.map(|d| StatusExpiry {
-                        date_time: String::new(),
-                        time_zone: "UTC".to_owned(),
-                        at: now.checked_add(d).unwrap_or(now),
-                    }),
-                });
-                let result = model
-                    .apply(now, &user_id(*user), Command::SetStatusMessage(input))
-                    .map_err(status_of);
-                let message = text.map_or_else(|| "null".to_owned(), |t| format!("\"{t}\""));
-                // The case format's expiry is an offset from the case start.
-                let expiry = match (text, lifetime) {
-                    (Some(_), Some(d)) => format!(", expiry: {{ after: {} }}", iso(at + d)),
-                    _ => String::new(),
-                };
-                let _ = writeln!(
-                    out,
-                    "  - at: {}\n    as: a1\n    setStatusMessage: {{ user: {}, message: {message}{expiry} }}\n    expect: {{ status: {} }}",
-                    iso(at),
-                    USERS[*user],
-                    expect_status(result)
-                );
-            }
-            GeneratedStep::Observe { user } => {
-                observe_line(
-                    &mut out,
-                    at,
-                    USERS[*user],
-                    &model.view(&user_id(*user), now),
-                );
-            }
+            } => self.set_status(user, MESSAGES[message], STATUS_EXPIRIES[expiry]),
+            GeneratedStep::Observe { user } => self.observe(user),
         }
     }
-    // Every timeline ends by looking at every user, so time advanced at the end still counts.
-    let now = start.checked_add(at).unwrap_or(start);
-    for user in USERS {
-        observe_line(&mut out, at, user, &model.view(&UserId::new(user), now));
+
+    fn set_presence(&mut self, user: usize, app: usize, pair: (&str, &str), d: Option<&str>) {
+        let (availability, activity) = pair;
+        let command = session_request(Profile::V1_0, availability, activity, d)
+            .map(|request| Command::SetPresence {
+                session: SessionId::new(APPS[app]),
+                request,
+            })
+            .map_err(|_| 400);
+        let status = self.apply(user, command);
+        self.send(APPS[app], status, |s| {
+            s.set_presence = Some(SetPresenceFile {
+                user: here(USERS[user].to_owned()),
+                session_id: Field::Absent,
+                availability: given(availability),
+                activity: given(activity),
+                expiration_duration: d.map_or(Field::Absent, given),
+            });
+        });
     }
-    out
+
+    fn set_preferred(&mut self, user: usize, pair: (&str, &str), d: Option<&str>) {
+        let (availability, activity) = pair;
+        let command = preferred_request(Profile::V1_0, availability, activity, d)
+            .map(Command::SetPreferredPresence)
+            .map_err(|_| 400);
+        let status = self.apply(user, command);
+        self.send(APPS[0], status, |s| {
+            s.set_user_preferred_presence = Some(PreferredFile {
+                user: here(USERS[user].to_owned()),
+                availability: given(availability),
+                activity: given(activity),
+                expiration_duration: d.map_or(Field::Absent, given),
+            });
+        });
+    }
+
+    fn set_status(&mut self, user: usize, text: Option<&str>, lifetime: Option<&str>) {
+        let now = self.now();
+        let lifetime = lifetime.and_then(|d| crate::model::parse_edm_duration(d).ok());
+        let input = text.map(|content| StatusMessageInput {
+            message: ItemBody {
+                content: content.to_owned(),
+                content_type: "text".to_owned(),
+            },
+            expiry: lifetime.map(|d| StatusExpiry {
+                date_time: String::new(),
+                time_zone: "UTC".to_owned(),
+                at: now.checked_add(d).unwrap_or(now),
+            }),
+        });
+        let status = self.apply(user, Ok(Command::SetStatusMessage(input)));
+        // The case format's expiry is an offset from the case start.
+        let expiry = match (text, lifetime) {
+            (Some(_), Some(d)) => Some(StatusExpiryFile {
+                after: Some(iso(self.at + d)),
+                date_time: None,
+                time_zone: None,
+            }),
+            _ => None,
+        };
+        self.send(APPS[0], status, |s| {
+            s.set_status_message = Some(StatusMessageFile {
+                user: here(USERS[user].to_owned()),
+                message: text.map_or(Field::Null, given),
+                expiry,
+            });
+        });
+    }
+
+    /// An observation step stating what the model shows.
+    fn observe(&mut self, user: usize) {
+        let view = self.model.view(&UserId::new(USERS[user]), self.now());
+        let mut step = blank_step(&self.at);
+        step.observe = Some(observation(USERS[user], &view));
+        self.steps.push(here(step));
+    }
 }
 
-/// An observation step stating what the model shows.
-fn observe_line(out: &mut String, at: SignedDuration, user: &str, view: &PresenceView) {
-    let message = match &view.status_message {
-        Some(m) => format!("{{ content: \"{}\" }}", m.message.content),
-        None => "null".to_owned(),
-    };
-    let _ = writeln!(
-        out,
-        "  - at: {}\n    observe: {{ user: {user}, availability: {}, activity: {}, statusMessage: {message} }}",
-        iso(at),
-        view.state.availability,
-        view.state.activity
-    );
+fn observation(user: &str, view: &PresenceView) -> ObserveFile {
+    ObserveFile {
+        user: here(user.to_owned()),
+        availability: Some(here(view.state.availability.to_string())),
+        activity: Some(here(view.state.activity.to_string())),
+        status_message: match &view.status_message {
+            Some(m) => Field::Given(StatusMessageExpectFile {
+                content: Some(m.message.content.clone()),
+                expiry_shown: None,
+                published_shown: None,
+            }),
+            None => Field::Null,
+        },
+        sequence_number: None,
+        is_out_of_office: None,
+    }
+}
+
+/// A step at `at` that does nothing yet.
+fn blank_step(at: &SignedDuration) -> StepFile {
+    StepFile {
+        at: here(iso(*at)),
+        rule: None,
+        actor: None,
+        delegate: None,
+        token: None,
+        via: None,
+        note: None,
+        set_presence: None,
+        clear_presence: None,
+        set_user_preferred_presence: None,
+        clear_user_preferred_presence: None,
+        set_status_message: None,
+        get_presence: None,
+        get_presences_by_user_id: None,
+        request: None,
+        observe: None,
+        expect: None,
+        within: None,
+        contract: None,
+    }
 }
 
 fn status_of(e: CommandError) -> u16 {
@@ -348,7 +424,7 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
     );
     let strategy = proptest::collection::vec(step_strategy(), 1..30);
     let result = runner.run(&strategy, |steps| {
-        let text = case_text(&steps, "generated");
+        let text = case_text(&steps, "generated").map_err(TestCaseError::fail)?;
         let case = load(&text).map_err(TestCaseError::fail)?;
         let run = runtime.block_on(run_case(&case, target, None));
         if run.passed() {
@@ -361,7 +437,8 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
         Ok(()) => None,
         Err(TestError::Fail(reason, steps)) => {
             let steps = drop_needless_steps(steps, |candidate| {
-                load(&case_text(candidate, "generated"))
+                case_text(candidate, "generated")
+                    .and_then(|text| load(&text))
                     .map(|case| !runtime.block_on(run_case(&case, target, None)).passed())
                     .unwrap_or(false)
             });
@@ -369,7 +446,8 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
                 "Generated timeline (seed {seed}) that {} answered differently from the model",
                 target.name()
             );
-            Some((case_text(&steps, &title), reason.to_string()))
+            let text = case_text(&steps, &title).unwrap_or_default();
+            Some((text, reason.to_string()))
         }
         Err(TestError::Abort(reason)) => Some((String::new(), reason.to_string())),
     };
@@ -412,12 +490,13 @@ pub fn write_case(dir: &Path, target: &str, seed: u64, text: &str) -> std::io::R
 
 /// The number of steps in a case file, the closing observations included.
 pub fn step_count(text: &str) -> usize {
-    text.lines().filter(|l| l.starts_with("  - at:")).count()
+    load(text).map_or(0, |case| case.steps.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::case::Action;
 
     #[test]
     fn the_written_case_carries_the_model_expectations() {
@@ -443,13 +522,22 @@ mod tests {
             Observe { user: 0 },
             Advance(4),
         ];
-        let text = case_text(&steps, "sample");
-        assert!(text.contains("setStatusMessage: { user: alice, message: \"In a meeting\", expiry: { after: PT5M } }"), "{text}");
-        assert!(text.contains("setPresence: { user: bob, availability: Busy, activity: Busy }\n    expect: { status: 400 }"), "{text}");
-        assert!(text.contains("at: PT0S\n    observe: { user: alice, availability: Available, activity: Available, statusMessage: { content: \"In a meeting\" } }"), "{text}");
+        let text = case_text(&steps, "sample").unwrap();
+        let case = load(&text).unwrap();
+        let setup = "  setStatusMessage:\n    user: alice\n    message: In a meeting\n    expiry:\n      after: PT5M\n";
+        assert!(text.contains(setup), "{text}");
+        assert!(
+            text.contains("    activity: Busy\n  expect:\n    status: 400\n"),
+            "{text}"
+        );
         // At PT5M the message has expired and the Available session has faded.
-        assert!(text.contains("at: PT5M\n    observe: { user: alice, availability: Available, activity: AvailableInactive, statusMessage: null }"), "{text}");
-        assert!(load(&text).is_ok());
+        let Action::Observe(faded) = &case.steps[4].action else {
+            panic!("{text}")
+        };
+        assert_eq!(case.steps[4].at, SignedDuration::from_mins(5));
+        assert_eq!(faded.activity.as_deref(), Some("AvailableInactive"));
+        assert_eq!(faded.status_message, Field::Null);
+        assert_eq!(case.rules, [GENERATED_RULE]);
         assert_eq!(step_count(&text), 6);
     }
 }

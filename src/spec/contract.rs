@@ -161,63 +161,28 @@ impl Contract {
         origin: &str,
         strictness: Strictness,
     ) -> Result<Contract, SpecError> {
-        let invalid = |pointer: &str, message: String| SpecError::Invalid {
-            origin: origin.to_owned(),
-            pointer: pointer.to_owned(),
-            message,
-        };
         let raw = document.clone();
         translate_document(&mut document, BASE);
         let registry = jsonschema::Registry::new()
             .draft(Draft::Draft4)
             .add(BASE, document.clone())
             .and_then(|r| r.prepare())
-            .map_err(|e| invalid("", format!("cannot index the document: {e}")))?;
-        let compile = |pointer: &str| -> Result<Arc<Validator>, SpecError> {
-            let schema = document
-                .pointer(pointer)
-                .ok_or_else(|| invalid(pointer, "no schema here".into()))?;
-            jsonschema::options()
-                .with_draft(Draft::Draft4)
-                .with_registry(&registry)
-                .build(schema)
-                .map(Arc::new)
-                .map_err(|e| invalid(pointer, format!("the schema does not compile: {e}")))
-        };
-        let bodies = |pointer: &str, content: Option<&Value>| -> Result<Vec<Body>, SpecError> {
-            let mut out = Vec::new();
-            if let Some(Value::Object(content)) = content {
-                for (media_type, spec) in content {
-                    let schema_pointer =
-                        format!("{pointer}/content/{}/schema", pointer_token(media_type));
-                    let schema = match spec.get("schema") {
-                        Some(_) => Some(compile(&schema_pointer)?),
-                        None => None,
-                    };
-                    out.push(Body {
-                        media_type: media_type.clone(),
-                        schema,
-                    });
-                }
-            }
-            Ok(out)
-        };
-        // `$ref: '#/components/responses/error'` and the like, resolved in the raw document.
-        let resolve = |value: &Value| -> (String, Option<Value>) {
-            match value
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix('#'))
-            {
-                Some(pointer) => (pointer.to_owned(), raw.pointer(pointer).cloned()),
-                None => (String::new(), Some(value.clone())),
-            }
+            .map_err(|e| SpecError::Invalid {
+                origin: origin.to_owned(),
+                pointer: String::new(),
+                message: format!("cannot index the document: {e}"),
+            })?;
+        let compiler = Compiler {
+            raw: &raw,
+            document: &document,
+            registry: &registry,
+            origin,
         };
         let mut operations = Vec::new();
         let paths = raw
             .get("paths")
             .and_then(Value::as_object)
-            .ok_or_else(|| invalid("/paths", "the document has no paths".into()))?;
+            .ok_or_else(|| compiler.invalid("/paths", "the document has no paths".into()))?;
         for (path, item) in paths {
             let Some(item) = item.as_object() else {
                 continue;
@@ -225,79 +190,16 @@ impl Contract {
             for method in [
                 "get", "put", "post", "delete", "options", "head", "patch", "trace",
             ] {
-                let Some(op) = item.get(method) else { continue };
-                let op_pointer = format!("/paths/{}/{method}", pointer_token(path));
-                let id = op.get("operationId").and_then(Value::as_str).map_or_else(
-                    || format!("{} {path}", method.to_uppercase()),
-                    str::to_owned,
-                );
-                let (request, request_required, documented) = match op.get("requestBody") {
-                    None => (None, false, None),
-                    Some(body) => {
-                        let (ref_pointer, resolved) = resolve(body);
-                        let resolved = resolved.unwrap_or(Value::Null);
-                        let pointer = if ref_pointer.is_empty() {
-                            format!("{op_pointer}/requestBody")
-                        } else {
-                            ref_pointer
-                        };
-                        let declared = bodies(&pointer, resolved.get("content"))?;
-                        let documented = resolved
-                            .pointer("/content/application~1json/schema/x-presence-documented")
-                            .map(|d| DocumentedRules::parse(d).map_err(|m| invalid(&pointer, m)))
-                            .transpose()?;
-                        let required = resolved
-                            .get("required")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false);
-                        // Graph's actions take JSON only; the first declared body is the one.
-                        (declared.into_iter().next(), required, documented)
-                    }
-                };
-                let mut responses = Vec::new();
-                if let Some(Value::Object(declared)) = op.get("responses") {
-                    for (key, response) in declared {
-                        let status = StatusKey::parse(key).ok_or_else(|| {
-                            invalid(
-                                &op_pointer,
-                                format!("'{key}' is not a status code, a range or default"),
-                            )
-                        })?;
-                        let (ref_pointer, resolved) = resolve(response);
-                        let resolved = resolved.ok_or_else(|| {
-                            invalid(&op_pointer, format!("the response {key} points nowhere"))
-                        })?;
-                        let pointer = if ref_pointer.is_empty() {
-                            format!("{op_pointer}/responses/{}", pointer_token(key))
-                        } else {
-                            ref_pointer
-                        };
-                        responses.push((status, bodies(&pointer, resolved.get("content"))?));
-                    }
+                if let Some(op) = item.get(method) {
+                    operations.push(compiler.operation(path, method, op)?);
                 }
-                let path_patterns =
-                    path_patterns(path, item.get("parameters"), op.get("parameters"))
-                        .map_err(|m| invalid(&op_pointer, m))?;
-                operations.push(Operation {
-                    id,
-                    method: method.to_uppercase(),
-                    template: parse_template(path),
-                    path: path.clone(),
-                    path_patterns,
-                    request,
-                    request_required,
-                    responses,
-                    documented,
-                });
             }
         }
-        let error_schema =
-            match raw.pointer("/components/responses/error/content/application~1json/schema") {
-                Some(_) => Some(compile(
-                    "/components/responses/error/content/application~1json/schema",
-                )?),
-                None => None,
-            };
+        const ERROR_SCHEMA: &str = "/components/responses/error/content/application~1json/schema";
+        let error_schema = match raw.pointer(ERROR_SCHEMA) {
+            Some(_) => Some(compiler.compile(ERROR_SCHEMA)?),
+            None => None,
+        };
         Ok(Contract {
             operations,
             error_schema,
@@ -449,6 +351,26 @@ impl Contract {
         out
     }
 
+    /// Answers to paths the spec lacks must still be Graph errors.
+    fn undeclared_response(&self, status: u16, response: &HttpMessage<'_>) -> Vec<Violation> {
+        let Some(schema) = self.error_schema.as_ref().filter(|_| status >= 400) else {
+            return Vec::new();
+        };
+        let body = Body {
+            media_type: "application/json".into(),
+            schema: Some(schema.clone()),
+        };
+        check_body(&body, response.content_type, response.body, |p, e, f| {
+            Violation {
+                operation: None,
+                direction: Direction::Response,
+                pointer: p.to_owned(),
+                expected: e,
+                found: f,
+            }
+        })
+    }
+
     /// Violations of one response to `request`.
     pub fn check_response(
         &self,
@@ -464,24 +386,8 @@ impl Contract {
                 expected,
                 found,
             };
-        let op = match self.find(request.method, request.path) {
-            Ok(op) => op,
-            Err(_) => {
-                // Answers to paths the spec lacks must still be Graph errors.
-                if status < 400 {
-                    return Vec::new();
-                }
-                let Some(schema) = &self.error_schema else {
-                    return Vec::new();
-                };
-                let body = Body {
-                    media_type: "application/json".into(),
-                    schema: Some(schema.clone()),
-                };
-                return check_body(&body, response.content_type, response.body, |p, e, f| {
-                    fault(None, p, e, f)
-                });
-            }
+        let Ok(op) = self.find(request.method, request.path) else {
+            return self.undeclared_response(status, response);
         };
         let declared = op
             .responses
@@ -652,6 +558,147 @@ pub fn short(value: &Value) -> String {
         format!("{}...", text.chars().take(77).collect::<String>())
     } else {
         text
+    }
+}
+
+/// Compiles one OpenAPI document: its operations, their bodies and every schema in them.
+struct Compiler<'a> {
+    /// The document as written (for `$ref`s to responses and request bodies).
+    raw: &'a Value,
+    /// The document translated to JSON Schema draft 4.
+    document: &'a Value,
+    registry: &'a jsonschema::Registry<'a>,
+    origin: &'a str,
+}
+
+impl Compiler<'_> {
+    fn invalid(&self, pointer: &str, message: String) -> SpecError {
+        SpecError::Invalid {
+            origin: self.origin.to_owned(),
+            pointer: pointer.to_owned(),
+            message,
+        }
+    }
+
+    fn compile(&self, pointer: &str) -> Result<Arc<Validator>, SpecError> {
+        let schema = self
+            .document
+            .pointer(pointer)
+            .ok_or_else(|| self.invalid(pointer, "no schema here".into()))?;
+        jsonschema::options()
+            .with_draft(Draft::Draft4)
+            .with_registry(self.registry)
+            .build(schema)
+            .map(Arc::new)
+            .map_err(|e| self.invalid(pointer, format!("the schema does not compile: {e}")))
+    }
+
+    fn bodies(&self, pointer: &str, content: Option<&Value>) -> Result<Vec<Body>, SpecError> {
+        let mut out = Vec::new();
+        if let Some(Value::Object(content)) = content {
+            for (media_type, spec) in content {
+                let schema_pointer =
+                    format!("{pointer}/content/{}/schema", pointer_token(media_type));
+                let schema = match spec.get("schema") {
+                    Some(_) => Some(self.compile(&schema_pointer)?),
+                    None => None,
+                };
+                out.push(Body {
+                    media_type: media_type.clone(),
+                    schema,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `$ref: '#/components/responses/error'` and the like, resolved in the raw document: the
+    /// pointer of what was found (`fallback` when written in place) and the value.
+    fn resolve(&self, value: &Value, fallback: String) -> (String, Option<Value>) {
+        match value
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(pointer) => (pointer.to_owned(), self.raw.pointer(pointer).cloned()),
+            None => (fallback, Some(value.clone())),
+        }
+    }
+
+    fn operation(&self, path: &str, method: &str, op: &Value) -> Result<Operation, SpecError> {
+        let op_pointer = format!("/paths/{}/{method}", pointer_token(path));
+        let id = op.get("operationId").and_then(Value::as_str).map_or_else(
+            || format!("{} {path}", method.to_uppercase()),
+            str::to_owned,
+        );
+        let (request, request_required, documented) = match op.get("requestBody") {
+            None => (None, false, None),
+            Some(body) => self.request_body(&op_pointer, body)?,
+        };
+        let path_level = self
+            .raw
+            .pointer(&format!("/paths/{}/parameters", pointer_token(path)));
+        let path_patterns = path_patterns(path, path_level, op.get("parameters"))
+            .map_err(|m| self.invalid(&op_pointer, m))?;
+        Ok(Operation {
+            id,
+            method: method.to_uppercase(),
+            template: parse_template(path),
+            path: path.to_owned(),
+            path_patterns,
+            request,
+            request_required,
+            responses: self.responses(&op_pointer, op)?,
+            documented,
+        })
+    }
+
+    /// The request body: its (first) declared media type, whether it is required, and the
+    /// documented layer of rules on it.
+    fn request_body(
+        &self,
+        op_pointer: &str,
+        body: &Value,
+    ) -> Result<(Option<Body>, bool, Option<DocumentedRules>), SpecError> {
+        let (pointer, resolved) = self.resolve(body, format!("{op_pointer}/requestBody"));
+        let resolved = resolved.unwrap_or(Value::Null);
+        let declared = self.bodies(&pointer, resolved.get("content"))?;
+        let documented = resolved
+            .pointer("/content/application~1json/schema/x-presence-documented")
+            .map(|d| DocumentedRules::parse(d).map_err(|m| self.invalid(&pointer, m)))
+            .transpose()?;
+        let required = resolved
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        // Graph's actions take JSON only; the first declared body is the one.
+        Ok((declared.into_iter().next(), required, documented))
+    }
+
+    fn responses(
+        &self,
+        op_pointer: &str,
+        op: &Value,
+    ) -> Result<Vec<(StatusKey, Vec<Body>)>, SpecError> {
+        let mut responses = Vec::new();
+        let Some(Value::Object(declared)) = op.get("responses") else {
+            return Ok(responses);
+        };
+        for (key, response) in declared {
+            let status = StatusKey::parse(key).ok_or_else(|| {
+                self.invalid(
+                    op_pointer,
+                    format!("'{key}' is not a status code, a range or default"),
+                )
+            })?;
+            let fallback = format!("{op_pointer}/responses/{}", pointer_token(key));
+            let (pointer, resolved) = self.resolve(response, fallback);
+            let resolved = resolved.ok_or_else(|| {
+                self.invalid(op_pointer, format!("the response {key} points nowhere"))
+            })?;
+            responses.push((status, self.bodies(&pointer, resolved.get("content"))?));
+        }
+        Ok(responses)
     }
 }
 

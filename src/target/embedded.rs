@@ -137,11 +137,7 @@ pub fn config_for(
             client_id: id.clone(),
             client_secret: secret.expose().to_owned(),
             roles: app.roles.clone(),
-            scopes: vec![
-                "Presence.Read".into(),
-                "Presence.Read.All".into(),
-                "Presence.ReadWrite".into(),
-            ],
+            scopes: app.scopes.clone(),
         });
         apps.insert(app.name.clone(), (id.clone(), secret));
         ids.insert(app.name.clone(), id);

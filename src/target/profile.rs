@@ -90,6 +90,8 @@ struct AppFile {
     secret: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    /// Delegated permissions; default: Presence.Read, Presence.Read.All, Presence.ReadWrite.
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,19 +157,7 @@ pub fn load_profile(path: &Path) -> Result<LoadedProfile, ProfileError> {
     let profile: Profile = file.profile.parse().map_err(invalid)?;
     let known_failures = match &file.expectations {
         None => Vec::new(),
-        Some(relative) => {
-            let full = path.parent().unwrap_or(Path::new(".")).join(relative);
-            let text = std::fs::read_to_string(&full).map_err(|source| ProfileError::Read {
-                path: full.display().to_string(),
-                source,
-            })?;
-            toml::from_str::<ExpectationsFile>(&text)
-                .map_err(|e| ProfileError::Invalid {
-                    path: full.display().to_string(),
-                    message: e.to_string(),
-                })?
-                .fail
-        }
+        Some(relative) => known_failures(&path.parent().unwrap_or(Path::new(".")).join(relative))?,
     };
     if file.embedded {
         return Ok(LoadedProfile {
@@ -193,45 +183,91 @@ pub fn load_profile(path: &Path) -> Result<LoadedProfile, ProfileError> {
     if !(file.time_scale.is_finite() && file.time_scale > 0.0) {
         return Err(invalid("time_scale must be a positive number".into()));
     }
-    let secret = |env: &Option<String>,
-                  inline: &Option<String>,
-                  what: &str|
-     -> Result<Option<Secret>, ProfileError> {
-        match (env, inline) {
-            (Some(var), _) => std::env::var(var)
-                .map(|v| Some(Secret::new(v)))
-                .map_err(|_| invalid(format!("{what}: the environment variable {var} is not set"))),
-            (None, Some(value)) => Ok(Some(Secret::new(value.clone()))),
-            (None, None) => Ok(None),
-        }
+    let concurrency = if clock == ClockMode::Virtual {
+        1
+    } else {
+        file.concurrency.max(1)
     };
-    let mut apps = Vec::new();
-    for app in &file.apps {
-        let secret = secret(
-            &app.secret_env,
-            &app.secret,
-            &format!("app {}", app.client_id),
-        )?;
-        apps.push(Registration {
-            client_id: app.client_id.clone(),
-            secret,
-            roles: app.roles.clone(),
-        });
+    Ok(LoadedProfile {
+        target: Arc::new(RemoteTarget {
+            profile,
+            base_url,
+            clock,
+            time_scale: file.time_scale,
+            request_timeout: Duration::from_secs(file.request_timeout.max(1)),
+            apps: registrations(&file.apps, &shown)?,
+            pool: Arc::new(UserPool::new(pool_users(&file.users, &shown)?)),
+            auth: remote_auth(file.auth),
+            name: file.name,
+            slots: Arc::new(Semaphore::new(concurrency)),
+        }),
+        known_failures,
+    })
+}
+
+/// The expectations file: the cases a target is known to fail.
+fn known_failures(full: &Path) -> Result<Vec<KnownFailure>, ProfileError> {
+    let text = std::fs::read_to_string(full).map_err(|source| ProfileError::Read {
+        path: full.display().to_string(),
+        source,
+    })?;
+    Ok(toml::from_str::<ExpectationsFile>(&text)
+        .map_err(|e| ProfileError::Invalid {
+            path: full.display().to_string(),
+            message: e.to_string(),
+        })?
+        .fail)
+}
+
+/// A secret from the environment variable the profile names, or written in it.
+fn secret(
+    env: &Option<String>,
+    inline: &Option<String>,
+    what: &str,
+    profile: &str,
+) -> Result<Option<Secret>, ProfileError> {
+    match (env, inline) {
+        (Some(var), _) => std::env::var(var)
+            .map(|v| Some(Secret::new(v)))
+            .map_err(|_| ProfileError::Invalid {
+                path: profile.to_owned(),
+                message: format!("{what}: the environment variable {var} is not set"),
+            }),
+        (None, Some(value)) => Ok(Some(Secret::new(value.clone()))),
+        (None, None) => Ok(None),
     }
-    let mut users = Vec::new();
-    for user in &file.users {
-        let password = secret(
-            &user.password_env,
-            &user.password,
-            &format!("user {}", user.id),
-        )?;
-        users.push(PoolUser {
-            id: user.id.clone(),
-            upn: user.upn.clone(),
-            password,
-        });
-    }
-    let auth = match file.auth {
+}
+
+fn registrations(apps: &[AppFile], profile: &str) -> Result<Vec<Registration>, ProfileError> {
+    apps.iter()
+        .map(|app| {
+            let what = format!("app {}", app.client_id);
+            Ok(Registration {
+                client_id: app.client_id.clone(),
+                secret: secret(&app.secret_env, &app.secret, &what, profile)?,
+                roles: app.roles.clone(),
+                scopes: app.scopes.clone().unwrap_or_else(default_scopes),
+            })
+        })
+        .collect()
+}
+
+fn pool_users(users: &[UserFile], profile: &str) -> Result<Vec<PoolUser>, ProfileError> {
+    users
+        .iter()
+        .map(|user| {
+            let what = format!("user {}", user.id);
+            Ok(PoolUser {
+                id: user.id.clone(),
+                upn: user.upn.clone(),
+                password: secret(&user.password_env, &user.password, &what, profile)?,
+            })
+        })
+        .collect()
+}
+
+fn remote_auth(auth: AuthFile) -> RemoteAuth {
+    match auth {
         AuthFile::None => RemoteAuth::None,
         AuthFile::ClientCredentials {
             tenant,
@@ -243,27 +279,7 @@ pub fn load_profile(path: &Path) -> Result<LoadedProfile, ProfileError> {
                 .replace("{tenant}", &tenant),
             scope: scope.unwrap_or_else(|| "https://graph.microsoft.com/.default".into()),
         },
-    };
-    let concurrency = if clock == ClockMode::Virtual {
-        1
-    } else {
-        file.concurrency.max(1)
-    };
-    Ok(LoadedProfile {
-        target: Arc::new(RemoteTarget {
-            name: file.name,
-            profile,
-            base_url,
-            clock,
-            time_scale: file.time_scale,
-            request_timeout: Duration::from_secs(file.request_timeout.max(1)),
-            auth,
-            apps,
-            pool: Arc::new(UserPool::new(users)),
-            slots: Arc::new(Semaphore::new(concurrency)),
-        }),
-        known_failures,
-    })
+    }
 }
 
 #[derive(Debug)]
@@ -271,6 +287,7 @@ struct Registration {
     client_id: String,
     secret: Option<Secret>,
     roles: Vec<String>,
+    scopes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -364,7 +381,14 @@ pub struct RemoteTarget {
     slots: Arc<Semaphore>,
 }
 
-fn same_roles(a: &[String], b: &[String]) -> bool {
+fn default_scopes() -> Vec<String> {
+    crate::case::DEFAULT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn same_permissions(a: &[String], b: &[String]) -> bool {
     let norm = |v: &[String]| {
         let mut v: Vec<String> = v.iter().map(|r| r.to_ascii_lowercase()).collect();
         v.sort();
@@ -374,6 +398,40 @@ fn same_roles(a: &[String], b: &[String]) -> bool {
 }
 
 impl RemoteTarget {
+    /// A registration for each app of `case`, with exactly its permissions (any registration
+    /// when the target checks no credentials), none used twice; or why there is none.
+    fn registrations_for<'c>(
+        &self,
+        case: &'c Case,
+    ) -> Result<Vec<(&'c str, &Registration)>, String> {
+        let checks_credentials = !matches!(self.auth, RemoteAuth::None);
+        let mut used = vec![false; self.apps.len()];
+        let mut chosen = Vec::new();
+        for app in &case.apps {
+            let fits = |r: &Registration| {
+                !checks_credentials
+                    || (same_permissions(&r.roles, &app.roles)
+                        && same_permissions(&r.scopes, &app.scopes))
+            };
+            let found = self
+                .apps
+                .iter()
+                .enumerate()
+                .find(|(i, r)| !used[*i] && fits(r));
+            let Some((i, registration)) = found else {
+                return Err(format!(
+                    "the profile has no free app registration with roles [{}] and delegated scopes [{}] for app '{}'",
+                    app.roles.join(", "),
+                    app.scopes.join(", "),
+                    app.name
+                ));
+            };
+            used[i] = true;
+            chosen.push((app.name.as_str(), registration));
+        }
+        Ok(chosen)
+    }
+
     /// Why this target cannot run `case` at all (no registration with the roles it needs).
     pub fn cannot_run(&self, case: &Case) -> Option<String> {
         let checks_credentials = !matches!(self.auth, RemoteAuth::None);
@@ -382,22 +440,8 @@ impl RemoteTarget {
                 "the target's auth is none, and the case needs credentials: {why}"
             ));
         }
-        let mut used = vec![false; self.apps.len()];
-        for app in &case.apps {
-            // Without credentials, any registration serves: its id is only a sessionId.
-            let found = self.apps.iter().enumerate().find(|(i, r)| {
-                !used[*i] && (!checks_credentials || same_roles(&r.roles, &app.roles))
-            });
-            match found {
-                Some((i, _)) => used[i] = true,
-                None => {
-                    return Some(format!(
-                        "the profile has no free app registration with roles [{}] for app '{}'",
-                        app.roles.join(", "),
-                        app.name
-                    ));
-                }
-            }
+        if let Err(why) = self.registrations_for(case) {
+            return Some(why);
         }
         (case.users.len() > self.pool.users.len()).then(|| {
             format!(
@@ -407,6 +451,24 @@ impl RemoteTarget {
             )
         })
     }
+}
+
+/// What clears a pooled user for one writer app: its session (404, no such session, is the
+/// usual answer and fine) and, by the first writer, the preferred presence and status message.
+fn cleanup_requests(first_writer: bool) -> Vec<Request> {
+    let user = || "user".to_owned();
+    let mut cleanup = vec![Request::ClearPresence {
+        user: user(),
+        session_id: Field::Given("{app}".into()),
+    }];
+    if first_writer {
+        cleanup.push(Request::ClearUserPreferredPresence { user: user() });
+        cleanup.push(Request::SetStatusMessage {
+            user: user(),
+            message: StatusMessage::Clear,
+        });
+    }
+    cleanup
 }
 
 impl RemoteTarget {
@@ -464,20 +526,7 @@ impl RemoteTarget {
                     ids: &ids,
                     case_start: start,
                 };
-                let user = || "user".to_owned();
-                // 404 (no such session) is the usual answer and fine.
-                let mut cleanup = vec![Request::ClearPresence {
-                    user: user(),
-                    session_id: Field::Given("{app}".into()),
-                }];
-                if name == "writer0" {
-                    cleanup.push(Request::ClearUserPreferredPresence { user: user() });
-                    cleanup.push(Request::SetStatusMessage {
-                        user: user(),
-                        message: StatusMessage::Clear,
-                    });
-                }
-                for request in cleanup {
+                for request in cleanup_requests(name == "writer0") {
                     let rendered = request
                         .render(Via::Users, &substitution)
                         .map_err(|e| TargetError::Start(e.to_string()))?;
@@ -544,22 +593,14 @@ impl Target for RemoteTarget {
                 user_creds.insert(name.clone(), (upn.clone(), password.clone()));
             }
         }
-        let mut used = vec![false; self.apps.len()];
-        for app in &case.apps {
-            if let Some((i, registration)) = self
-                .apps
-                .iter()
-                .enumerate()
-                .find(|(i, r)| !used[*i] && same_roles(&r.roles, &app.roles))
-            {
-                used[i] = true;
-                ids.insert(app.name.clone(), registration.client_id.clone());
-                if let Some(secret) = &registration.secret {
-                    app_creds.insert(
-                        app.name.clone(),
-                        (registration.client_id.clone(), secret.clone()),
-                    );
-                }
+        let registrations = self.registrations_for(case).map_err(TargetError::Start)?;
+        for (app, registration) in registrations {
+            ids.insert(app.to_owned(), registration.client_id.clone());
+            if let Some(secret) = &registration.secret {
+                app_creds.insert(
+                    app.to_owned(),
+                    (registration.client_id.clone(), secret.clone()),
+                );
             }
         }
         let credentials = match &self.auth {
