@@ -369,3 +369,104 @@ async fn the_control_protocol_resets_and_refuses_bad_advances() {
         .unwrap();
     assert_eq!(clock["now"], "2026-01-05T09:00:00.0000000Z");
 }
+
+#[tokio::test]
+async fn declared_paths_answer_405_with_allow_and_a_graph_error_for_other_methods() {
+    let server = start(ServerConfig {
+        no_auth: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let cases = [
+        ("TRACE", format!("/v1.0/users/{USER}/presence"), "GET"),
+        ("PATCH", format!("/v1.0/users/{USER}/presence"), "GET"),
+        ("TRACE", "/v1.0/me/presence".to_owned(), "GET"),
+        (
+            "PUT",
+            "/v1.0/communications/getPresencesByUserId".to_owned(),
+            "POST",
+        ),
+        (
+            "TRACE",
+            format!("/beta/users/{USER}/presence/setPresence"),
+            "POST",
+        ),
+        (
+            "DELETE",
+            "/v1.0/me/presence/clearPresence".to_owned(),
+            "POST",
+        ),
+        (
+            "GET",
+            format!("/v1.0/communications/presences/{USER}/setStatusMessage"),
+            "POST",
+        ),
+    ];
+    for (method, path, allow) in cases {
+        let response = client
+            .request(
+                method.parse().unwrap(),
+                format!("{}{path}", server.base_url()),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+        let allowed = response.headers()["allow"].to_str().unwrap().to_owned();
+        assert!(allowed.contains(allow), "{method} {path}: Allow {allowed}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "MethodNotAllowed", "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn user_ids_must_be_guids_and_me_without_auth_is_the_default_user() {
+    let server = start(ServerConfig {
+        no_auth: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("{}/v1.0{p}", server.base_url());
+    let response = client
+        .get(url("/users/adele@contoso.test/presence"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "BadRequest");
+
+    let response = client
+        .post(url("/me/presence/setPresence"))
+        .json(&json!({ "sessionId": "cli", "availability": "Busy", "activity": "InACall" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let me: Value = client
+        .get(url("/me/presence"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me["id"], USER,
+        "under --no-auth /me is the default config's user"
+    );
+    let user: Value = client
+        .get(url(&format!("/users/{USER}/presence")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&user["availability"], &user["activity"]),
+        (&json!("Busy"), &json!("InACall"))
+    );
+}

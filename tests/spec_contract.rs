@@ -62,13 +62,6 @@ fn every_write_action_on_every_base_accepts_its_documented_body() {
             r#"{"statusMessage":{"message":{"content":"In a meeting","contentType":"text"},"expiryDateTime":{"dateTime":"2022-10-18T17:05:33.2079781","timeZone":"Pacific Standard Time"}}}"#,
         ),
         ("setStatusMessage", r#"{"statusMessage":null}"#),
-        (
-            "setManualLocation",
-            r#"{"workLocationType":"office","placeId":"eb706f15-137e-4722-b4d1-b601481d9251"}"#,
-        ),
-        ("setAutomaticLocation", r#"{"workLocationType":"remote"}"#),
-        ("clearLocation", ""),
-        ("clearAutomaticLocation", ""),
     ];
     for base in [
         format!("/users/{ID}/presence"),
@@ -146,6 +139,22 @@ fn request_violations_are_reported_at_their_pointer() {
         ),
         ["/workLocationType"]
     );
+    for (action, body) in [
+        (
+            "setManualLocation",
+            r#"{"workLocationType":"office","placeId":"eb706f15-137e-4722-b4d1-b601481d9251"}"#,
+        ),
+        ("setAutomaticLocation", r#"{"workLocationType":"remote"}"#),
+        ("clearLocation", ""),
+        ("clearAutomaticLocation", ""),
+    ] {
+        let path = format!("/me/presence/{action}");
+        assert_eq!(
+            request_faults(Strictness::Documented, "POST", &path, body),
+            Vec::<String>::new(),
+            "{path} {body}"
+        );
+    }
     let batch = "/communications/getPresencesByUserId";
     assert_eq!(
         request_faults(Strictness::Upstream, "POST", batch, r#"{"ids":[1]}"#),

@@ -17,7 +17,8 @@ pub use store::PresenceStore;
 pub use timezones::windows_to_iana;
 pub use user::{
     AppSession, Command, CommandError, ItemBody, PreferredPresence, PresenceView, SequenceNumber,
-    StatusExpiry, StatusMessage, StatusMessageInput, UserPresence,
+    StatusExpiry, StatusMessage, StatusMessageInput, UserPresence, WorkLocation,
+    WorkLocationLayers, WorkLocationSource,
 };
 /// Where a virtual clock starts: a Monday morning, so that offsets read as times of day.
 pub const VIRTUAL_EPOCH: &str = "2026-01-05T09:00:00Z";

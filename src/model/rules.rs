@@ -59,6 +59,40 @@ impl Profile {
         }
     }
 
+    /// Whether a signed-in user (a delegated token) may call setPresence. The June 2021 beta page's
+    /// permissions table: "Delegated (work or school account): Not Supported."; every later page
+    /// lists Presence.ReadWrite.
+    pub fn delegated_set_presence(self) -> bool {
+        !matches!(self, Profile::Beta2021)
+    }
+
+    /// The range setPresence's expirationDuration must fall in, both ends included. The range
+    /// PT5M..PT4H came with microsoft-graph-docs PR 15124 (December 2021); the June 2021 beta page
+    /// gives none, so that profile takes any positive duration the grammar allows.
+    pub fn session_expiration_range(self) -> (SignedDuration, SignedDuration) {
+        match self {
+            Profile::V1_0 | Profile::Beta => (SESSION_EXPIRATION_MIN, SESSION_EXPIRATION_MAX),
+            Profile::Beta2021 => (UNDOCUMENTED_EXPIRATION_MIN, super::duration::LONGEST),
+        }
+    }
+
+    /// The `workLocationType` values setManualLocation and setAutomaticLocation accept. v1.0:
+    /// "The possible values are: office, remote, timeOff"; the beta page also lists `unspecified`
+    /// (and the `unknownFutureValue` sentinel of evolvable enums, which is no location: refused).
+    pub fn work_location_types(self) -> &'static [&'static str] {
+        match self {
+            Profile::V1_0 => &["office", "remote", "timeOff"],
+            Profile::Beta | Profile::Beta2021 => &["unspecified", "office", "remote", "timeOff"],
+        }
+    }
+
+    /// Whether the work-location actions are served on `/users/{id}` and
+    /// `/communications/presences/{id}` as well as `/me`: the v1.0 pages document `/me` only,
+    /// the beta pages all three.
+    pub fn work_location_on_every_base(self) -> bool {
+        !matches!(self, Profile::V1_0)
+    }
+
     /// The (availability, activity) pairs setUserPreferredPresence accepts (all profiles).
     pub fn preferred_pairs(self) -> &'static [PresenceState] {
         const PREFERRED: &[PresenceState] = &[
@@ -127,15 +161,29 @@ impl Default for Semantics {
     }
 }
 
-/// setPresence without expirationDuration: "a default expiration of 5 minutes is applied".
+/// setPresence without expirationDuration: "a default expiration of 5 minutes is applied". The
+/// June 2021 beta page names no default; that profile keeps this one (our choice).
 pub const SESSION_EXPIRATION_DEFAULT: SignedDuration = SignedDuration::from_mins(5);
 /// "The valid duration range is from 5 to 240 minutes (PT5M to PT4H)", both ends included.
 pub const SESSION_EXPIRATION_MIN: SignedDuration = SignedDuration::from_mins(5);
 pub const SESSION_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(4);
 
+/// Interpretation: where no range is documented (setUserPreferredPresence; setPresence on the
+/// June 2021 beta page), a duration must still be positive: at least one second.
+pub const UNDOCUMENTED_EXPIRATION_MIN: SignedDuration = SignedDuration::from_secs(1);
+
 /// Interpretation: setUserPreferredPresence documents defaults but no range. We accept any
 /// positive duration up to 30 days so that every expiry stays a sane instant.
 pub const PREFERRED_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// The work-location actions. Their permissions tables say "Application: Not supported": only a
+/// signed-in user (a delegated token) may call them.
+pub const WORK_LOCATION_ACTIONS: [&str; 4] = [
+    "setAutomaticLocation",
+    "setManualLocation",
+    "clearAutomaticLocation",
+    "clearLocation",
+];
 
 /// "Maximum of 650 user IDs are supported per API request" (getPresencesByUserId).
 pub const MAX_IDS_PER_BATCH: usize = 650;
@@ -267,12 +315,13 @@ pub fn session_request(
     activity: &str,
     expiration: Option<&str>,
 ) -> Result<SessionRequest, RuleViolation> {
+    let (min, max) = profile.session_expiration_range();
     Validation {
         operation: Operation::SetPresence,
         pairs: profile.session_pairs(),
         default: |_| SESSION_EXPIRATION_DEFAULT,
-        min: SESSION_EXPIRATION_MIN,
-        max: SESSION_EXPIRATION_MAX,
+        min,
+        max,
     }
     .apply(availability, activity, expiration)
 }
@@ -288,7 +337,7 @@ pub fn preferred_request(
         operation: Operation::SetUserPreferredPresence,
         pairs: profile.preferred_pairs(),
         default: preferred_default_expiration,
-        min: SignedDuration::from_secs(1),
+        min: UNDOCUMENTED_EXPIRATION_MIN,
         max: PREFERRED_EXPIRATION_MAX,
     }
     .apply(availability, activity, expiration)
@@ -320,6 +369,27 @@ mod tests {
         assert!(matches!(err, Err(RuleViolation::UnsupportedPair { .. })));
         assert!(session_request(Profile::Beta, "DoNotDisturb", "Presenting", None).is_ok());
         assert!(session_request(Profile::Beta2021, "Busy", "InAConferenceCall", None).is_ok());
+    }
+
+    #[test]
+    fn beta_2021_has_no_range_and_no_delegated_set_presence() {
+        let exp = |p, d| session_request(p, "Busy", "InACall", d).map(|r| r.expiration);
+        assert_eq!(
+            exp(Profile::Beta2021, Some("PT1M")),
+            Ok(SignedDuration::from_mins(1))
+        );
+        assert_eq!(
+            exp(Profile::Beta2021, Some("PT8H")),
+            Ok(SignedDuration::from_hours(8))
+        );
+        assert_eq!(exp(Profile::Beta2021, None), Ok(SESSION_EXPIRATION_DEFAULT));
+        assert!(exp(Profile::Beta2021, Some("PT0S")).is_err());
+        assert!(exp(Profile::Beta2021, Some("-PT5M")).is_err());
+        assert!(exp(Profile::Beta2021, Some("5m")).is_err());
+        assert!(exp(Profile::Beta, Some("PT1M")).is_err());
+        assert!(exp(Profile::V1_0, Some("PT8H")).is_err());
+        assert!(!Profile::Beta2021.delegated_set_presence());
+        assert!(Profile::Beta.delegated_set_presence() && Profile::V1_0.delegated_set_presence());
     }
 
     #[test]

@@ -92,6 +92,57 @@ impl StatusMessage {
     }
 }
 
+/// One work-location signal (setManualLocation, setAutomaticLocation): a `workLocationType`
+/// such as `office`, and an optional place id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkLocation {
+    pub location_type: String,
+    pub place_id: Option<String>,
+}
+
+/// The layers a user's work location aggregates: "Precedence: manual > automatic > scheduled".
+/// The scheduled layer (calendar working hours and location) is not part of presence, so this
+/// model has none to fall back to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkLocationLayers {
+    pub manual: Option<WorkLocation>,
+    pub automatic: Option<WorkLocation>,
+}
+
+/// Which layer the shown work location comes from (`workLocationSource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkLocationSource {
+    Manual,
+    Automatic,
+}
+
+impl WorkLocationSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkLocationSource::Manual => "manual",
+            WorkLocationSource::Automatic => "automatic",
+        }
+    }
+}
+
+impl WorkLocationLayers {
+    /// The aggregated work location: manual over automatic; `None` when neither is set.
+    pub fn shown(&self) -> Option<(WorkLocationSource, &WorkLocation)> {
+        self.manual
+            .as_ref()
+            .map(|l| (WorkLocationSource::Manual, l))
+            .or_else(|| {
+                self.automatic
+                    .as_ref()
+                    .map(|l| (WorkLocationSource::Automatic, l))
+            })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.manual.is_none() && self.automatic.is_none()
+    }
+}
+
 /// The lexicographically sortable version stamp of a user's presence (`presence.sequenceNumber`).
 ///
 /// It orders first by the instant of the newest change, then by the count of writes, so it grows
@@ -116,6 +167,7 @@ impl fmt::Display for SequenceNumber {
 pub struct PresenceView {
     pub state: PresenceState,
     pub status_message: Option<StatusMessage>,
+    pub work_location: WorkLocationLayers,
     pub sequence: SequenceNumber,
 }
 
@@ -142,6 +194,13 @@ pub enum Command {
     ClearPreferredPresence,
     /// `None` (or an empty message) clears the status message.
     SetStatusMessage(Option<StatusMessageInput>),
+    /// The automatic layer of the work location ("doesn't clear manual or scheduled signals").
+    SetAutomaticLocation(WorkLocation),
+    /// The manual layer, which "overrides both automatic and scheduled settings".
+    SetManualLocation(WorkLocation),
+    ClearAutomaticLocation,
+    /// Clears both the manual and the automatic layer.
+    ClearLocation,
 }
 
 /// A status message as a client sends it; `published_at` is stamped by the model.
@@ -158,6 +217,8 @@ pub struct UserPresence {
     preferred: Option<PreferredPresence>,
     /// Boxed: most users have none, and a million users must fit in well under a gigabyte.
     status: Option<Box<StatusMessage>>,
+    /// Boxed for the same reason.
+    location: Option<Box<WorkLocationLayers>>,
     writes: u64,
     /// The newest change already folded in: a write, or a timer that fired before a settle.
     changed_at: Option<Timestamp>,
@@ -174,7 +235,10 @@ impl UserPresence {
 
     /// True when nothing is left that could ever show or change.
     pub fn is_idle(&self) -> bool {
-        self.sessions.is_empty() && self.preferred.is_none() && self.status.is_none()
+        self.sessions.is_empty()
+            && self.preferred.is_none()
+            && self.status.is_none()
+            && self.location.is_none()
     }
 
     /// The earliest instant at which something must be dropped: a session, the preferred presence
@@ -215,6 +279,7 @@ impl UserPresence {
         PresenceView {
             state: self.state_under(now, rules),
             status_message: self.status.as_deref().filter(|s| s.live_at(now)).cloned(),
+            work_location: self.location.as_deref().cloned().unwrap_or_default(),
             sequence: SequenceNumber {
                 changed_at: self
                     .newest_change(now, rules)
@@ -315,6 +380,25 @@ impl UserPresence {
                     })
                 });
             }
+            Command::SetAutomaticLocation(location) => {
+                self.location.get_or_insert_default().automatic = Some(location);
+            }
+            Command::SetManualLocation(location) => {
+                self.location.get_or_insert_default().manual = Some(location);
+            }
+            Command::ClearAutomaticLocation => {
+                if let Some(layers) = self.location.as_deref_mut() {
+                    layers.automatic = None;
+                }
+            }
+            Command::ClearLocation => self.location = None,
+        }
+        if self
+            .location
+            .as_deref()
+            .is_some_and(WorkLocationLayers::is_empty)
+        {
+            self.location = None;
         }
         self.writes += 1;
         self.changed_at = Some(self.changed_at.map_or(now, |t| t.max(now)));
@@ -512,6 +596,44 @@ mod tests {
         let before = seq(&u, "P1D");
         u.settle(at("P1D"), &G);
         assert_eq!(seq(&u, "P1D"), before);
+    }
+
+    #[test]
+    fn work_location_manual_over_automatic_and_the_clears() {
+        let mut u = UserPresence::default();
+        let loc = |t: &str| WorkLocation {
+            location_type: t.into(),
+            place_id: None,
+        };
+        let shown = |u: &UserPresence| {
+            u.view(t0())
+                .work_location
+                .shown()
+                .map(|(s, l)| (s, l.location_type.clone()))
+        };
+        assert_eq!(shown(&u), None);
+        u.apply(t0(), Command::SetAutomaticLocation(loc("office")), &G)
+            .unwrap();
+        assert_eq!(
+            shown(&u),
+            Some((WorkLocationSource::Automatic, "office".into()))
+        );
+        u.apply(t0(), Command::SetManualLocation(loc("remote")), &G)
+            .unwrap();
+        assert_eq!(
+            shown(&u),
+            Some((WorkLocationSource::Manual, "remote".into()))
+        );
+        u.apply(t0(), Command::ClearAutomaticLocation, &G).unwrap();
+        assert_eq!(
+            shown(&u),
+            Some((WorkLocationSource::Manual, "remote".into()))
+        );
+        u.apply(t0(), Command::SetAutomaticLocation(loc("office")), &G)
+            .unwrap();
+        u.apply(t0(), Command::ClearLocation, &G).unwrap();
+        assert_eq!(shown(&u), None);
+        assert!(u.is_idle());
     }
 
     #[test]

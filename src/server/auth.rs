@@ -21,7 +21,7 @@ use super::config::{
     ServerConfig,
 };
 use super::error::GraphError;
-use crate::model::UserId;
+use crate::model::{Profile, UserId, rules};
 
 /// Who is calling, as established from the bearer token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,16 +67,37 @@ impl Caller {
         }
     }
 
-    pub fn may_write(&self, user: &UserId) -> Result<(), GraphError> {
+    /// Whether the caller may run the write `action` on `user`'s presence under `profile`. Called
+    /// after the body was validated: Graph answers a bad body's 400 before any 403 (observed,
+    /// osodevops/ms-teams-cli issue 71).
+    pub fn may_write(
+        &self,
+        user: &UserId,
+        profile: Profile,
+        action: &str,
+    ) -> Result<(), GraphError> {
         match self {
             Caller::Anonymous => Ok(()),
+            Caller::App { .. } if rules::WORK_LOCATION_ACTIONS.contains(&action) => {
+                Err(GraphError::forbidden(format!(
+                    "{action} does not support application permissions; call it for a signed-in user."
+                )))
+            }
             Caller::App { roles, .. } if has(roles, &[ROLE_READ_WRITE_ALL]) => Ok(()),
             Caller::App { .. } => Err(GraphError::forbidden(
                 "Missing application permission Presence.ReadWrite.All.",
             )),
-            Caller::Delegated { user: me, .. } if me != user => Err(GraphError::forbidden(
+            // Observed (microsoft-graph-explorer-v4 issue 3096): 401, not 403.
+            Caller::Delegated { user: me, .. } if me != user => Err(GraphError::unauthorized(
                 "Cannot set the presence of another user.",
             )),
+            Caller::Delegated { .. }
+                if action == "setPresence" && !profile.delegated_set_presence() =>
+            {
+                Err(GraphError::forbidden(format!(
+                    "setPresence does not support delegated permissions in the {profile} API; use an application permission."
+                )))
+            }
             Caller::Delegated { scopes, .. } if has(scopes, &[SCOPE_READ_WRITE]) => Ok(()),
             Caller::Delegated { .. } => Err(GraphError::forbidden(
                 "Missing delegated permission Presence.ReadWrite.",

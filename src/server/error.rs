@@ -13,6 +13,8 @@ pub struct GraphError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The `Allow` header of a 405: the methods the path has.
+    pub allow: Option<&'static str>,
 }
 
 impl GraphError {
@@ -21,7 +23,14 @@ impl GraphError {
             status,
             code,
             message: message.into(),
+            allow: None,
         }
+    }
+
+    /// A 405 that names the methods the path has.
+    pub fn with_allow(mut self, methods: &'static str) -> Self {
+        self.allow = Some(methods);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -39,6 +48,12 @@ impl GraphError {
             "InvalidAuthenticationToken",
             message,
         )
+    }
+
+    /// A valid token that may not do this (Graph's observed 401 for a signed-in user writing
+    /// another user's presence).
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -90,10 +105,21 @@ impl GraphError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(allow) = self.allow {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: `invalid_token` only when the token itself is the problem.
+            let challenge = if self.code == "InvalidAuthenticationToken" {
+                "Bearer realm=\"\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"\""
+            };
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""),
+                HeaderValue::from_static(challenge),
             );
         }
         response

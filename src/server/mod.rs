@@ -181,7 +181,12 @@ async fn request_context(State(state): State<AppState>, request: Request, next: 
         });
     if let Some(error) = failure {
         let date = state.clock.now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+        // axum's own 405 names the path's methods in `Allow`; keep it on the Graph error.
+        let allow = response.headers().get(header::ALLOW).cloned();
         response = error.render(&request_id, client_request_id.as_deref(), &date);
+        if let Some(allow) = allow {
+            response.headers_mut().entry(header::ALLOW).or_insert(allow);
+        }
     }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {

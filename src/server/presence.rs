@@ -2,7 +2,8 @@
 //! three bases (`/users/{id}/presence`, `/me/presence`, `/communications/presences/{id}`).
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,8 @@ use super::error::GraphError;
 use crate::model::windows_to_iana;
 use crate::model::{
     Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SessionId, StatusExpiry,
-    StatusMessageInput, UserId, preferred_request, rules, session_request,
+    StatusMessageInput, UserId, WorkLocation, WorkLocationLayers, preferred_request, rules,
+    session_request,
 };
 
 /// The response header carrying the user's sequenceNumber after a write.
@@ -73,25 +75,28 @@ enum Subject {
 }
 
 impl AppState {
-    /// Resolves a path's user: a user object id (GUID, case-insensitive), or the user principal
-    /// name of a configured user. `/me` needs a delegated token.
+    /// Resolves a path's user: a user object id (a GUID, case-insensitive). User principal names
+    /// do not resolve ("replace {id} with the user's GUID"; Microsoft Q&A 648698). `/me` is the
+    /// signed-in user of a delegated token; under `--no-auth` it is the first configured user.
     fn resolve(&self, caller: &Caller, subject: Subject) -> Result<UserId, GraphError> {
         match subject {
             Subject::Me => match caller {
                 Caller::Delegated { user, .. } => Ok(user.clone()),
-                _ => Err(GraphError::bad_request(
+                Caller::Anonymous => self
+                    .config
+                    .users
+                    .first()
+                    .and_then(|u| parse_user_id(&u.id))
+                    .ok_or_else(|| {
+                        GraphError::bad_request(
+                            "/me needs a signed-in user, and this server has no configured user.",
+                        )
+                    }),
+                Caller::App { .. } => Err(GraphError::bad_request(
                     "/me request is only valid with delegated authentication flow.",
                 )),
             },
-            Subject::Id(raw) => parse_user_id(&raw)
-                .or_else(|| {
-                    self.config
-                        .users
-                        .iter()
-                        .find(|u| u.user_principal_name.eq_ignore_ascii_case(&raw))
-                        .and_then(|u| parse_user_id(&u.id))
-                })
-                .ok_or_else(|| invalid_user_id(&raw)),
+            Subject::Id(raw) => parse_user_id(&raw).ok_or_else(|| invalid_user_id(&raw)),
         }
     }
 }
@@ -105,10 +110,11 @@ pub fn parse_user_id(raw: &str) -> Option<UserId> {
     Some(UserId::new(&id.hyphenated().to_string()))
 }
 
+/// A path id that is no GUID: 400 BadRequest, as for a non-GUID id in getPresencesByUserId.
 fn invalid_user_id(raw: &str) -> GraphError {
     let shown: String = raw.chars().take(64).collect();
-    GraphError::not_found(format!(
-        "Resource '{shown}' does not exist or one of its queried reference-property objects are not present. Use the user's object id (a GUID)."
+    GraphError::bad_request(format!(
+        "'{shown}' is not a user object id: pass the user's id (a GUID), not a user principal name."
     ))
 }
 
@@ -118,10 +124,12 @@ pub async fn get_user_presence(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, id)): Path<(String, String)>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
         &request,
+        &query_pairs(query)?,
         Subject::Id(id),
         "users('{}')/presence/$entity",
     )
@@ -130,10 +138,12 @@ pub async fn get_user_presence(
 pub async fn get_my_presence(
     State(state): State<AppState>,
     request: GraphRequest,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
         &request,
+        &query_pairs(query)?,
         Subject::Me,
         "users('{}')/presence/$entity",
     )
@@ -143,21 +153,71 @@ pub async fn get_communications_presence(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, id)): Path<(String, String)>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
         &request,
+        &query_pairs(query)?,
         Subject::Id(id),
         "communications/presences/$entity",
     )
 }
 
+/// The properties `$select` may name (those of `microsoft.graph.presence`).
+const SELECTABLE: [&str; 7] = [
+    "id",
+    "activity",
+    "availability",
+    "outOfOfficeSettings",
+    "sequenceNumber",
+    "statusMessage",
+    "workLocation",
+];
+
+fn query_pairs(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Vec<(String, String)>, GraphError> {
+    query
+        .map(|Query(pairs)| pairs)
+        .map_err(|e| GraphError::bad_request(format!("The query string is invalid: {e}")))
+}
+
+/// `$select=a,b`: the properties to return (`id` always comes), or `None` for all. Unknown,
+/// empty and repeated names are refused, as OData refuses them.
+fn selection(query: &[(String, String)]) -> Result<Option<Vec<String>>, GraphError> {
+    let mut selected: Option<Vec<String>> = None;
+    for (name, value) in query {
+        if name != "$select" {
+            continue;
+        }
+        let list = selected.get_or_insert_with(Vec::new);
+        for item in value.split(',') {
+            if !SELECTABLE.contains(&item) {
+                let shown: String = item.chars().take(64).collect();
+                return Err(GraphError::bad_request(format!(
+                    "Could not find a property named '{shown}' on type 'microsoft.graph.presence'."
+                )));
+            }
+            if list.iter().any(|s| s == item) {
+                return Err(GraphError::bad_request(format!(
+                    "The property '{item}' is selected more than once."
+                )));
+            }
+            list.push(item.to_owned());
+        }
+    }
+    Ok(selected)
+}
+
 fn read_one(
     state: &AppState,
     request: &GraphRequest,
+    query: &[(String, String)],
     subject: Subject,
     context: &str,
 ) -> Result<Response, GraphError> {
+    let select = selection(query)?;
     let user = state.resolve(&request.caller, subject)?;
     request.caller.may_read(&user)?;
     let view = state.view(&user);
@@ -170,7 +230,11 @@ fn read_one(
         json!(format!("{}/$metadata#{context}", request.base_url)),
     );
     if let Value::Object(members) = presence {
-        body.extend(members);
+        body.extend(
+            members.into_iter().filter(|(name, _)| {
+                name == "id" || select.as_ref().is_none_or(|s| s.contains(name))
+            }),
+        );
     }
     Ok(json_response(Value::Object(body)))
 }
@@ -258,8 +322,21 @@ pub fn presence_json(user: &UserId, view: &PresenceView, private: bool) -> Value
         "activity": view.state.activity,
         "statusMessage": status,
         "outOfOfficeSettings": { "message": null, "isOutOfOffice": false },
+        "workLocation": work_location_json(&view.work_location),
         "sequenceNumber": view.sequence.to_string(),
     })
+}
+
+/// `userWorkLocation`: "If none exist, source = none; workLocationType = unspecified."
+fn work_location_json(layers: &WorkLocationLayers) -> Value {
+    match layers.shown() {
+        Some((source, l)) => json!({
+            "workLocationType": l.location_type,
+            "source": source.as_str(),
+            "placeId": l.place_id,
+        }),
+        None => json!({ "workLocationType": "unspecified", "source": "none", "placeId": null }),
+    }
 }
 
 /// RFC 3339 with seven fractional digits, as Graph writes DateTimeOffset values.
@@ -297,12 +374,16 @@ pub async fn communications_action(
 }
 
 /// The actions Graph binds to a presence.
-const ACTIONS: [&str; 5] = [
+const ACTIONS: [&str; 9] = [
     "setPresence",
     "clearPresence",
     "setUserPreferredPresence",
     "clearUserPreferredPresence",
     "setStatusMessage",
+    "setAutomaticLocation",
+    "setManualLocation",
+    "clearAutomaticLocation",
+    "clearLocation",
 ];
 
 fn unknown_segment(action: &str) -> GraphError {
@@ -310,14 +391,20 @@ fn unknown_segment(action: &str) -> GraphError {
     GraphError::not_found(format!("Resource not found for the segment '{shown}'."))
 }
 
-/// Any method but POST on an action path: 405 for an action, 404 for a segment that is none.
+/// Any method but POST on an action path: 405 (with `Allow: POST`) for an action, 404 for a
+/// segment that is none.
 pub async fn action_with_wrong_method(uri: axum::http::Uri) -> GraphError {
     let last = uri.path().rsplit('/').next().unwrap_or_default();
     if ACTIONS.contains(&last) {
-        GraphError::for_status(StatusCode::METHOD_NOT_ALLOWED)
+        method_not_allowed("POST")
     } else {
         unknown_segment(last)
     }
+}
+
+/// 405 for a declared path, naming the methods it has.
+pub fn method_not_allowed(allow: &'static str) -> GraphError {
+    GraphError::for_status(StatusCode::METHOD_NOT_ALLOWED).with_allow(allow)
 }
 
 fn write(
@@ -327,19 +414,31 @@ fn write(
     action: &str,
     body: &ActionBody,
 ) -> Result<Response, GraphError> {
-    if !ACTIONS.contains(&action) {
+    let me = matches!(subject, Subject::Me);
+    if !ACTIONS.contains(&action)
+        || (rules::WORK_LOCATION_ACTIONS.contains(&action)
+            && !me
+            && !request.profile.work_location_on_every_base())
+    {
         return Err(unknown_segment(action));
     }
     let user = state.resolve(&request.caller, subject)?;
-    request.caller.may_write(&user)?;
+    // The body's 400 comes before any 401/403 (observed: osodevops/ms-teams-cli issue 71).
     let command = decode_action(request.profile, &request.caller, action, body)?;
+    request.caller.may_write(&user, request.profile, action)?;
     let sequence = state.apply(&user, command).map_err(|e| match e {
         CommandError::SessionNotFound(_) => GraphError::not_found(e.to_string()),
         CommandError::ExpiryOverflow => GraphError::invalid_argument(e.to_string()),
     })?;
-    // Graph answers actions with an empty 200. The header is ours: it tells a client (and the
-    // concurrency test) where its write landed among the user's writes.
-    let mut response = StatusCode::OK.into_response();
+    // Graph answers actions with an empty 200; the beta work-location pages say 204 No Content.
+    // The header is ours: it tells a client (and the concurrency test) where its write landed
+    // among the user's writes.
+    let status = if request.segment == "beta" && rules::WORK_LOCATION_ACTIONS.contains(&action) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mut response = status.into_response();
     if let Ok(value) = HeaderValue::from_str(&sequence.to_string()) {
         response.headers_mut().insert(SEQUENCE_HEADER, value);
     }
@@ -397,6 +496,35 @@ pub fn decode_action(
             body.parameters(action, &[])?;
             Ok(Command::ClearPreferredPresence)
         }
+        "setAutomaticLocation" | "setManualLocation" => {
+            let p = body.parameters(action, &["workLocationType", "placeId"])?;
+            let location_type = p.required_text("workLocationType")?;
+            let allowed = profile.work_location_types();
+            if !allowed.contains(&location_type) {
+                let shown: String = location_type.chars().take(64).collect();
+                return Err(GraphError::bad_request(format!(
+                    "workLocationType '{shown}' is not one of {}.",
+                    allowed.join(", ")
+                )));
+            }
+            let location = WorkLocation {
+                location_type: location_type.to_owned(),
+                place_id: p.optional_text("placeId")?.map(str::to_owned),
+            };
+            Ok(if action == "setManualLocation" {
+                Command::SetManualLocation(location)
+            } else {
+                Command::SetAutomaticLocation(location)
+            })
+        }
+        "clearAutomaticLocation" => {
+            body.parameters(action, &[])?;
+            Ok(Command::ClearAutomaticLocation)
+        }
+        "clearLocation" => {
+            body.parameters(action, &[])?;
+            Ok(Command::ClearLocation)
+        }
         _ => {
             let p = body.parameters(action, &["statusMessage"])?;
             status_message(&p).map(Command::SetStatusMessage)
@@ -432,6 +560,27 @@ fn status_message(p: &Parameters) -> Result<Option<StatusMessageInput>, GraphErr
         Some(Value::Object(m)) => m,
         Some(other) => return Err(p.wrong_type("statusMessage", "an object", other)),
     };
+    // Every member is checked, even when the message clears the status.
+    let expiry = match message.get("expiryDateTime") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(e)) => {
+            let text = |name: &str| match e.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(other) => Err(GraphError::bad_request(format!(
+                    "statusMessage.expiryDateTime.{name} must be a string, not {}.",
+                    json_kind(other)
+                ))),
+            };
+            Some(status_expiry(text("dateTime")?, text("timeZone")?)?)
+        }
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "statusMessage.expiryDateTime must be a dateTimeTimeZone object, not {}.",
+                json_kind(other)
+            )));
+        }
+    };
     let body = match message.get("message") {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(b)) => b,
@@ -458,19 +607,6 @@ fn status_message(p: &Parameters) -> Result<Option<StatusMessageInput>, GraphErr
         Some(other) => {
             return Err(GraphError::invalid_argument(format!(
                 "statusMessage.message.contentType {other} is not supported; the only supported format is 'text'."
-            )));
-        }
-    };
-    let expiry = match message.get("expiryDateTime") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(e)) => Some(status_expiry(
-            e.get("dateTime").and_then(Value::as_str),
-            e.get("timeZone").and_then(Value::as_str),
-        )?),
-        Some(other) => {
-            return Err(GraphError::bad_request(format!(
-                "statusMessage.expiryDateTime must be a dateTimeTimeZone object, not {}.",
-                json_kind(other)
             )));
         }
     };

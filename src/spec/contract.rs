@@ -28,6 +28,8 @@ struct Operation {
     method: String,
     template: Vec<Segment>,
     path: String,
+    /// Path parameters with a `pattern`: (segment index, name, pattern).
+    path_patterns: Vec<(usize, String, regex::Regex)>,
     request: Option<Body>,
     request_required: bool,
     responses: Vec<(StatusKey, Vec<Body>)>,
@@ -256,13 +258,20 @@ impl Contract {
         }
     }
 
-    /// A method and a concrete path that reach `operation_id` (parameters filled with `x`).
+    /// A method and a concrete path that reach `operation_id` (parameters filled with a GUID, which
+    /// every id parameter of ours takes).
     pub fn example_request(&self, operation_id: &str) -> Option<(String, String)> {
         let op = self.operations.iter().find(|o| o.id == operation_id)?;
         let path = op
             .path
             .split('/')
-            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .map(|s| {
+                if s.starts_with('{') {
+                    "00000000-0000-4000-8000-000000000000"
+                } else {
+                    s
+                }
+            })
             .collect::<Vec<_>>()
             .join("/");
         Some((op.method.clone(), path))
@@ -287,6 +296,24 @@ impl Contract {
             expected,
             found,
         };
+        let segments: Vec<&str> = request
+            .path
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .split('/')
+            .collect();
+        for (index, name, pattern) in &op.path_patterns {
+            let value = segments.get(*index).copied().unwrap_or_default();
+            if !pattern.is_match(value) {
+                out.push(fault(
+                    "",
+                    format!("path parameter {name} matching {}", pattern.as_str()),
+                    format!("{value:?}"),
+                ));
+            }
+        }
         let empty = request.body.iter().all(u8::is_ascii_whitespace);
         match (&op.request, empty) {
             (None, true) => {}
@@ -419,6 +446,42 @@ impl Contract {
             fault(Some(&op.id), p, e, f)
         })
     }
+}
+
+/// The path parameters of `path` that declare a `pattern` (path-level and operation-level
+/// `parameters`), with the index of their segment.
+fn path_patterns(
+    path: &str,
+    path_level: Option<&Value>,
+    operation_level: Option<&Value>,
+) -> Result<Vec<(usize, String, regex::Regex)>, String> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut out = Vec::new();
+    let declared = [path_level, operation_level]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten();
+    for parameter in declared {
+        if parameter.get("in").and_then(Value::as_str) != Some("path") {
+            continue;
+        }
+        let (Some(name), Some(pattern)) = (
+            parameter.get("name").and_then(Value::as_str),
+            parameter.pointer("/schema/pattern").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let Some(index) = segments.iter().position(|s| *s == format!("{{{name}}}")) else {
+            return Err(format!(
+                "the path parameter {name} is not in the path {path}"
+            ));
+        };
+        let regex = regex::Regex::new(pattern)
+            .map_err(|e| format!("the pattern of path parameter {name}: {e}"))?;
+        out.push((index, name.to_owned(), regex));
+    }
+    Ok(out)
 }
 
 fn parse_template(path: &str) -> Vec<Segment> {
@@ -572,11 +635,17 @@ impl Compiler<'_> {
             None => (None, false, None),
             Some(body) => self.request_body(&op_pointer, body)?,
         };
+        let path_level = self
+            .raw
+            .pointer(&format!("/paths/{}/parameters", pointer_token(path)));
+        let path_patterns = path_patterns(path, path_level, op.get("parameters"))
+            .map_err(|m| self.invalid(&op_pointer, m))?;
         Ok(Operation {
             id,
             method: method.to_uppercase(),
             template: parse_template(path),
             path: path.to_owned(),
+            path_patterns,
             request,
             request_required,
             responses: self.responses(&op_pointer, op)?,
@@ -648,10 +717,11 @@ mod tests {
 
     #[test]
     fn the_bundled_documents_load_at_both_strictness_levels() {
-        for profile in [SpecProfile::V1_0, SpecProfile::Beta] {
+        // Work-location actions: on /me only in v1.0, on every base in beta.
+        for (profile, count) in [(SpecProfile::V1_0, 23), (SpecProfile::Beta, 31)] {
             for strictness in [Strictness::Upstream, Strictness::Documented] {
                 let contract = Contract::bundled(profile, strictness).unwrap();
-                assert_eq!(contract.operation_ids().count(), 31);
+                assert_eq!(contract.operation_ids().count(), count);
             }
         }
     }
@@ -659,7 +729,11 @@ mod tests {
     #[test]
     fn the_documented_layer_adds_the_prose_rules_only_when_asked() {
         let body = r#"{"sessionId":"x","availability":"Busy","activity":"Busy","expirationDuration":"PT4M"}"#;
-        let request = message("POST", "/users/abc/presence/setPresence", body);
+        let request = message(
+            "POST",
+            "/users/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/presence/setPresence",
+            body,
+        );
         let upstream = Contract::bundled(SpecProfile::V1_0, Strictness::Upstream).unwrap();
         assert_eq!(upstream.check_request(&request), Vec::new());
         let documented = Contract::bundled(SpecProfile::V1_0, Strictness::Documented).unwrap();
