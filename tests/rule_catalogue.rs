@@ -1,0 +1,27 @@
+//! The rule catalogue and the cases agree: every case names rules that exist (the loader checks
+//! that), and every documented or observed rule is checked by at least one case.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+#[test]
+fn every_documented_and_observed_rule_has_a_case() {
+    use presence_conformance::catalogue::Catalogue;
+    let cases = presence_conformance::suite::load_cases(&root().join("cases")).unwrap();
+    let loaded: Vec<_> = cases.iter().filter_map(|c| c.case.as_ref().ok()).collect();
+    assert_eq!(loaded.len(), cases.len(), "every case loads");
+    let uncovered: Vec<&str> = Catalogue::bundled()
+        .coverage(loaded)
+        .into_iter()
+        .filter(|(rule, covering)| rule.level.fails_by_default() && covering.is_empty())
+        .map(|(rule, _)| rule.id.as_str())
+        .collect();
+    assert_eq!(
+        uncovered,
+        Vec::<&str>::new(),
+        "documented or observed rules no case checks"
+    );
+}
