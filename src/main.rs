@@ -80,13 +80,20 @@ struct ExploreArgs {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  presence-conformance run                                  the suite on the embedded reference
+  presence-conformance run timeout -v                       cases whose name contains `timeout`, one line each
+  presence-conformance run --target targets/local.toml --html report.html --junit junit.xml
+  presence-conformance run --target a.toml --target b.toml  two implementations side by side
+  presence-conformance run --target a.toml --repeat 3       a flake check")]
 struct RunArgs {
     /// Only cases whose name contains this (e.g. `timeout` or `aggregation::busy`).
     filter: Option<String>,
-    /// A target profile (TOML, see targets/); default: $PRESENCE_TARGET, else the embedded
-    /// reference server under v1.0, beta and beta-2021.
+    /// A target profile (TOML, see targets/); give it several times to compare targets.
+    /// Default: $PRESENCE_TARGET, else the embedded reference server under v1.0, beta and
+    /// beta-2021.
     #[arg(long)]
-    target: Option<PathBuf>,
+    target: Vec<PathBuf>,
     /// Where the case files are.
     #[arg(long, default_value = "cases")]
     cases: PathBuf,
@@ -96,16 +103,39 @@ struct RunArgs {
     /// Also write a JUnit XML report here.
     #[arg(long)]
     junit: Option<PathBuf>,
+    /// Also write a self-contained HTML report here (a matrix, and a timeline picture per case).
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Fail deviations too: expectations that rest on our own choices (`ours` rules), not on
     /// Microsoft's documents or observed behaviour. The embedded reference is always strict.
     #[arg(long)]
     strict: bool,
-    /// Also write a self-contained HTML report here (a matrix, and a timeline picture per case).
+    /// One line per case: its verdict and duration (and why, if it did not apply).
+    #[arg(short, long)]
+    verbose: bool,
+    /// Print the selected cases without running them.
     #[arg(long)]
-    html: Option<PathBuf>,
+    list: bool,
+    /// `json`: one JSON object per trial (name, target, verdict, rules, faults, observed
+    /// timeline, duration) instead of the text summary.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
+    /// With `--format json`: write to this file instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Run every selected case this many times; a case whose verdicts differ is flaky and fails
+    /// the run.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -173,27 +203,41 @@ fn main() -> ExitCode {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use presence_conformance::suite::executor::selected;
     use std::io::IsTerminal;
     let cases = load_cases(&args.cases)
         .with_context(|| format!("cannot read the case directory {}", args.cases.display()))?;
     if cases.is_empty() {
         anyhow::bail!("no case files (*.yaml) under {}", args.cases.display());
     }
-    let targets = select_targets(args.target.as_deref())?;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let chosen = selected(&cases, args.filter.as_deref());
+    if chosen.is_empty() {
+        let filter = args.filter.as_deref().unwrap_or_default();
+        anyhow::bail!("no case matches '{filter}'");
+    }
+    if args.list {
+        for i in chosen {
+            println!("{}", cases[i].name);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.repeat == 0 {
+        anyhow::bail!("--repeat must be at least 1");
+    }
+    let targets = select_targets(&args.target)?;
+    check_targets(&targets)?;
     let options = RunOptions {
         filter: args.filter.clone(),
-        jobs,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         judging: if args.strict {
             presence_conformance::suite::Judging::Strict
         } else {
             presence_conformance::suite::Judging::Default
         },
-        progress,
-        repeat: 1,
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        repeat: args.repeat,
     };
     let report = run_suite(
         &cases,
@@ -201,7 +245,55 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &|target| presence_conformance::suite::contract_for(target),
         &options,
     );
-    print!("{}", report.render());
+    write_run_outputs(&args, &report)?;
+    let flaky = !report.flaky().is_empty();
+    Ok(if report.failed() == 0 && !flaky {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Every target answers before the suite starts; a target that is down is one error.
+fn check_targets(targets: &[presence_conformance::suite::SuiteTarget]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    for target in targets {
+        if let Err(cause) = runtime.block_on(target.target.reachable()) {
+            anyhow::bail!(
+                "target '{}' is not reachable: {cause}\n  start a local reference with: presence-conformance serve --clock virtual --config targets/local.server.toml",
+                target.target.name()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The console summary (or JSON), the differences between targets, JUnit and HTML files.
+fn write_run_outputs(
+    args: &RunArgs,
+    report: &presence_conformance::report::SuiteReport,
+) -> anyhow::Result<()> {
+    use presence_conformance::report::Console;
+    match (args.format, &args.output) {
+        (OutputFormat::Json, Some(path)) => {
+            presence_conformance::fsutil::write_atomically(path, report.json_lines().as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        (OutputFormat::Json, None) => print!("{}", report.json_lines()),
+        (OutputFormat::Text, _) => {
+            let console = Console {
+                colour: true,
+                verbose: args.verbose,
+            };
+            anstream::print!("{}", report.render_with(console));
+            if args.target.len() > 1 {
+                print!("{}", report.differences());
+            }
+        }
+    }
     if let Some(path) = &args.junit {
         report
             .write_junit(path)
@@ -212,11 +304,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         presence_conformance::fsutil::write_atomically(path, page.as_bytes())
             .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
     }
-    Ok(if report.failed() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(())
 }
 
 fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {

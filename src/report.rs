@@ -61,25 +61,69 @@ impl SuiteReport {
         self.count(|v| matches!(v, Verdict::Failed(_)))
     }
 
-    /// The summary: failures and deviations in full, the reasons of cases that did not apply,
-    /// then totals and simulated time against wall time.
+    /// The summary, plain: failures and deviations in full, why cases did not apply, flaky
+    /// cases, then totals and simulated time against wall time.
     pub fn render(&self) -> String {
+        self.render_with(Console::default())
+    }
+
+    /// The summary for a console: verdicts coloured (the caller's stream strips the colour
+    /// where it should not be), and with `verbose` one line per trial first.
+    pub fn render_with(&self, console: Console) -> String {
         let mut out = String::new();
+        if console.verbose {
+            for t in &self.trials {
+                out.push_str(&format!(
+                    "{} [{}] {} ({:.0} ms){}\n",
+                    console.verdict(&t.verdict),
+                    t.target,
+                    t.case,
+                    t.wall.as_secs_f64() * 1000.0,
+                    match &t.verdict {
+                        Verdict::NotApplicable(reason) | Verdict::KnownFailure(reason) =>
+                            format!(": {reason}"),
+                        _ => String::new(),
+                    }
+                ));
+            }
+            out.push('\n');
+        }
         for t in &self.trials {
-            match &t.verdict {
-                Verdict::Failed(report) => {
-                    out.push_str(&format!("FAILED [{}] {}\n{report}\n", t.target, t.case))
-                }
-                Verdict::Deviates(report) => out.push_str(&format!(
-                    "DEVIATES [{}] {} (differs only from our own choices; --strict fails it)\n{report}\n",
-                    t.target, t.case
-                )),
-                _ => {}
+            if let Verdict::Failed(report) | Verdict::Deviates(report) = &t.verdict {
+                let note = match t.verdict {
+                    Verdict::Deviates(_) => {
+                        " (differs only from our own choices; --strict fails it)"
+                    }
+                    _ => "",
+                };
+                out.push_str(&format!(
+                    "{} [{}] {}{note}\n{report}\n",
+                    console.verdict(&t.verdict).to_uppercase(),
+                    t.target,
+                    t.case
+                ));
             }
         }
+        out.push_str(&self.not_applicable_reasons());
+        for flaky in self.flaky() {
+            out.push_str(&format!(
+                "{} [{}] {}: {}\n",
+                console.paint(Paint::Flaky, "FLAKY"),
+                flaky.target,
+                flaky.case,
+                flaky.counts()
+            ));
+        }
+        out.push_str(&self.totals(console));
+        out
+    }
+
+    /// Why cases did not apply, one line per target and reason.
+    fn not_applicable_reasons(&self) -> String {
         let mut reasons: Vec<(&str, &str)> = self
             .trials
             .iter()
+            .filter(|t| t.repetition == 1)
             .filter_map(|t| match &t.verdict {
                 Verdict::NotApplicable(reason) => Some((t.target.as_str(), reason.as_str())),
                 _ => None,
@@ -93,12 +137,18 @@ impl SuiteReport {
                 _ => grouped.push((target, reason, 1)),
             }
         }
-        for (target, reason, n) in &grouped {
-            out.push_str(&format!(
-                "not applicable [{target}]: {n} {} {reason}\n",
-                if *n == 1 { "case:" } else { "cases:" }
-            ));
-        }
+        grouped
+            .iter()
+            .map(|(target, reason, n)| {
+                format!(
+                    "not applicable [{target}]: {n} {} {reason}\n",
+                    if *n == 1 { "case:" } else { "cases:" }
+                )
+            })
+            .collect()
+    }
+
+    fn totals(&self, console: Console) -> String {
         let passed = self.count(|v| matches!(v, Verdict::Passed));
         let deviate = self.count(|v| matches!(v, Verdict::Deviates(_)));
         let not_applicable = self.count(|v| matches!(v, Verdict::NotApplicable(_)));
@@ -108,18 +158,96 @@ impl SuiteReport {
         let wall = self.wall.as_secs_f64();
         let mut targets: Vec<&str> = self.trials.iter().map(|t| t.target.as_str()).collect();
         targets.dedup();
-        out.push_str(&format!(
-            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n",
+        let flaky = match self.flaky().len() {
+            0 => String::new(),
+            n => format!("flaky: {n} (verdicts differ between repetitions)\n"),
+        };
+        let failed = self.failed();
+        let failed_text = format!("{failed} failed");
+        let failed_text = if failed > 0 {
+            console.paint(Paint::Failed, &failed_text)
+        } else {
+            failed_text
+        };
+        format!(
+            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{flaky}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}\n",
             targets.join(", "),
             crate::model::iso(SignedDuration::from_secs(simulated as i64)),
             if wall > 0.0 { simulated / wall } else { 0.0 },
-        ));
-        out.push_str(&format!(
-            "{passed} passed, {} failed, {deviate} deviate, {not_applicable} not applicable, {known} known {}\n",
-            self.failed(),
+            console.paint(Paint::Passed, &passed.to_string()),
             if known == 1 { "failure" } else { "failures" }
-        ));
+        )
+    }
+
+    /// Cases whose verdicts differ between repetitions on one target.
+    pub fn flaky(&self) -> Vec<Flaky<'_>> {
+        let mut found: Vec<Flaky<'_>> = Vec::new();
+        for t in &self.trials {
+            let label = t.verdict.label();
+            match found.last_mut() {
+                Some(f) if f.target == t.target && f.case == t.case => {
+                    match f.labels.iter_mut().find(|(l, _)| *l == label) {
+                        Some((_, n)) => *n += 1,
+                        None => f.labels.push((label, 1)),
+                    }
+                }
+                _ => found.push(Flaky {
+                    target: &t.target,
+                    case: &t.case,
+                    labels: vec![(label, 1)],
+                }),
+            }
+        }
+        found.retain(|f| f.labels.len() > 1);
+        found
+    }
+
+    /// The cases whose verdicts or observed timelines differ between targets, each with a
+    /// unified diff of its timeline against the first target's.
+    pub fn differences(&self) -> String {
+        let mut out = String::new();
+        let mut names: Vec<&str> = self.trials.iter().map(|t| t.case.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let ran: Vec<&TrialResult> = self
+                .trials
+                .iter()
+                .filter(|t| t.case == name && t.repetition == 1)
+                .collect();
+            let Some((first, others)) = ran.split_first() else {
+                continue;
+            };
+            for other in others {
+                let (a, b) = (timeline_text(first), timeline_text(other));
+                if first.verdict.label() == other.verdict.label() && a == b {
+                    continue;
+                }
+                out.push_str(&format!(
+                    "DIFFERS {name}: {} {}, {} {}\n",
+                    first.target,
+                    first.verdict.label(),
+                    other.target,
+                    other.verdict.label()
+                ));
+                let diff = similar::TextDiff::from_lines(&a, &b);
+                out.push_str(
+                    &diff
+                        .unified_diff()
+                        .header(&first.target, &other.target)
+                        .to_string(),
+                );
+            }
+        }
         out
+    }
+
+    /// One JSON object per trial, one per line: what `--format json` writes.
+    pub fn json_lines(&self) -> String {
+        self.trials
+            .iter()
+            .map(|t| format!("{}\n", t.json()))
+            .collect()
     }
 
     /// The HTML report's view: a case per row, a target per column, and the rules.
@@ -220,5 +348,120 @@ impl SuiteReport {
         let xml = report.to_string()?;
         crate::fsutil::write_atomically(path, xml.as_bytes())?;
         Ok(())
+    }
+}
+
+/// How the console summary looks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Console {
+    /// Verdicts in colour (ANSI); the output stream strips it when it is not a terminal or
+    /// `NO_COLOR` is set.
+    pub colour: bool,
+    /// One line per trial, with its verdict and duration.
+    pub verbose: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Paint {
+    Passed,
+    Failed,
+    Deviates,
+    Quiet,
+    Flaky,
+}
+
+impl Console {
+    fn paint(self, paint: Paint, text: &str) -> String {
+        use anstyle::{AnsiColor, Style};
+        if !self.colour {
+            return text.to_owned();
+        }
+        let colour = match paint {
+            Paint::Passed => AnsiColor::Green,
+            Paint::Failed => AnsiColor::Red,
+            Paint::Deviates | Paint::Flaky => AnsiColor::Yellow,
+            Paint::Quiet => AnsiColor::BrightBlack,
+        };
+        let style = Style::new().fg_color(Some(colour.into())).bold();
+        format!("{}{text}{}", style.render(), style.render_reset())
+    }
+
+    fn verdict(self, verdict: &Verdict) -> String {
+        let paint = match verdict {
+            Verdict::Passed => Paint::Passed,
+            Verdict::Failed(_) => Paint::Failed,
+            Verdict::Deviates(_) => Paint::Deviates,
+            Verdict::NotApplicable(_) | Verdict::KnownFailure(_) => Paint::Quiet,
+        };
+        self.paint(paint, verdict.label())
+    }
+}
+
+/// A case whose verdicts differ between repetitions.
+#[derive(Debug)]
+pub struct Flaky<'a> {
+    pub target: &'a str,
+    pub case: &'a str,
+    /// Each verdict seen and how often.
+    pub labels: Vec<(&'static str, usize)>,
+}
+
+impl Flaky<'_> {
+    /// `2 passed, 1 failed`.
+    pub fn counts(&self) -> String {
+        self.labels
+            .iter()
+            .map(|(label, n)| format!("{n} {label}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A trial's observed timeline as YAML, for diffs.
+fn timeline_text(trial: &TrialResult) -> String {
+    trial
+        .run
+        .as_ref()
+        .and_then(|r| serde_saphyr::to_string(&r.timeline).ok())
+        .unwrap_or_default()
+}
+
+impl TrialResult {
+    /// The trial as one JSON object: name, target, verdict, rules, faults, the observed
+    /// timeline and the duration.
+    pub fn json(&self) -> serde_json::Value {
+        let faults: Vec<serde_json::Value> = self
+            .run
+            .iter()
+            .flat_map(|run| &run.failures)
+            .flat_map(|f| {
+                f.faults.iter().map(|fault| {
+                    serde_json::json!({
+                        "line": f.line,
+                        "at": crate::model::iso(f.at),
+                        "step": f.step,
+                        "fault": fault.text,
+                        "rule": fault.rule.id,
+                        "level": fault.rule.level,
+                    })
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "case": self.case,
+            "target": self.target,
+            "repetition": self.repetition,
+            "verdict": self.verdict.label(),
+            "reason": match &self.verdict {
+                Verdict::NotApplicable(r) | Verdict::KnownFailure(r) => Some(r),
+                _ => None,
+            },
+            "rules": self.loaded.as_ref().map(|c| c.rules.clone()).unwrap_or_default(),
+            "faults": faults,
+            "aborted": self.run.as_ref().and_then(|r| r.aborted.clone()),
+            "timeline": self.run.as_ref().map(|r| &r.timeline),
+            "duration_ms": self.wall.as_secs_f64() * 1000.0,
+            "simulated": crate::model::iso(self.simulated),
+        })
     }
 }

@@ -28,7 +28,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let targets = match select_targets(None) {
+    let targets = match select_targets(&[]) {
         Ok(targets) => targets,
         Err(e) => {
             eprintln!("error: {e}");

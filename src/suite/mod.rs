@@ -44,28 +44,35 @@ pub fn load_cases(root: &Path) -> std::io::Result<Vec<SuiteCase>> {
         .collect())
 }
 
-/// The targets to run: the profile at `path`, else the one `PRESENCE_TARGET` names, else the
+/// The targets to run: the profiles at `paths`, else the one `PRESENCE_TARGET` names, else the
 /// embedded reference server under each documented profile.
-pub fn select_targets(path: Option<&Path>) -> Result<Vec<SuiteTarget>, ProfileError> {
+pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, ProfileError> {
     let from_env = std::env::var_os(TARGET_ENV)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    match path.map(Path::to_path_buf).or(from_env) {
-        Some(path) => {
-            let loaded = load_profile(&path)?;
-            Ok(vec![SuiteTarget {
-                target: loaded.target,
-                known_failures: loaded.known_failures,
-            }])
-        }
-        None => Ok(Profile::ALL
+    let paths: Vec<PathBuf> = match (paths, from_env) {
+        ([], Some(path)) => vec![path],
+        (paths, _) => paths.to_vec(),
+    };
+    if paths.is_empty() {
+        return Ok(Profile::ALL
             .into_iter()
             .map(|p| SuiteTarget {
                 target: Arc::new(EmbeddedTarget::new(p)),
                 known_failures: Vec::new(),
             })
-            .collect()),
+            .collect());
     }
+    paths
+        .iter()
+        .map(|path| {
+            let loaded = load_profile(path)?;
+            Ok(SuiteTarget {
+                target: loaded.target,
+                known_failures: loaded.known_failures,
+            })
+        })
+        .collect()
 }
 
 /// The contract a target's exchanges are checked against: our spec for its profile, with the

@@ -236,7 +236,7 @@ fn retry_after(response: &reqwest::Response, attempt: u32) -> Duration {
 }
 
 /// A transport error in one line, with its cause chain (connection refused, timed out, ...).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {

@@ -90,6 +90,10 @@ pub trait Target: Send + Sync {
     fn unsupported(&self, _case: &Case) -> Option<String> {
         None
     }
+    /// Whether the target answers at all, checked once before a run; the cause if not.
+    async fn reachable(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// Prepares a fresh world for one case.
     async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError>;
 }

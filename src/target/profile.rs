@@ -563,6 +563,18 @@ impl Target for RemoteTarget {
         self.clock
     }
 
+    async fn reachable(&self) -> Result<(), String> {
+        let client = reqwest::Client::builder()
+            .timeout(self.request_timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        // Any HTTP answer will do: the target is up.
+        match client.get(&self.base_url).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("{}: {}", self.base_url, super::http::describe(&e))),
+        }
+    }
+
     fn unsupported(&self, case: &Case) -> Option<String> {
         self.cannot_run(case)
     }
