@@ -17,4 +17,4 @@ pub use user::{
     AppSession, Command, CommandError, ItemBody, PreferredPresence, PresenceView, SequenceNumber,
     StatusExpiry, StatusMessage, StatusMessageInput, UserPresence,
 };
-pub use values::{Activity, Availability, PresenceState, SessionId, UnknownValue, UserId};
+pub use values::{Activity, Availability, IdStr, PresenceState, SessionId, UnknownValue, UserId};
