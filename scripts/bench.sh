@@ -38,12 +38,18 @@ for i in $(seq "$RUNS"); do
     break
   fi
 done
-rate() { awk -v k="$1" 'index($0, k) == 1 { for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s") print $i }' "$log"/http-*.txt | median; }
+rate() { awk -v k="$1" 'index($0, k) == 1 { for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s") print $i }' "$2"; }
 if [ -z "$http_note" ]; then
-  ceiling=$(rate "trivial axum handler")
-  server=$(rate "reference setPresence")
-  prism=$(rate "prism ")
-  share=$(awk -v a="$server" -v c="$ceiling" 'BEGIN { printf "%.0f%%", 100 * a / c }')
+  # Ratios are taken within each run (server and ceiling measured back to back), then the median.
+  for f in "$log"/http-*.txt; do
+    c=$(rate "trivial axum handler" "$f"); a=$(rate "reference setPresence" "$f"); p=$(rate "prism " "$f")
+    echo "$c $a ${p:-0}"
+  done > "$log/http"
+  ceiling=$(awk '{ print $1 }' "$log/http" | median)
+  server=$(awk '{ print $2 }' "$log/http" | median)
+  share=$(awk '{ print 100 * $2 / $1 }' "$log/http" | median)
+  prism=$(awk '$3 > 0 { print $3 }' "$log/http" | median)
+  multiple=$(awk '$3 > 0 { print $2 / $3 }' "$log/http" | median)
   prism_note=$(grep -h -m1 '^prism:' "$log"/http-*.txt | head -1)
 fi
 
@@ -64,10 +70,10 @@ if [ -n "$http_note" ]; then
 else
   printf '%-44s %s\n' "trivial axum handler (wrk, $DURATION)" "$ceiling req/s"
   printf '%-44s %s\n' "reference setPresence (wrk, $DURATION)" "$server req/s"
-  printf '%-44s %s\n' "setPresence / trivial axum handler" "$share"
+  printf '%-44s %s\n' "setPresence / trivial axum handler, per run" "$(printf '%.0f%%' "$share")"
   if [ "$prism" != "n/a" ]; then
     printf '%-44s %s\n' "prism 5.14.2 mock (wrk, $DURATION)" "$prism req/s"
-    printf '%-44s %s\n' "reference / prism" "$(awk -v a="$server" -v p="$prism" 'BEGIN { printf "%.1fx", a / p }')"
+    printf '%-44s %s\n' "reference / prism, per run" "$(printf '%.1fx' "$multiple")"
   else
     printf '%-44s %s\n' "reference / prism" "${prism_note:-prism: not installed}"
   fi
