@@ -5,8 +5,11 @@
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
+use std::mem::size_of;
+
 use presence_conformance::model::{
-    Command, PresenceStore, Profile, SessionId, UserId, session_request,
+    AppSession, Command, PreferredPresence, PresenceStore, Profile, SessionId, StatusMessage,
+    UserId, UserPresence, session_request,
 };
 
 fn rss_mib() -> f64 {
@@ -25,6 +28,16 @@ fn user(i: usize) -> UserId {
 }
 
 fn main() {
+    println!(
+        "sizes: UserPresence {} B (inline: 2 sessions of {} B, preferred {} B, status {} B), UserId {} B, SessionId {} B, Timestamp {} B",
+        size_of::<UserPresence>(),
+        size_of::<AppSession>(),
+        size_of::<Option<PreferredPresence>>(),
+        size_of::<Option<Box<StatusMessage>>>(),
+        size_of::<UserId>(),
+        size_of::<SessionId>(),
+        size_of::<Timestamp>(),
+    );
     let t0: Timestamp = "2026-01-05T09:00:00Z".parse().expect("a constant instant");
     let apps = [
         SessionId::new("11111111-2222-4333-8444-555555555555"),

@@ -1,22 +1,31 @@
 //! The presence of every user, with an ordered expiry index so that expired state is freed in
 //! time order without ever scanning all users.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use indexmap::IndexMap;
 use jiff::Timestamp;
 
 use super::rules::Semantics;
-use super::user::{Command, CommandError, PresenceView, UserPresence};
+use super::user::{Command, CommandError, Instant, PresenceView, UserPresence};
 use super::values::UserId;
 
 /// All users' presence. Pure: every call takes the current instant.
+///
+/// Memory is what limits how many users one server holds, so the layout is compact: users live in
+/// one dense vector in the order they first appeared (users are never removed, so a user's
+/// position never changes), with a hash index beside it, and the expiry index names a user by
+/// that position (4 bytes) instead of by id.
 #[derive(Debug, Default)]
 pub struct PresenceStore {
-    users: HashMap<UserId, UserPresence>,
-    /// One entry per user with something to expire: (that user's next expiry, user).
-    expiries: BTreeSet<(Timestamp, UserId)>,
+    users: IndexMap<UserId, UserPresence>,
+    /// One entry per user with something to expire: (that user's next expiry, user's position).
+    expiries: BTreeSet<(Instant, Position)>,
     rules: Semantics,
 }
+
+/// A user's position in the store. Four bytes: four billion users would need a terabyte of memory.
+type Position = u32;
 
 impl PresenceStore {
     /// A store that follows the documented rules.
@@ -43,11 +52,14 @@ impl PresenceStore {
         user: &UserId,
         command: Command,
     ) -> Result<(), CommandError> {
-        let presence = self.users.entry(user.clone()).or_default();
+        let entry = self.users.entry(user.clone());
+        let position = Position::try_from(entry.index())
+            .unwrap_or_else(|_| unreachable!("more users than memory can hold"));
+        let presence = entry.or_default();
         let before = presence.next_expiry();
         let result = presence.apply(now, command, &self.rules);
         let after = presence.next_expiry();
-        self.reindex(user, before, after);
+        self.reindex(position, before, after);
         result
     }
 
@@ -67,17 +79,18 @@ impl PresenceStore {
     /// settled. Users keep an empty record so that their sequenceNumber never goes back.
     pub fn settle(&mut self, now: Timestamp) -> usize {
         let mut settled = 0;
-        while let Some((due, user)) = self.expiries.first().cloned() {
-            if due > now {
+        let now_at = Instant::new(now);
+        while let Some(&(due, position)) = self.expiries.first() {
+            if due > now_at {
                 break;
             }
             self.expiries.pop_first();
-            if let Some(presence) = self.users.get_mut(&user) {
+            if let Some((_, presence)) = self.users.get_index_mut(position as usize) {
                 presence.settle(now, &self.rules);
                 // A user's remaining expiries are all after `now` once settled; re-queueing one
                 // that is not would spin this loop forever while holding the store.
                 if let Some(next) = presence.next_expiry().filter(|next| *next > now) {
-                    self.expiries.insert((next, user));
+                    self.expiries.insert((Instant::new(next), position));
                 }
             }
             settled += 1;
@@ -87,7 +100,7 @@ impl PresenceStore {
 
     /// The earliest instant at which something expires.
     pub fn next_expiry(&self) -> Option<Timestamp> {
-        self.expiries.first().map(|(t, _)| *t)
+        self.expiries.first().map(|(t, _)| t.get())
     }
 
     /// How many users have a record.
@@ -100,15 +113,15 @@ impl PresenceStore {
         self.users.values().map(|u| u.sessions().len()).sum()
     }
 
-    fn reindex(&mut self, user: &UserId, before: Option<Timestamp>, after: Option<Timestamp>) {
+    fn reindex(&mut self, user: Position, before: Option<Timestamp>, after: Option<Timestamp>) {
         if before == after {
             return;
         }
         if let Some(t) = before {
-            self.expiries.remove(&(t, user.clone()));
+            self.expiries.remove(&(Instant::new(t), user));
         }
         if let Some(t) = after {
-            self.expiries.insert((t, user.clone()));
+            self.expiries.insert((Instant::new(t), user));
         }
     }
 }

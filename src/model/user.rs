@@ -10,26 +10,81 @@ use serde::Serialize;
 use super::rules::{Semantics, SessionRequest};
 use super::values::{Activity, Availability, PresenceState, SessionId};
 
+/// An instant as the model holds it: the value of a jiff [`Timestamp`] (whole seconds and the
+/// nanoseconds, of one sign) in 12 bytes instead of 16, so that a session is 56 bytes, not 64. It
+/// orders as the timestamp does.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(Rust, packed(4))]
+pub(super) struct Instant {
+    second: i64,
+    nanosecond: i32,
+}
+
+impl Instant {
+    pub(super) fn new(t: Timestamp) -> Self {
+        Instant {
+            second: t.as_second(),
+            nanosecond: t.subsec_nanosecond(),
+        }
+    }
+
+    pub(super) fn get(self) -> Timestamp {
+        let (second, nanosecond) = (self.second, self.nanosecond);
+        // Always in range: every `Instant` was made from a `Timestamp`.
+        Timestamp::new(second, nanosecond).unwrap_or(Timestamp::MAX)
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
 /// An application's presence session for one user (created by setPresence).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppSession {
     pub id: SessionId,
+    set_at: Instant,
+    expires_at: Instant,
     /// The state as set; see [`AppSession::state_at`] for what it shows after the fade.
     pub state: PresenceState,
-    pub set_at: Timestamp,
-    pub expires_at: Timestamp,
 }
 
 impl AppSession {
+    pub fn new(
+        id: SessionId,
+        state: PresenceState,
+        set_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Self {
+        AppSession {
+            id,
+            set_at: Instant::new(set_at),
+            expires_at: Instant::new(expires_at),
+            state,
+        }
+    }
+
+    /// When the session was last set (a keep-alive sets it again).
+    pub fn set_at(&self) -> Timestamp {
+        self.set_at.get()
+    }
+
+    /// When the session expires.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at.get()
+    }
+
     /// The session's state at `now`, or `None` once it has expired.
     pub fn state_at(&self, now: Timestamp, rules: &Semantics) -> Option<PresenceState> {
-        if now >= self.expires_at {
+        if now >= self.expires_at() {
             return None;
         }
         if self.state.availability != Availability::Available {
             return Some(self.state);
         }
-        let age = now.duration_since(self.set_at);
+        let age = now.duration_since(self.set_at());
         Some(if age >= rules.fade_to_away {
             PresenceState::new(Availability::Away, Activity::Away)
         } else if age >= rules.fade_to_inactive {
@@ -40,18 +95,81 @@ impl AppSession {
     }
 
     /// Every instant at which this session's shown state changes, fade stages and expiry.
-    fn transitions<'a>(&'a self, rules: &Semantics) -> impl Iterator<Item = Timestamp> + 'a {
+    fn transitions(&self, rules: &Semantics) -> impl Iterator<Item = Timestamp> + use<> {
+        let (set_at, expires_at) = (self.set_at(), self.expires_at());
         let stages = [rules.fade_to_inactive, rules.fade_to_away];
         let fades = (self.state.availability == Availability::Available)
             .then(move || {
                 stages
                     .into_iter()
-                    .filter_map(|d| self.set_at.checked_add(d).ok())
-                    .filter(|t| *t < self.expires_at)
+                    .filter_map(move |d| set_at.checked_add(d).ok())
+                    .filter(move |t| *t < expires_at)
             })
             .into_iter()
             .flatten();
-        fades.chain(std::iter::once(self.expires_at))
+        fades.chain(std::iter::once(expires_at))
+    }
+}
+
+/// A user's sessions in the order they were first set (the order breaks ties of precedence and
+/// instant). Most users have one or two: those are held inline, with no allocation of their own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum Sessions {
+    #[default]
+    None,
+    One(AppSession),
+    Two([AppSession; 2]),
+    Many(Vec<AppSession>),
+}
+
+impl Sessions {
+    fn as_slice(&self) -> &[AppSession] {
+        match self {
+            Sessions::None => &[],
+            Sessions::One(s) => std::slice::from_ref(s),
+            Sessions::Two(s) => s,
+            Sessions::Many(s) => s,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [AppSession] {
+        match self {
+            Sessions::None => &mut [],
+            Sessions::One(s) => std::slice::from_mut(s),
+            Sessions::Two(s) => s,
+            Sessions::Many(s) => s,
+        }
+    }
+
+    fn push(&mut self, session: AppSession) {
+        *self = match std::mem::take(self) {
+            Sessions::None => Sessions::One(session),
+            Sessions::One(a) => Sessions::Two([a, session]),
+            Sessions::Two([a, b]) => Sessions::Many(vec![a, b, session]),
+            Sessions::Many(mut all) => {
+                all.push(session);
+                Sessions::Many(all)
+            }
+        };
+    }
+
+    /// Keeps the sessions `keep` says yes to, in order. Two or fewer go back inline, so a user whose
+    /// sessions ended holds no allocation.
+    fn retain(&mut self, keep: impl Fn(&AppSession) -> bool) {
+        if self.as_slice().iter().all(&keep) {
+            return;
+        }
+        let (inline, spilled) = match std::mem::take(self) {
+            Sessions::None => ([None, None], Vec::new()),
+            Sessions::One(a) => ([Some(a), None], Vec::new()),
+            Sessions::Two([a, b]) => ([Some(a), Some(b)], Vec::new()),
+            Sessions::Many(all) => ([None, None], all),
+        };
+        for session in inline.into_iter().flatten().chain(spilled) {
+            if keep(&session) {
+                self.push(session);
+            }
+        }
     }
 }
 
@@ -59,7 +177,20 @@ impl AppSession {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PreferredPresence {
     pub state: PresenceState,
-    pub expires_at: Timestamp,
+    expires_at: Instant,
+}
+
+impl PreferredPresence {
+    pub fn new(state: PresenceState, expires_at: Timestamp) -> Self {
+        PreferredPresence {
+            state,
+            expires_at: Instant::new(expires_at),
+        }
+    }
+
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at.get()
+    }
 }
 
 /// The body of a status message (`itemBody`).
@@ -213,7 +344,7 @@ pub struct StatusMessageInput {
 /// One user's presence state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserPresence {
-    sessions: Vec<AppSession>,
+    sessions: Sessions,
     preferred: Option<PreferredPresence>,
     /// Boxed: most users have none, and a million users must fit in well under a gigabyte.
     status: Option<Box<StatusMessage>>,
@@ -221,12 +352,12 @@ pub struct UserPresence {
     location: Option<Box<WorkLocationLayers>>,
     writes: u64,
     /// The newest change already folded in: a write, or a timer that fired before a settle.
-    changed_at: Option<Timestamp>,
+    changed_at: Option<Instant>,
 }
 
 impl UserPresence {
     pub fn sessions(&self) -> &[AppSession] {
-        &self.sessions
+        self.sessions.as_slice()
     }
 
     pub fn preferred(&self) -> Option<&PreferredPresence> {
@@ -235,7 +366,7 @@ impl UserPresence {
 
     /// True when nothing is left that could ever show or change.
     pub fn is_idle(&self) -> bool {
-        self.sessions.is_empty()
+        self.sessions().is_empty()
             && self.preferred.is_none()
             && self.status.is_none()
             && self.location.is_none()
@@ -244,19 +375,26 @@ impl UserPresence {
     /// The earliest instant at which something must be dropped: a session, the preferred presence
     /// or the status message expiring. Fades need no timer: they are computed at read time.
     pub fn next_expiry(&self) -> Option<Timestamp> {
-        let sessions = self.sessions.iter().map(|s| s.expires_at);
+        let sessions = self.sessions().iter().map(|s| s.expires_at);
         let preferred = self.preferred.iter().map(|p| p.expires_at);
         let status = self
             .status
             .iter()
-            .filter_map(|s| s.expiry.as_ref().map(|e| e.at));
-        sessions.chain(preferred).chain(status).min()
+            .filter_map(|s| s.expiry.as_ref().map(|e| Instant::new(e.at)));
+        sessions
+            .chain(preferred)
+            .chain(status)
+            .min()
+            .map(Instant::get)
     }
 
     /// Every instant at which what this user shows may change, due or not.
     fn transitions<'a>(&'a self, rules: &'a Semantics) -> impl Iterator<Item = Timestamp> + 'a {
-        let sessions = self.sessions.iter().flat_map(move |s| s.transitions(rules));
-        let preferred = self.preferred.iter().map(|p| p.expires_at);
+        let sessions = self
+            .sessions()
+            .iter()
+            .flat_map(move |s| s.transitions(rules));
+        let preferred = self.preferred.iter().map(|p| p.expires_at());
         let status = self
             .status
             .iter()
@@ -266,7 +404,7 @@ impl UserPresence {
 
     fn newest_change(&self, now: Timestamp, rules: &Semantics) -> Option<Timestamp> {
         let fired = self.transitions(rules).filter(|t| *t <= now).max();
-        self.changed_at.max(fired)
+        self.changed_at.map(Instant::get).max(fired)
     }
 
     /// What the user shows at `now`, by the documented rules.
@@ -298,7 +436,7 @@ impl UserPresence {
     pub fn state_under(&self, now: Timestamp, rules: &Semantics) -> PresenceState {
         // Among live sessions the highest availability wins; among equals, the latest set.
         let winner = self
-            .sessions
+            .sessions()
             .iter()
             .enumerate()
             .filter_map(|(order, s)| s.state_at(now, rules).map(|state| (state, s.set_at, order)))
@@ -308,24 +446,23 @@ impl UserPresence {
             return PresenceState::OFFLINE;
         };
         match self.preferred {
-            Some(p) if now < p.expires_at => p.state,
+            Some(p) if now < p.expires_at() => p.state,
             _ => session_state,
         }
     }
 
     /// Drops everything that has expired by `now`, remembering when the newest timer fired.
     pub fn settle(&mut self, now: Timestamp, rules: &Semantics) {
-        self.changed_at = self.newest_change(now, rules);
-        self.sessions.retain(|s| now < s.expires_at);
-        if self.preferred.is_some_and(|p| now >= p.expires_at) {
+        self.changed_at = self.newest_change(now, rules).map(Instant::new);
+        // Sessions that are left give back any allocation: a soak of many short sessions must not
+        // keep memory.
+        let now_at = Instant::new(now);
+        self.sessions.retain(|s| now_at < s.expires_at);
+        if self.preferred.is_some_and(|p| now_at >= p.expires_at) {
             self.preferred = None;
         }
         if self.status.as_ref().is_some_and(|s| !s.live_at(now)) {
             self.status = None;
-        }
-        if self.sessions.is_empty() {
-            // Give the allocation back: a soak of many short sessions must not keep memory.
-            self.sessions = Vec::new();
         }
     }
 
@@ -342,29 +479,29 @@ impl UserPresence {
         match command {
             Command::SetPresence { session, request } => {
                 let expires_at = expiry(request.expiration)?;
-                let fresh = AppSession {
-                    id: session,
-                    state: request.state,
-                    set_at: now,
-                    expires_at,
-                };
-                match self.sessions.iter_mut().find(|s| s.id == fresh.id) {
+                let fresh = AppSession::new(session, request.state, now, expires_at);
+                match self
+                    .sessions
+                    .as_mut_slice()
+                    .iter_mut()
+                    .find(|s| s.id == fresh.id)
+                {
                     Some(existing) => *existing = fresh,
                     None => self.sessions.push(fresh),
                 }
             }
             Command::ClearPresence { session } => {
-                let before = self.sessions.len();
+                let before = self.sessions().len();
                 self.sessions.retain(|s| s.id != session);
-                if self.sessions.len() == before {
+                if self.sessions().len() == before {
                     return Err(CommandError::SessionNotFound(session));
                 }
             }
             Command::SetPreferredPresence(request) => {
-                self.preferred = Some(PreferredPresence {
-                    state: request.state,
-                    expires_at: expiry(request.expiration)?,
-                });
+                self.preferred = Some(PreferredPresence::new(
+                    request.state,
+                    expiry(request.expiration)?,
+                ));
             }
             Command::ClearPreferredPresence => {
                 // Clearing nothing succeeds (observed: a second clear is 200); like every
@@ -401,7 +538,8 @@ impl UserPresence {
             self.location = None;
         }
         self.writes += 1;
-        self.changed_at = Some(self.changed_at.map_or(now, |t| t.max(now)));
+        let now_at = Instant::new(now);
+        self.changed_at = Some(self.changed_at.map_or(now_at, |t| t.max(now_at)));
         Ok(())
     }
 }
@@ -433,6 +571,58 @@ mod tests {
 
     fn shows(user: &UserPresence, when: &str) -> String {
         user.state_at(at(when)).to_string()
+    }
+
+    #[test]
+    fn packed_instants_keep_the_value_and_the_order_of_timestamps() {
+        let mut all: Vec<Timestamp> = [
+            "-009999-01-02T01:59:59.999999999Z",
+            "1969-12-31T23:59:58.5Z",
+            "1969-12-31T23:59:59.2Z",
+            "1969-12-31T23:59:59.7Z",
+            "1970-01-01T00:00:00Z",
+            "1970-01-01T00:00:00.000000001Z",
+            "2026-01-05T09:00:00.123456789Z",
+            "9999-12-30T22:00:00.999999999Z",
+        ]
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+        all.extend([Timestamp::MIN, Timestamp::MAX]);
+        for a in &all {
+            assert_eq!(Instant::new(*a).get(), *a);
+            for b in &all {
+                assert_eq!(Instant::new(*a).cmp(&Instant::new(*b)), a.cmp(b), "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn sessions_keep_their_order_inline_and_spilled() {
+        let mut u = UserPresence::default();
+        for (i, app) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            let exp = ["PT10M", "PT20M", "PT30M", "PT40M"][i];
+            set(&mut u, "PT0S", app, "Busy", "InACall", Some(exp));
+        }
+        let ids = |u: &UserPresence| -> Vec<String> {
+            u.sessions().iter().map(|s| s.id.to_string()).collect()
+        };
+        assert_eq!(ids(&u), ["a", "b", "c", "d"]);
+        set(&mut u, "PT1M", "b", "Away", "Away", Some("PT1H"));
+        assert_eq!(
+            ids(&u),
+            ["a", "b", "c", "d"],
+            "a keep-alive keeps its place"
+        );
+        u.settle(at("PT10M"), &G);
+        assert_eq!(ids(&u), ["b", "c", "d"]);
+        u.settle(at("PT30M"), &G);
+        assert_eq!(ids(&u), ["b", "d"]);
+        assert!(matches!(u.sessions, Sessions::Two(_)), "back inline");
+        set(&mut u, "PT31M", "e", "Busy", "InACall", Some("PT5M"));
+        assert_eq!(ids(&u), ["b", "d", "e"]);
+        u.settle(at("PT2H"), &G);
+        assert_eq!(u.sessions, Sessions::None);
     }
 
     #[test]

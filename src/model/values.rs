@@ -109,43 +109,218 @@ impl fmt::Display for PresenceState {
     }
 }
 
-/// The id of a user (a directory object id). Cheap to clone: the store and its expiry index share it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(Arc<str>);
+/// An id as the store keeps it. Graph's ids are GUIDs: one in its canonical text form (36
+/// characters, lower case, hyphenated) is held as its 16 bytes, without an allocation, and written
+/// back to exactly that text. Any other text (a non-canonical spelling, a name in a test) is kept as
+/// it came. So equality, hashing and order are those of the text, while a million users with two
+/// sessions each hold no id on the heap.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum CompactId {
+    Guid([u8; 16]),
+    Text(Arc<str>),
+}
+
+/// The length of a GUID's canonical text form.
+const GUID_LEN: usize = 36;
+const GUID_HYPHENS: [usize; 4] = [8, 13, 18, 23];
+
+impl CompactId {
+    fn new(id: &str) -> Self {
+        match parse_canonical_guid(id) {
+            Some(bytes) => CompactId::Guid(bytes),
+            None => CompactId::Text(Arc::from(id)),
+        }
+    }
+
+    fn text(&self) -> IdStr<'_> {
+        match self {
+            CompactId::Guid(bytes) => IdStr(IdStrRepr::Guid(format_guid(bytes))),
+            CompactId::Text(text) => IdStr(IdStrRepr::Text(text)),
+        }
+    }
+}
+
+impl Ord for CompactId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            // Lower-case hex at fixed positions sorts as the bytes do.
+            (CompactId::Guid(a), CompactId::Guid(b)) => a.cmp(b),
+            _ => self.text().cmp(&other.text()),
+        }
+    }
+}
+
+impl PartialOrd for CompactId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The 16 bytes of `text` when it is a GUID in canonical form (lower case, hyphenated), else `None`.
+fn parse_canonical_guid(text: &str) -> Option<[u8; 16]> {
+    let text = text.as_bytes();
+    if text.len() != GUID_LEN || GUID_HYPHENS.iter().any(|&i| text[i] != b'-') {
+        return None;
+    }
+    let mut digits = text
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !GUID_HYPHENS.contains(i))
+        .map(|(_, c)| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        });
+    let mut bytes = [0u8; 16];
+    for byte in &mut bytes {
+        *byte = (digits.next()?? << 4) | digits.next()??;
+    }
+    Some(bytes)
+}
+
+fn format_guid(bytes: &[u8; 16]) -> [u8; GUID_LEN] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; GUID_LEN];
+    let mut slots = (0..GUID_LEN).filter(|i| !GUID_HYPHENS.contains(i));
+    for byte in bytes {
+        for nibble in [byte >> 4, byte & 0xf] {
+            if let Some(i) = slots.next() {
+                out[i] = HEX[usize::from(nibble)];
+            }
+        }
+    }
+    out
+}
+
+/// An id's text, borrowed, or written out on the stack from a GUID's bytes. Derefs to `str`.
+#[derive(Clone, Copy)]
+pub struct IdStr<'a>(IdStrRepr<'a>);
+
+#[derive(Clone, Copy)]
+enum IdStrRepr<'a> {
+    Guid([u8; GUID_LEN]),
+    Text(&'a str),
+}
+
+impl std::ops::Deref for IdStr<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match &self.0 {
+            // Only ever built by `format_guid`: ASCII hex digits and hyphens.
+            IdStrRepr::Guid(text) => std::str::from_utf8(text).unwrap_or_default(),
+            IdStrRepr::Text(text) => text,
+        }
+    }
+}
+
+impl PartialEq for IdStr<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for IdStr<'_> {}
+
+impl PartialOrd for IdStr<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for IdStr<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl PartialEq<str> for IdStr<'_> {
+    fn eq(&self, other: &str) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&str> for IdStr<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        **self == **other
+    }
+}
+
+impl fmt::Display for IdStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl fmt::Debug for IdStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl Serialize for IdStr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
+/// The id of a user (a directory object id). Cheap to clone: a GUID is 16 bytes inline, other
+/// text is shared.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(CompactId);
 
 impl UserId {
     pub fn new(id: &str) -> Self {
-        UserId(Arc::from(id))
+        UserId(CompactId::new(id))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The user whose object id is this GUID (its canonical text is lower case, hyphenated).
+    pub fn from_guid(bytes: [u8; 16]) -> Self {
+        UserId(CompactId::Guid(bytes))
+    }
+
+    /// The id as it was given (a GUID in canonical form comes back exactly as it was written).
+    pub fn as_str(&self) -> IdStr<'_> {
+        self.0.text()
     }
 }
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.as_str())
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("UserId").field(&&*self.as_str()).finish()
     }
 }
 
 /// The id of an application's presence session: by Graph's rule, the application (client) id.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(Box<str>);
+/// Cheap to clone: a GUID is 16 bytes inline, other text is shared.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(CompactId);
 
 impl SessionId {
     pub fn new(id: &str) -> Self {
-        SessionId(Box::from(id))
+        SessionId(CompactId::new(id))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The id as it was given (a GUID in canonical form comes back exactly as it was written).
+    pub fn as_str(&self) -> IdStr<'_> {
+        self.0.text()
     }
 }
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.as_str())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SessionId").field(&&*self.as_str()).finish()
     }
 }
 
@@ -176,5 +351,61 @@ mod tests {
         );
         assert!("".parse::<Activity>().is_err());
         assert!("Available ".parse::<Activity>().is_err());
+    }
+
+    #[test]
+    fn canonical_guids_are_held_as_bytes_and_written_back_exactly() {
+        let text = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+        let id = UserId::new(text);
+        assert!(matches!(id.0, CompactId::Guid(_)));
+        assert_eq!(id.as_str(), text);
+        assert_eq!(id.to_string(), text);
+        assert_eq!(format!("{id:?}"), format!("UserId({text:?})"));
+        assert_eq!(
+            id,
+            UserId::from_guid(uuid::Uuid::parse_str(text).unwrap().into_bytes())
+        );
+        assert_eq!(
+            SessionId::new(text).to_string(),
+            text,
+            "session ids are held the same way"
+        );
+    }
+
+    #[test]
+    fn other_text_is_kept_as_it_came_and_never_equals_a_guid() {
+        for text in [
+            "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D",
+            "{0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}",
+            "0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d",
+            "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4g",
+            "0a1b2c3d-4e5f-4a6b-8c7d_9e0f1a2b3c4d",
+            "alice",
+            "",
+        ] {
+            let id = UserId::new(text);
+            assert!(matches!(id.0, CompactId::Text(_)), "{text}");
+            assert_eq!(id.as_str(), text);
+            assert_ne!(id, UserId::new("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"));
+        }
+    }
+
+    #[test]
+    fn ids_order_as_their_text() {
+        let texts = [
+            "00000000-0000-4000-8000-000000000001",
+            "0000000f-0000-4000-8000-000000000000",
+            "0000000F-0000-4000-8000-000000000000",
+            "a0000000-0000-4000-8000-000000000000",
+            "alice",
+            "b",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ];
+        let mut ids: Vec<UserId> = texts.iter().rev().map(|t| UserId::new(t)).collect();
+        ids.sort();
+        let mut sorted = texts.to_vec();
+        sorted.sort();
+        let back: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        assert_eq!(back, sorted);
     }
 }

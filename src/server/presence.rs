@@ -107,7 +107,7 @@ pub fn parse_user_id(raw: &str) -> Option<UserId> {
         return None;
     }
     let id = uuid::Uuid::try_parse(raw).ok()?;
-    Some(UserId::new(&id.hyphenated().to_string()))
+    Some(UserId::from_guid(id.into_bytes()))
 }
 
 /// A path id that is no GUID: 400 BadRequest, as for a non-GUID id in getPresencesByUserId.
@@ -222,7 +222,7 @@ fn read_one(
     request.caller.may_read(&user)?;
     let view = state.view(&user);
     let presence = presence_json(&user, &view, sees_private(&request.caller, &user));
-    let context = context.replace("{}", user.as_str());
+    let context = context.replace("{}", &user.as_str());
     // Graph writes the annotation first.
     let mut body = serde_json::Map::new();
     body.insert(
