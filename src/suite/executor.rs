@@ -120,8 +120,10 @@ pub fn run_suite(
     });
     bar.finish_and_clear();
     let mut trials = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Targets in the order given, then cases by name, then repetitions.
+    let order = |name: &str| targets.iter().position(|t| t.target.name() == name);
     trials.sort_by(|a, b| {
-        (&a.target, &a.case, a.repetition).cmp(&(&b.target, &b.case, b.repetition))
+        (order(&a.target), &a.case, a.repetition).cmp(&(order(&b.target), &b.case, b.repetition))
     });
     SuiteReport {
         trials,
