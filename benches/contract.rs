@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use presence_conformance::spec::{Contract, HttpMessage, SpecProfile, Strictness};
+use presence_conformance::contract::{Contract, HttpMessage, SpecDocument, Strictness};
 
 const PRESENCE: &str = r#"{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users('fa8bf3dc-eca7-46b7-bad1-db199b62afc3')/presence/$entity","id":"fa8bf3dc-eca7-46b7-bad1-db199b62afc3","availability":"Available","activity":"Available","statusMessage":{"message":{"content":"Hey I am available now","contentType":"text"},"expiryDateTime":{"dateTime":"2026-01-05T17:00:00","timeZone":"Pacific Standard Time"},"publishedDateTime":"2026-01-05T09:00:00.0000000Z"},"outOfOfficeSettings":{"message":null,"isOutOfOffice":false},"sequenceNumber":"000647A048AE84000000000001"}"#;
 const ERROR: &str = r#"{"error":{"code":"InvalidArgument","message":"The provided [ExpirationDuration] is out of range.","innerError":{"date":"2026-01-05T09:00:00","request-id":"eec3ee66-bc30-4630-9083-0e4047bb5c99"}}}"#;
@@ -41,7 +41,7 @@ fn measure(name: &str, contract: &Contract, method: &str, path: &str, status: u1
 }
 
 fn main() {
-    let contract = Contract::bundled(SpecProfile::V1_0, Strictness::Documented)
+    let contract = Contract::bundled(SpecDocument::V1_0, Strictness::Documented)
         .expect("the bundled spec loads");
     let batch = format!(
         r#"{{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.presence)","value":[{}]}}"#,

@@ -6,6 +6,7 @@
 
 pub mod case;
 pub mod catalogue;
+pub mod contract;
 pub mod explore;
 pub mod fsutil;
 pub mod html;
@@ -14,6 +15,5 @@ pub mod operation;
 pub mod report;
 pub mod runner;
 pub mod server;
-pub mod spec;
 pub mod suite;
-pub mod target;
+pub mod targets;

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use presence_conformance::contract::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
 use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
-use presence_conformance::spec::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
 use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::{load_cases, select_targets};
 
@@ -309,8 +309,8 @@ fn write_run_outputs(
 
 fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
     let target = match &args.target {
-        Some(path) => presence_conformance::target::profile::load_profile(path)?.target,
-        None => std::sync::Arc::new(presence_conformance::target::EmbeddedTarget::new(
+        Some(path) => presence_conformance::targets::profile::load_profile(path)?.target,
+        None => std::sync::Arc::new(presence_conformance::targets::EmbeddedTarget::new(
             presence_conformance::model::Profile::V1_0,
         )),
     };
@@ -408,10 +408,10 @@ fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
             }
             Ok(loaded) => {
                 for profile in &loaded.profiles {
-                    let spec = presence_conformance::spec::SpecProfile::from(*profile);
-                    let contract = presence_conformance::spec::Contract::bundled(
+                    let spec = presence_conformance::contract::SpecDocument::from(*profile);
+                    let contract = presence_conformance::contract::Contract::bundled(
                         spec,
-                        presence_conformance::spec::Strictness::Documented,
+                        presence_conformance::contract::Strictness::Documented,
                     )?;
                     let problems =
                         presence_conformance::case::lint::lint_requests(loaded, contract);

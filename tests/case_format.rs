@@ -68,14 +68,14 @@ fn malformed_cases_report_file_line_and_reason() {
 
 #[test]
 fn every_request_a_case_sends_is_valid_or_marked_invalid_on_purpose() {
-    use presence_conformance::spec::{Contract, SpecProfile, Strictness};
+    use presence_conformance::contract::{Contract, SpecDocument, Strictness};
     let cases = root().join("cases");
     let mut problems = Vec::new();
     for file in presence_conformance::case::discover(&cases).unwrap() {
         let case = load_file(&cases, &file).unwrap();
         for profile in &case.profiles {
             let contract =
-                Contract::bundled(SpecProfile::from(*profile), Strictness::Documented).unwrap();
+                Contract::bundled(SpecDocument::from(*profile), Strictness::Documented).unwrap();
             problems.extend(presence_conformance::case::lint::lint_requests(
                 &case, contract,
             ));
@@ -86,7 +86,7 @@ fn every_request_a_case_sends_is_valid_or_marked_invalid_on_purpose() {
 
 #[test]
 fn lint_flags_an_unmarked_invalid_request_and_a_needless_marker() {
-    use presence_conformance::spec::{Contract, SpecProfile, Strictness};
+    use presence_conformance::contract::{Contract, SpecDocument, Strictness};
     let text = r#"
 title: Two wrong markers
 users: [alice]
@@ -101,7 +101,7 @@ steps:
     contract: invalid-request
 "#;
     let case = presence_conformance::case::load_str("x", Path::new("x.yaml"), text).unwrap();
-    let contract = Contract::bundled(SpecProfile::V1_0, Strictness::Documented).unwrap();
+    let contract = Contract::bundled(SpecDocument::V1_0, Strictness::Documented).unwrap();
     let problems = presence_conformance::case::lint::lint_requests(&case, contract);
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(

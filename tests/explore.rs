@@ -9,7 +9,7 @@ use presence_conformance::case::load_file;
 use presence_conformance::explore::{explore, step_count, write_case};
 use presence_conformance::model::{Availability, Profile, Semantics};
 use presence_conformance::runner::run_case;
-use presence_conformance::target::{EmbeddedTarget, Target};
+use presence_conformance::targets::{EmbeddedTarget, Target};
 
 fn passes(path: &Path, target: &dyn Target) -> bool {
     let case = load_file(path.parent().unwrap(), path).unwrap();

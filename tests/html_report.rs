@@ -13,7 +13,7 @@ use presence_conformance::html::{case_anchor, render, result_anchor};
 use presence_conformance::model::{Availability::*, Profile, Semantics};
 use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::{SuiteTarget, contract_for, load_cases};
-use presence_conformance::target::EmbeddedTarget;
+use presence_conformance::targets::EmbeddedTarget;
 use scraper::{ElementRef, Html, Selector};
 
 const FADE: &str = "timeout::available_fades_to_away";

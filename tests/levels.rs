@@ -22,8 +22,8 @@ use presence_conformance::runner::Fault;
 use presence_conformance::suite::{
     Judging, SuiteCase, SuiteTarget, Verdict, contract_for, load_cases, run_trial,
 };
-use presence_conformance::target::EmbeddedTarget;
-use presence_conformance::target::embedded::Variation;
+use presence_conformance::targets::EmbeddedTarget;
+use presence_conformance::targets::embedded::Variation;
 
 /// A case's verdict on one server, and the faults of its run.
 struct Judged {

@@ -17,8 +17,8 @@ use axum::response::IntoResponse;
 use presence_conformance::model::Profile;
 use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::{SuiteTarget, contract_for, load_cases};
-use presence_conformance::target::EmbeddedTarget;
-use presence_conformance::target::embedded::Variation;
+use presence_conformance::targets::EmbeddedTarget;
+use presence_conformance::targets::embedded::Variation;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()

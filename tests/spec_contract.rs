@@ -5,13 +5,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use presence_conformance::spec::{Contract, Direction, HttpMessage, SpecProfile, Strictness};
+use presence_conformance::contract::{Contract, Direction, HttpMessage, SpecDocument, Strictness};
 
 const BIN: &str = env!("CARGO_BIN_EXE_presence-conformance");
 const ID: &str = "a0000000-0000-4000-8000-000000000001";
 
 fn contract(strictness: Strictness) -> &'static Contract {
-    Contract::bundled(SpecProfile::V1_0, strictness).unwrap()
+    Contract::bundled(SpecDocument::V1_0, strictness).unwrap()
 }
 
 fn json<'a>(method: &'a str, path: &'a str, body: &'a str) -> HttpMessage<'a> {

@@ -12,8 +12,8 @@ use presence_conformance::model::Profile;
 use presence_conformance::suite::{
     Judging, SuiteCase, SuiteTarget, Verdict, load_cases, run_trial,
 };
-use presence_conformance::target::EmbeddedTarget;
-use presence_conformance::target::profile::load_profile;
+use presence_conformance::targets::EmbeddedTarget;
+use presence_conformance::targets::profile::load_profile;
 
 const BIN: &str = env!("CARGO_BIN_EXE_presence-conformance");
 const CANARY: &str = "CANARY-SECRET-4b1d9e2f-do-not-print";

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use presence_conformance::model::{Availability, Profile, Semantics};
 use presence_conformance::suite::{Judging, SuiteTarget, Verdict, load_cases, run_trial};
-use presence_conformance::target::EmbeddedTarget;
+use presence_conformance::targets::EmbeddedTarget;
 
 /// The names of the cases that fail on a reference server following `rules`.
 fn failing_cases(rules: Semantics) -> Vec<String> {

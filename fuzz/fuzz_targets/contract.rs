@@ -1,7 +1,7 @@
 //! The contract validator never panics on arbitrary bodies, paths or statuses.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use presence_conformance::spec::{Contract, HttpMessage, SpecProfile, Strictness};
+use presence_conformance::contract::{Contract, HttpMessage, SpecDocument, Strictness};
 
 const PATHS: [&str; 5] = [
     "/users/a0000000-0000-4000-8000-000000000001/presence",
@@ -13,7 +13,7 @@ const PATHS: [&str; 5] = [
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else { return };
-    let Ok(contract) = Contract::bundled(SpecProfile::V1_0, Strictness::Documented) else { return };
+    let Ok(contract) = Contract::bundled(SpecDocument::V1_0, Strictness::Documented) else { return };
     let path = PATHS[usize::from(selector) % PATHS.len()];
     let method = if selector & 0x80 == 0 { "GET" } else { "POST" };
     let status = [200, 204, 400, 404, 500, 302][usize::from(selector / 8) % 6];

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::model::{Action, Case};
 use super::render::Substitution;
-use crate::spec::{Contract, HttpMessage};
+use crate::contract::{Contract, HttpMessage};
 
 /// An id that stands for every actor when a request is checked without a target.
 const PLACEHOLDER_ID: &str = "00000000-0000-4000-8000-000000000000";

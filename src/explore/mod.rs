@@ -24,7 +24,7 @@ use crate::model::{
     StatusMessageInput, UserId, iso, preferred_request, session_request,
 };
 use crate::runner::run_case;
-use crate::target::Target;
+use crate::targets::Target;
 
 const USERS: [&str; 2] = ["alice", "bob"];
 const APPS: [&str; 3] = ["a1", "a2", "a3"];

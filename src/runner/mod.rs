@@ -15,7 +15,7 @@ use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, T
 use crate::catalogue::Level;
 use crate::model::iso;
 use crate::operation::Via;
-use crate::target::{CaseSession, ClockMode, HttpRequest, HttpResponse, Target, TargetError};
+use crate::targets::{ClockMode, HttpRequest, HttpResponse, HttpSession, Target, TargetError};
 pub use timeline::{Entry, Redactor, Timeline};
 
 /// One exchange as the contract checker sees it. Paths are relative to the version root.
@@ -37,7 +37,7 @@ pub struct ContractFaults {
     pub response: Vec<String>,
 }
 
-/// Validates exchanges against a spec (implemented by `spec::Contract`).
+/// Validates exchanges against a spec (implemented by `contract::Contract`).
 pub trait ContractCheck: Send + Sync {
     fn check(&self, exchange: &ExchangeRecord<'_>) -> ContractFaults;
 }
@@ -174,8 +174,8 @@ pub async fn run_case(
         Err(e) => run.aborted = Some(e.to_string()),
         Ok(mut session) => {
             let mut replay = Replay {
-                redactor: Redactor::new(session.actor_ids()),
-                session: session.as_mut(),
+                redactor: Redactor::new(session.http.actor_ids()),
+                session: &mut session.http,
                 contract,
                 sequences: HashMap::new(),
             };
@@ -193,7 +193,7 @@ pub async fn run_case(
 }
 
 struct Replay<'a> {
-    session: &'a mut dyn CaseSession,
+    session: &'a mut HttpSession,
     redactor: Redactor,
     contract: Option<&'a dyn ContractCheck>,
     /// Each user's sequenceNumber at their last observation.

@@ -9,7 +9,7 @@ use jiff::SignedDuration;
 use super::{Judging, SuiteCase, SuiteTarget, Verdict, run_trial};
 use crate::case::Case;
 use crate::runner::{CaseRun, ContractCheck};
-use crate::target::Target;
+use crate::targets::Target;
 
 /// How to run a suite.
 #[derive(Clone, Debug)]

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::case::{Case, CaseError, case_name, discover, load_file};
+use crate::contract::{Contract, SpecDocument, Strictness};
 use crate::model::Profile;
 use crate::runner::{CaseRun, ContractCheck, Outcome, run_case};
-use crate::spec::{Contract, SpecProfile, Strictness};
-use crate::target::profile::{KnownFailure, ProfileError, load_profile};
-use crate::target::{ClockMode, EmbeddedTarget, Target};
+use crate::targets::profile::{KnownFailure, ProfileError, load_profile};
+use crate::targets::{ClockMode, EmbeddedTarget, Target};
 
 /// The environment variable naming a target profile (`targets/local.toml`).
 pub const TARGET_ENV: &str = "PRESENCE_TARGET";
@@ -79,7 +79,7 @@ pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, ProfileErro
 /// documented rules.
 pub fn contract_for(target: &dyn Target) -> Option<Arc<dyn ContractCheck>> {
     let contract =
-        Contract::bundled(SpecProfile::from(target.profile()), Strictness::Documented).ok()?;
+        Contract::bundled(SpecDocument::from(target.profile()), Strictness::Documented).ok()?;
     Some(Arc::new(ContractRef(contract)))
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::http::{Credentials, Held, HoldingSession, HttpSession, Secret, SessionSettings};
-use super::{CaseSession, ClockMode, Target, TargetError};
+use super::http::{Credentials, HttpSession, Secret, SessionSettings};
+use super::{CaseSession, ClockMode, Hold, Target, TargetError};
 use crate::case::Case;
 use crate::model::{Profile, Semantics};
 use crate::server::config::{ClientConfig, ServerConfig, UserConfig};
@@ -165,7 +165,7 @@ impl Target for EmbeddedTarget {
         self.profile
     }
 
-    async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError> {
+    async fn open(&self, case: &Case) -> Result<CaseSession, TargetError> {
         let (mut config, mut credentials, actor_ids) = config_for(case, self.profile);
         if let Some(change) = self.variation.as_ref().and_then(|v| v.config.as_ref()) {
             change(&mut config);
@@ -195,13 +195,6 @@ impl Target for EmbeddedTarget {
             request_timeout: Duration::from_secs(10),
         })
         .await?;
-        Ok(Box::new(HoldingSession::new(http, server)))
-    }
-}
-
-#[async_trait]
-impl Held for RunningServer {
-    async fn release(self) {
-        self.shutdown().await;
+        Ok(CaseSession::new(http, Hold::Server(server)))
     }
 }

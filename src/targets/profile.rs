@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::http::{Credentials, Held, HoldingSession, HttpSession, Secret, SessionSettings};
-use super::{CaseSession, ClockMode, EmbeddedTarget, HttpRequest, Target, TargetError};
+use super::http::{Credentials, HttpSession, Secret, SessionSettings};
+use super::{CaseSession, ClockMode, EmbeddedTarget, Hold, HttpRequest, Target, TargetError};
 use crate::case::render::Substitution;
 use crate::case::{Case, Field, Request, StatusMessage};
 use crate::model::Profile;
@@ -579,7 +579,7 @@ impl Target for RemoteTarget {
         self.cannot_run(case)
     }
 
-    async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError> {
+    async fn open(&self, case: &Case) -> Result<CaseSession, TargetError> {
         if let Some(reason) = self.cannot_run(case) {
             return Err(TargetError::Start(reason));
         }
@@ -642,23 +642,18 @@ impl Target for RemoteTarget {
             request_timeout: self.request_timeout,
         })
         .await?;
-        Ok(Box::new(HoldingSession::new(
+        Ok(CaseSession::new(
             http,
-            RemoteHold {
+            Hold::Remote(RemoteHold {
                 _lease: lease,
                 _slot: slot,
-            },
-        )))
+            }),
+        ))
     }
 }
 
 /// The pooled users and the concurrency slot a remote case holds until it closes.
-struct RemoteHold {
+pub(crate) struct RemoteHold {
     _lease: UserLease,
     _slot: OwnedSemaphorePermit,
-}
-
-#[async_trait]
-impl Held for RemoteHold {
-    async fn release(self) {}
 }

@@ -2,8 +2,8 @@
 //! into validators that judge every request a case sends and every response a target returns,
 //! plus `spec lint` and `spec diff` for keeping our documents honest against Microsoft's.
 
+pub mod check;
 pub mod cli;
-pub mod contract;
 pub mod diff;
 pub mod documented;
 pub mod lint;
@@ -14,22 +14,22 @@ use std::fmt;
 
 use serde::Serialize;
 
-pub use contract::Contract;
+pub use check::Contract;
 
 use crate::model::Profile;
 
 /// Which document: `/v1.0` or `/beta`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpecProfile {
+pub enum SpecDocument {
     V1_0,
     Beta,
 }
 
-impl From<Profile> for SpecProfile {
+impl From<Profile> for SpecDocument {
     fn from(p: Profile) -> Self {
         match p {
-            Profile::V1_0 => SpecProfile::V1_0,
-            Profile::Beta | Profile::Beta2021 => SpecProfile::Beta,
+            Profile::V1_0 => SpecDocument::V1_0,
+            Profile::Beta | Profile::Beta2021 => SpecDocument::Beta,
         }
     }
 }

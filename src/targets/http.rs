@@ -4,11 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use super::{CaseSession, ClockMode, HttpRequest, HttpResponse, TargetError};
+use super::{ClockMode, HttpRequest, HttpResponse, TargetError};
 use crate::model::iso;
 
 /// A client secret or password: never printed, not even by `{:?}`.
@@ -257,29 +256,35 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     text
 }
 
-#[async_trait]
-impl CaseSession for HttpSession {
-    fn actor_ids(&self) -> &BTreeMap<String, String> {
+/// What the runner uses of a session.
+impl HttpSession {
+    /// Actor name to the id the target knows it by (user object ids, app client ids).
+    pub fn actor_ids(&self) -> &BTreeMap<String, String> {
         &self.settings.actor_ids
     }
 
-    fn version_root(&self) -> &str {
+    /// `/v1.0` or `/beta`.
+    pub fn version_root(&self) -> &str {
         &self.settings.version_root
     }
 
-    fn clock(&self) -> ClockMode {
+    pub fn clock(&self) -> ClockMode {
         self.settings.clock
     }
 
-    fn case_start(&self) -> Timestamp {
+    /// The target's presence time when the case started.
+    pub fn case_start(&self) -> Timestamp {
         self.start
     }
 
-    fn time_scale(&self) -> f64 {
+    /// Presence seconds per wall second (real clocks sped up with `--time-scale`).
+    pub fn time_scale(&self) -> f64 {
         self.settings.time_scale
     }
 
-    async fn token(
+    /// A bearer token for an app, acting as itself or for a user; `None` when the target takes
+    /// no tokens.
+    pub async fn token(
         &mut self,
         app: &str,
         delegate: Option<&str>,
@@ -307,7 +312,7 @@ impl CaseSession for HttpSession {
         Ok(Some(token))
     }
 
-    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
+    pub async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
         let transport = |cause: String| TargetError::Transport {
             method: request.method.clone(),
             path: request.path.clone(),
@@ -356,7 +361,8 @@ impl CaseSession for HttpSession {
         })
     }
 
-    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
+    /// Brings the target to `offset` after the case start: advances a virtual clock, or waits.
+    pub async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
         match self.settings.clock {
             ClockMode::Virtual => {
                 let by = offset - self.advanced;
@@ -374,64 +380,5 @@ impl CaseSession for HttpSession {
             }
         }
         Ok(())
-    }
-
-    async fn close(self: Box<Self>) {}
-}
-
-/// What a session holds besides its HTTP client until the case ends: a server to stop, pooled
-/// users and a concurrency slot to give back.
-#[async_trait]
-pub trait Held: Send + 'static {
-    async fn release(self);
-}
-
-/// An HTTP session plus what it holds, released after the client is dropped (its pooled
-/// connections would otherwise hold a server's graceful shutdown open).
-pub struct HoldingSession<H: Held> {
-    http: HttpSession,
-    held: H,
-}
-
-impl<H: Held> HoldingSession<H> {
-    pub fn new(http: HttpSession, held: H) -> Self {
-        HoldingSession { http, held }
-    }
-}
-
-#[async_trait]
-impl<H: Held> CaseSession for HoldingSession<H> {
-    fn actor_ids(&self) -> &BTreeMap<String, String> {
-        self.http.actor_ids()
-    }
-    fn version_root(&self) -> &str {
-        self.http.version_root()
-    }
-    fn clock(&self) -> ClockMode {
-        self.http.clock()
-    }
-    fn case_start(&self) -> Timestamp {
-        self.http.case_start()
-    }
-    fn time_scale(&self) -> f64 {
-        self.http.time_scale()
-    }
-    async fn token(
-        &mut self,
-        app: &str,
-        delegate: Option<&str>,
-    ) -> Result<Option<String>, TargetError> {
-        self.http.token(app, delegate).await
-    }
-    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
-        self.http.send(request).await
-    }
-    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
-        self.http.wait_until(offset).await
-    }
-    async fn close(self: Box<Self>) {
-        let HoldingSession { http, held } = *self;
-        drop(http);
-        held.release().await;
     }
 }

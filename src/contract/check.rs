@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::documented::DocumentedRules;
 use super::translate::{pointer_token, translate_document};
-use super::{Direction, HttpMessage, SpecError, SpecProfile, Strictness, Violation};
+use super::{Direction, HttpMessage, SpecDocument, SpecError, Strictness, Violation};
 
 const BASE: &str = "urn:presence-conformance:spec";
 
@@ -120,12 +120,12 @@ static BUNDLED: LazyLock<[[Result<Contract, String>; 2]; 2]> = LazyLock::new(|| 
 impl Contract {
     /// The documents under `spec/`, compiled once per process.
     pub fn bundled(
-        profile: SpecProfile,
+        profile: SpecDocument,
         strictness: Strictness,
     ) -> Result<&'static Contract, SpecError> {
         let row = match profile {
-            SpecProfile::V1_0 => &BUNDLED[0],
-            SpecProfile::Beta => &BUNDLED[1],
+            SpecDocument::V1_0 => &BUNDLED[0],
+            SpecDocument::Beta => &BUNDLED[1],
         };
         let cell = match strictness {
             Strictness::Upstream => &row[0],
@@ -718,7 +718,7 @@ mod tests {
     #[test]
     fn the_bundled_documents_load_at_both_strictness_levels() {
         // Work-location actions: on /me only in v1.0, on every base in beta.
-        for (profile, count) in [(SpecProfile::V1_0, 23), (SpecProfile::Beta, 31)] {
+        for (profile, count) in [(SpecDocument::V1_0, 23), (SpecDocument::Beta, 31)] {
             for strictness in [Strictness::Upstream, Strictness::Documented] {
                 let contract = Contract::bundled(profile, strictness).unwrap();
                 assert_eq!(contract.operation_ids().count(), count);
@@ -734,9 +734,9 @@ mod tests {
             "/users/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/presence/setPresence",
             body,
         );
-        let upstream = Contract::bundled(SpecProfile::V1_0, Strictness::Upstream).unwrap();
+        let upstream = Contract::bundled(SpecDocument::V1_0, Strictness::Upstream).unwrap();
         assert_eq!(upstream.check_request(&request), Vec::new());
-        let documented = Contract::bundled(SpecProfile::V1_0, Strictness::Documented).unwrap();
+        let documented = Contract::bundled(SpecDocument::V1_0, Strictness::Documented).unwrap();
         let pointers: Vec<String> = documented
             .check_request(&request)
             .into_iter()

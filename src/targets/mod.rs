@@ -6,10 +6,7 @@ pub mod embedded;
 pub mod http;
 pub mod profile;
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
-use jiff::{SignedDuration, Timestamp};
 
 use crate::case::Case;
 use crate::model::Profile;
@@ -95,33 +92,36 @@ pub trait Target: Send + Sync {
         Ok(())
     }
     /// Prepares a fresh world for one case.
-    async fn open(&self, case: &Case) -> Result<Box<dyn CaseSession>, TargetError>;
+    async fn open(&self, case: &Case) -> Result<CaseSession, TargetError>;
 }
 
-/// One case's connection to a target.
-#[async_trait]
-pub trait CaseSession: Send {
-    /// Actor name to the id the target knows it by (user object ids, app client ids).
-    fn actor_ids(&self) -> &BTreeMap<String, String>;
-    /// `/v1.0` or `/beta`.
-    fn version_root(&self) -> &str;
-    fn clock(&self) -> ClockMode;
-    /// The target's presence time when the case started.
-    fn case_start(&self) -> Timestamp;
-    /// Presence seconds per wall second (real clocks sped up with `--time-scale`).
-    fn time_scale(&self) -> f64 {
-        1.0
+/// One case's connection to a target: its HTTP session (ids, credentials, the clock) and what
+/// it holds until the case ends.
+pub struct CaseSession {
+    pub http: HttpSession,
+    hold: Hold,
+}
+
+/// What a case holds besides its HTTP client: a server to stop, or pooled users and a
+/// concurrency slot to give back (on drop).
+pub(crate) enum Hold {
+    Server(crate::server::RunningServer),
+    Remote(profile::RemoteHold),
+}
+
+impl CaseSession {
+    pub(crate) fn new(http: HttpSession, hold: Hold) -> Self {
+        CaseSession { http, hold }
     }
-    /// A bearer token for an app, acting as itself or for a user; `None` when the target takes
-    /// no tokens.
-    async fn token(
-        &mut self,
-        app: &str,
-        delegate: Option<&str>,
-    ) -> Result<Option<String>, TargetError>;
-    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError>;
-    /// Brings the target to `offset` after the case start: advances a virtual clock, or waits.
-    async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError>;
-    /// Releases what the case held (servers, pooled users).
-    async fn close(self: Box<Self>);
+
+    /// Releases what the case held, after the client is dropped (its pooled connections would
+    /// otherwise hold a server's graceful shutdown open).
+    pub async fn close(self) {
+        let CaseSession { http, hold } = self;
+        drop(http);
+        match hold {
+            Hold::Server(server) => server.shutdown().await,
+            Hold::Remote(lease) => drop(lease),
+        }
+    }
 }
