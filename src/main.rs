@@ -239,12 +239,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         progress: !args.quiet && std::io::stderr().is_terminal(),
         repeat: args.repeat,
     };
-    let report = run_suite(
-        &cases,
-        &targets,
-        &|target| presence_conformance::suite::contract_for(target),
-        &options,
-    );
+    let report = run_suite(&cases, &targets, &options);
     write_run_outputs(&args, &report)?;
     let flaky = !report.flaky().is_empty();
     Ok(if report.failed() == 0 && !flaky {

@@ -55,8 +55,9 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
     let cases = cases.clone();
     Trial::test(entry.name.clone(), move || {
         let entry = &cases[index];
-        let contract = contract_for(target.target.as_ref());
-        let outcome = run_trial(entry, &target, contract.as_deref(), judging());
+        let contract = contract_for(target.target.as_ref())
+            .map_err(|e| format!("the bundled contract does not load: {e}"))?;
+        let outcome = run_trial(entry, &target, Some(contract), judging());
         match (outcome.verdict, &entry.case, &outcome.run) {
             (Verdict::Passed, Ok(case), Some(run)) => {
                 check_snapshot(&snapshots, &entry.path, case, run)

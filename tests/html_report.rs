@@ -12,7 +12,7 @@ use jiff::SignedDuration;
 use presence_conformance::html::{case_anchor, render, result_anchor};
 use presence_conformance::model::{Availability::*, Profile, Semantics};
 use presence_conformance::suite::executor::{RunOptions, run_suite};
-use presence_conformance::suite::{SuiteTarget, contract_for, load_cases};
+use presence_conformance::suite::{SuiteTarget, load_cases};
 use presence_conformance::targets::EmbeddedTarget;
 use scraper::{ElementRef, Html, Selector};
 
@@ -78,12 +78,7 @@ fn report() -> String {
             known_failures: Vec::new(),
         },
     ];
-    let suite = run_suite(
-        &cases,
-        &targets,
-        &|t| contract_for(t),
-        &RunOptions::default(),
-    );
+    let suite = run_suite(&cases, &targets, &RunOptions::default());
     assert_eq!(suite.trials.len(), cases.len() * targets.len());
     let page = render(&suite.html_view());
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"));

@@ -41,18 +41,18 @@ fn judge(target: EmbeddedTarget, filter: &str, judging: Judging) -> HashMap<Stri
         target: Arc::new(target),
         known_failures: Vec::new(),
     };
-    let contract = contract_for(target.target.as_ref());
+    let contract = contract_for(target.target.as_ref()).expect("the bundled contract");
     let cases: Vec<SuiteCase> = cases()
         .into_iter()
         .filter(|c| c.name.contains(filter))
         .collect();
     let results = Mutex::new(HashMap::new());
-    let (target, contract, results_ref) = (&target, contract.as_deref(), &results);
+    let (target, results_ref) = (&target, &results);
     std::thread::scope(|scope| {
         for half in cases.chunks(cases.len().div_ceil(2).max(1)) {
             scope.spawn(move || {
                 for case in half {
-                    let outcome = run_trial(case, target, contract, judging);
+                    let outcome = run_trial(case, target, Some(contract), judging);
                     let faults = outcome
                         .run
                         .map(|r| r.failures.into_iter().flat_map(|f| f.faults).collect())

@@ -16,7 +16,7 @@ use axum::response::IntoResponse;
 
 use presence_conformance::model::Profile;
 use presence_conformance::suite::executor::{RunOptions, run_suite};
-use presence_conformance::suite::{SuiteTarget, contract_for, load_cases};
+use presence_conformance::suite::{SuiteTarget, load_cases};
 use presence_conformance::targets::EmbeddedTarget;
 use presence_conformance::targets::embedded::Variation;
 
@@ -157,12 +157,7 @@ fn repeat_reports_a_flaky_target_as_flaky() {
         ..RunOptions::default()
     };
     let target = EmbeddedTarget::varied(Profile::V1_0, "flaky", flaky());
-    let report = run_suite(
-        &cases,
-        &targets(vec![target]),
-        &|t| contract_for(t),
-        &options,
-    );
+    let report = run_suite(&cases, &targets(vec![target]), &options);
     assert_eq!(report.trials.len(), 3);
     let flaky = report.flaky();
     assert_eq!(flaky.len(), 1, "{}", report.render());
@@ -197,7 +192,7 @@ fn several_targets_are_compared_with_a_diff_of_what_differs() {
         EmbeddedTarget::named(Profile::V1_0, "reference"),
         EmbeddedTarget::with_semantics(Profile::V1_0, "late", late),
     ];
-    let report = run_suite(&cases, &targets(list), &|t| contract_for(t), &options);
+    let report = run_suite(&cases, &targets(list), &options);
     let differences = report.differences();
     assert!(
         differences

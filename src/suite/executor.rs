@@ -1,15 +1,14 @@
 //! Running a whole suite outside `cargo test` (the `run` command): every selected case on every
 //! target, `repeat` times, trials in parallel with a progress bar.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 
-use super::{Judging, SuiteCase, SuiteTarget, Verdict, run_trial};
+use super::{Judging, SuiteCase, SuiteTarget, Verdict, contract_for, run_trial};
 use crate::case::Case;
-use crate::runner::{CaseRun, ContractCheck};
-use crate::targets::Target;
+use crate::runner::CaseRun;
 
 /// How to run a suite.
 #[derive(Clone, Debug)]
@@ -59,9 +58,6 @@ pub struct SuiteReport {
     pub wall: Duration,
 }
 
-/// A contract checker per target, chosen by the caller.
-pub type ContractFor = dyn Fn(&dyn Target) -> Option<Arc<dyn ContractCheck>> + Send + Sync;
-
 /// The cases `filter` selects, by index.
 pub fn selected(cases: &[SuiteCase], filter: Option<&str>) -> Vec<usize> {
     (0..cases.len())
@@ -73,7 +69,6 @@ pub fn selected(cases: &[SuiteCase], filter: Option<&str>) -> Vec<usize> {
 pub fn run_suite(
     cases: &[SuiteCase],
     targets: &[SuiteTarget],
-    contract_for: &ContractFor,
     options: &RunOptions,
 ) -> SuiteReport {
     let started = Instant::now();
@@ -106,7 +101,7 @@ pub fn run_suite(
                     let Some((index, target, repetition)) = next else {
                         break;
                     };
-                    let mut result = trial(&cases[index], target, contract_for, judging);
+                    let mut result = trial(&cases[index], target, judging);
                     result.repetition = repetition;
                     bar.set_message(result.case.clone());
                     bar.inc(1);
@@ -131,14 +126,15 @@ pub fn run_suite(
     }
 }
 
-fn trial(
-    entry: &SuiteCase,
-    target: &SuiteTarget,
-    contract_for: &ContractFor,
-    judging: Judging,
-) -> TrialResult {
-    let contract = contract_for(target.target.as_ref());
-    let outcome = run_trial(entry, target, contract.as_deref(), judging);
+/// One case on one target, every exchange checked against the bundled contract.
+fn trial(entry: &SuiteCase, target: &SuiteTarget, judging: Judging) -> TrialResult {
+    let outcome = match contract_for(target.target.as_ref()) {
+        Ok(contract) => run_trial(entry, target, Some(contract), judging),
+        Err(e) => super::TrialOutcome {
+            verdict: Verdict::Failed(format!("the bundled contract does not load: {e}")),
+            run: None,
+        },
+    };
     let run = outcome.run.as_ref();
     TrialResult {
         case: entry.name.clone(),

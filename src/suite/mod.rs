@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::case::{Case, CaseError, case_name, discover, load_file};
-use crate::contract::{Contract, SpecDocument, Strictness};
+use crate::contract::{Contract, SpecDocument, SpecError, Strictness};
 use crate::model::Profile;
 use crate::runner::{CaseRun, ContractCheck, Outcome, run_case};
 use crate::targets::profile::{KnownFailure, ProfileError, load_profile};
@@ -76,20 +76,9 @@ pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, ProfileErro
 }
 
 /// The contract a target's exchanges are checked against: our spec for its profile, with the
-/// documented rules.
-pub fn contract_for(target: &dyn Target) -> Option<Arc<dyn ContractCheck>> {
-    let contract =
-        Contract::bundled(SpecDocument::from(target.profile()), Strictness::Documented).ok()?;
-    Some(Arc::new(ContractRef(contract)))
-}
-
-/// A bundled contract behind the runner's checking trait.
-struct ContractRef(&'static Contract);
-
-impl ContractCheck for ContractRef {
-    fn check(&self, exchange: &crate::runner::ExchangeRecord<'_>) -> crate::runner::ContractFaults {
-        self.0.check(exchange)
-    }
+/// documented rules. A bundled spec that does not load is an error, never a silent "no check".
+pub fn contract_for(target: &dyn Target) -> Result<&'static Contract, SpecError> {
+    Contract::bundled(SpecDocument::from(target.profile()), Strictness::Documented)
 }
 
 /// Why a case does not run on a target, if it does not.
