@@ -108,9 +108,7 @@ impl Request {
                 ..
             } => {
                 put(&mut members, "sessionId", session_id);
-                put(&mut members, "availability", availability);
-                put(&mut members, "activity", activity);
-                put(&mut members, "expirationDuration", expiration_duration);
+                put_state(&mut members, [availability, activity, expiration_duration]);
             }
             Request::ClearPresence { session_id, .. } => put(&mut members, "sessionId", session_id),
             Request::SetUserPreferredPresence {
@@ -118,11 +116,7 @@ impl Request {
                 activity,
                 expiration_duration,
                 ..
-            } => {
-                put(&mut members, "availability", availability);
-                put(&mut members, "activity", activity);
-                put(&mut members, "expirationDuration", expiration_duration);
-            }
+            } => put_state(&mut members, [availability, activity, expiration_duration]),
             Request::SetStatusMessage { message, .. } => {
                 members.insert(
                     "statusMessage".into(),
@@ -148,6 +142,16 @@ fn render_raw(raw: &RawRequest, substitution: &Substitution) -> Rendered {
             .body
             .as_deref()
             .map_or_else(Vec::new, |b| substitution.fill(b).into_bytes()),
+    }
+}
+
+/// availability, activity and expirationDuration, in that order (as Graph's examples write them).
+fn put_state(body: &mut Map<String, Value>, fields: [&Field<String>; 3]) {
+    for (key, field) in ["availability", "activity", "expirationDuration"]
+        .into_iter()
+        .zip(fields)
+    {
+        put(body, key, field);
     }
 }
 
