@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use presence_conformance::plural;
 use presence_conformance::report::run_suite;
 use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
 use presence_conformance::spec::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
@@ -129,14 +130,17 @@ enum ClockKind {
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// Address to listen on (port 0 picks a free one).
+    /// Address to listen on, `host:port` (a host name such as `localhost` is resolved; port 0
+    /// picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
+    addr: String,
+    /// `real` (wall time) or `virtual` (time moves only through /_conformance/clock/advance).
     #[arg(long, value_enum, default_value = "real")]
     clock: ClockKind,
-    /// With --clock real: how many presence seconds pass per wall second (60 = a minute a second).
-    #[arg(long, default_value_t = 1.0)]
-    time_scale: f64,
+    /// With --clock real: how many presence seconds pass per wall second (60 = a minute a
+    /// second; default 1). Refused with --clock virtual.
+    #[arg(long)]
+    time_scale: Option<f64>,
     /// A TOML file with the tenant, app registrations and users (see README).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -148,7 +152,27 @@ struct ServeArgs {
     quiet: bool,
 }
 
+/// Restores the default action for SIGPIPE (Rust ignores it), so that `cases schema | head -1`
+/// ends quietly when the reader goes away instead of panicking in `println!`. Sockets are not
+/// affected: the standard library sends with MSG_NOSIGNAL.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    unsafe extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: setting a signal's disposition to its default before any thread starts.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => serve(args),
@@ -244,8 +268,8 @@ fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
                     text,
                 )?;
                 println!(
-                    "minimal timeline ({} steps) written to {}",
-                    presence_conformance::explore::step_count(text),
+                    "minimal timeline ({}) written to {}",
+                    plural(presence_conformance::explore::step_count(text), "step"),
                     path.display()
                 );
             }
@@ -296,15 +320,6 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `1 case`, `2 cases`.
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let cases = load_cases(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     let mut broken = 0;
@@ -315,6 +330,7 @@ fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
                 broken += 1;
             }
             Ok(loaded) => {
+                let mut file_broken = false;
                 for profile in &loaded.profiles {
                     let spec = presence_conformance::spec::SpecProfile::from(*profile);
                     let contract = presence_conformance::spec::Contract::bundled(
@@ -326,12 +342,13 @@ fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
                     for p in &problems {
                         eprintln!("error: {p} [{profile}]");
                     }
-                    broken += usize::from(!problems.is_empty());
+                    file_broken |= !problems.is_empty();
                 }
+                broken += usize::from(file_broken);
             }
         }
     }
-    println!("{} case files, {broken} with errors", cases.len());
+    println!("{}, {broken} with errors", plural(cases.len(), "case file"));
     Ok(if broken == 0 {
         ExitCode::SUCCESS
     } else {
@@ -339,40 +356,67 @@ fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        anyhow::bail!(
-            "--time-scale must be a positive number, not {}",
-            args.time_scale
-        );
+/// The address `serve` listens on: `--addr` as given, or its host name resolved.
+fn listen_addr(addr: &str) -> anyhow::Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let mut found = addr
+        .to_socket_addrs()
+        .with_context(|| format!("--addr {addr}: not a host:port this machine can resolve"))?;
+    found
+        .next()
+        .with_context(|| format!("--addr {addr}: the name resolves to no address"))
+}
+
+/// The clock `serve` runs on, or a usage error for a combination that means nothing.
+fn serve_clock(args: &ServeArgs) -> anyhow::Result<(PresenceClock, String)> {
+    match (args.clock, args.time_scale) {
+        (ClockKind::Virtual, Some(_)) => anyhow::bail!(
+            "--time-scale applies only to --clock real (a virtual clock moves only through \
+             POST /_conformance/clock/advance)"
+        ),
+        (ClockKind::Virtual, None) => Ok((PresenceClock::virtual_at_epoch(), "virtual".into())),
+        (ClockKind::Real, scale) => {
+            let scale = scale.unwrap_or(1.0);
+            if !(scale.is_finite() && scale > 0.0) {
+                anyhow::bail!("--time-scale must be a positive number, not {scale}");
+            }
+            Ok((PresenceClock::real(scale), format!("real x{scale}")))
+        }
     }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (clock, clock_name) = serve_clock(&args)?;
+    let addr = listen_addr(&args.addr)?;
     let mut config = match &args.config {
         Some(path) => ServerConfig::from_file(path)?,
         None => ServerConfig::default(),
     };
     config.no_auth |= args.no_auth;
     config.log_requests = !args.quiet;
-    let clock = match args.clock {
-        ClockKind::Virtual => PresenceClock::virtual_at_epoch(),
-        ClockKind::Real => PresenceClock::real(args.time_scale),
-    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let server = RunningServer::start_on(args.addr, config, clock)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        let auth = if server.state().config.no_auth {
-            "no auth"
+        let server = match RunningServer::start_on(addr, config, clock).await {
+            Ok(server) => server,
+            Err(e) => {
+                // Not a usage error (2): the address is taken or not ours to bind.
+                eprintln!("error: cannot listen on {addr}: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let config = &server.state().config;
+        let auth = if config.no_auth {
+            "no auth".to_owned()
         } else {
-            "bearer tokens required"
+            format!(
+                "bearer tokens required; tenant {tenant}, tokens from http://{addr}/{tenant}/oauth2/v2.0/token",
+                tenant = config.tenant_id,
+                addr = server.addr(),
+            )
         };
         eprintln!(
-            "presence-conformance reference server on http://{} (v1.0 and beta; {} clock; {auth})",
+            "presence-conformance reference server on http://{} (v1.0 and beta; {clock_name} clock; {auth})",
             server.addr(),
-            match args.clock {
-                ClockKind::Virtual => "virtual".to_owned(),
-                ClockKind::Real => format!("real x{}", args.time_scale),
-            },
         );
         tokio::signal::ctrl_c()
             .await

@@ -44,8 +44,12 @@ pub struct ValidateArgs {
     /// The operationId (`users.user.presence.setPresence`).
     #[arg(long)]
     operation: String,
-    /// The body is a request body.
-    #[arg(long, conflicts_with = "response")]
+    /// The body is a request body (one of --request and --response is required).
+    #[arg(
+        long,
+        conflicts_with = "response",
+        required_unless_present = "response"
+    )]
     request: bool,
     /// The body is a response body with this status.
     #[arg(long)]
@@ -113,7 +117,7 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
                     for c in &changes {
                         println!("{c}");
                     }
-                    println!("{} differences", changes.len());
+                    println!("{}", crate::plural(changes.len(), "difference"));
                 }
             }
             Ok(if changes.is_empty() {
@@ -135,10 +139,12 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         std::fs::read(&args.body).with_context(|| format!("cannot read {}", args.body.display()))?
     };
     let Some((method, path)) = contract.example_request(&args.operation) else {
+        let known: Vec<&str> = contract.operation_ids().collect();
         anyhow::bail!(
-            "{} has no operation {}",
+            "{} has no operation {}; it has:\n  {}",
             args.spec.display(),
-            args.operation
+            args.operation,
+            known.join("\n  ")
         );
     };
     let request = HttpMessage {
@@ -164,7 +170,7 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     for v in &violations {
         println!("{v}");
     }
-    println!("{} violations", violations.len());
+    println!("{}", crate::plural(violations.len(), "violation"));
     Ok(if violations.is_empty() {
         ExitCode::SUCCESS
     } else {
