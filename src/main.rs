@@ -247,6 +247,10 @@ fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
         )),
     };
     let found = presence_conformance::explore::explore(target.as_ref(), args.timelines, args.seed);
+    if let Some(cause) = &found.unreachable {
+        // Not a difference: nothing is written, and the exit code is the one for "could not run".
+        anyhow::bail!("cannot explore {}: {cause}", target.name());
+    }
     let rate = f64::from(found.timelines) / found.wall.as_secs_f64().max(1e-9);
     match &found.difference {
         None => {

@@ -229,3 +229,81 @@ fn conformance_endpoints_on_a_real_clock_say_they_need_a_virtual_one() {
     assert!(response.contains("--clock virtual"), "{response}");
     assert!(response.contains("\"error\""), "{response}");
 }
+
+#[test]
+fn explore_against_a_target_that_is_down_writes_nothing() {
+    let dir = scratch("explore-down");
+    // A port nothing listens on: bind one, note it, let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let profile = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("targets/local.toml"),
+    )
+    .unwrap()
+    .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+    let profile_path = dir.join("down.toml");
+    std::fs::write(&profile_path, profile).unwrap();
+    let out_dir = dir.join("generated");
+    let out = run(&[
+        "explore",
+        "--target",
+        profile_path.to_str().unwrap(),
+        "--timelines",
+        "20",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+    assert!(!out_dir.exists(), "explore wrote {}", out_dir.display());
+}
+
+#[test]
+fn spec_diff_reads_a_multi_document_file_and_normalises_action_prefixes() {
+    let dir = scratch("spec-diff");
+    let ours = "spec/graph-presence.v1.0.openapi.yaml";
+    let spec = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(ours))
+        .unwrap()
+        .replace("/presence/set", "/presence/microsoft.graph.set")
+        .replace("/presence/clear", "/presence/microsoft.graph.clear");
+    let upstream = dir.join("upstream.yaml");
+    std::fs::write(&upstream, format!("---\n{spec}\n---\nsecond: document\n")).unwrap();
+    let out = run(&["spec", "diff", ours, upstream.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).starts_with("no drift"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn spec_diff_prints_a_legend() {
+    let out = run(&[
+        "spec",
+        "diff",
+        "spec/graph-presence.v1.0.openapi.yaml",
+        "spec/graph-presence.beta.openapi.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("+ upstream has it"),
+        "{stdout}"
+    );
+}

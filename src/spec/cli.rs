@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::diff::{PRESENCE_PATHS, diff};
+use super::diff::{LEGEND, PRESENCE_PATHS, diff};
 use super::lint::lint;
 use super::load::parse_document;
 use super::{Contract, HttpMessage, Strictness};
@@ -19,12 +19,22 @@ pub enum SpecCommand {
         files: Vec<PathBuf>,
     },
     /// What differs between our spec and an upstream Graph OpenAPI file; exits 1 on drift.
+    ///
+    /// Bound actions compare without their `microsoft.graph.` prefix. In the text output `+` is
+    /// in upstream only, `-` in ours only, `~` in both but different.
+    #[command(
+        after_help = "Example:\n  presence-conformance spec diff spec/graph-presence.v1.0.openapi.yaml openapi.yaml"
+    )]
     Diff {
+        /// Our OpenAPI document (YAML or JSON), e.g. spec/graph-presence.v1.0.openapi.yaml.
         ours: PathBuf,
+        /// The upstream document, e.g. msgraph-metadata's openapi/v1.0/openapi.yaml; a YAML file
+        /// of several documents is read up to its first `---` separator.
         upstream: PathBuf,
         /// Only paths matching this regular expression.
         #[arg(long, default_value = PRESENCE_PATHS)]
         paths: String,
+        /// `text` (one line per difference) or `json`.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -105,7 +115,10 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
             let read = |p: &PathBuf| -> anyhow::Result<serde_json::Value> {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read {}", p.display()))?;
-                Ok(parse_document(&text, &p.display().to_string())?)
+                Ok(parse_document(
+                    first_document(&text),
+                    &p.display().to_string(),
+                )?)
             };
             let changes = diff(&read(&ours)?, &read(&upstream)?, &filter);
             match format {
@@ -114,6 +127,7 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
                     println!("no drift on paths matching {paths}")
                 }
                 Format::Text => {
+                    println!("{LEGEND}");
                     for c in &changes {
                         println!("{c}");
                     }
@@ -127,6 +141,31 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// The first document of a YAML stream (`---` separates documents; a leading one is allowed).
+fn first_document(text: &str) -> &str {
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end();
+        if bare == "---" || bare.starts_with("--- ") || bare == "..." {
+            if text[start..offset].trim().is_empty()
+                || text[start..offset].lines().all(is_blank_or_comment)
+            {
+                start = offset + line.len();
+            } else {
+                return &text[start..offset];
+            }
+        }
+        offset += line.len();
+    }
+    &text[start..]
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let line = line.trim();
+    line.is_empty() || line.starts_with('#') || line.starts_with('%')
 }
 
 pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
