@@ -27,22 +27,42 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the conformance suite (default: against the embedded reference server).
+    #[command(
+        after_help = "Examples:\n  presence-conformance run timeout\n  presence-conformance run --target targets/local.toml --junit report.xml"
+    )]
     Run(RunArgs),
     /// Run the reference Graph presence server.
+    ///
+    /// Exits 2 on a usage error, 1 when it cannot listen (the port is in use).
+    #[command(
+        after_help = "Examples:\n  presence-conformance serve --addr localhost:8080 --clock virtual --no-auth\n  presence-conformance serve --clock real --time-scale 60"
+    )]
     Serve(ServeArgs),
     /// Work with case files.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  presence-conformance cases lint")]
     Cases(CasesCommand),
     /// Lint our OpenAPI documents, or diff them against Microsoft's.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  presence-conformance spec lint")]
     Spec(SpecCommand),
-    /// Check one request or response body against a spec by hand.
+    /// Check one request or response body against a spec by hand (with the documented rules).
+    #[command(
+        after_help = "Examples:\n  echo '{\"sessionId\":\"s\",\"availability\":\"Busy\",\"activity\":\"InACall\"}' | presence-conformance validate --operation users.user.presence.setPresence --request -\n  presence-conformance validate --operation users.GetPresence --response 200 body.json"
+    )]
     Validate(ValidateArgs),
     /// Replay generated timelines on a target and compare it with the pure model.
+    ///
+    /// Exits 1 on a difference (its minimal timeline written as a case file), 2 when the target
+    /// cannot be reached.
+    #[command(
+        after_help = "Examples:\n  presence-conformance explore --timelines 200\n  presence-conformance explore --target targets/local.toml --seed 7"
+    )]
     Explore(ExploreArgs),
     /// List the rule catalogue (spec/rules.yaml): each rule's level, source and cases.
     ///
     /// Example: `presence-conformance rules --uncovered` lists the rules no case checks.
+    #[command(
+        after_help = "Examples:\n  presence-conformance rules --uncovered\n  presence-conformance rules --level documented"
+    )]
     Rules(RulesArgs),
 }
 
@@ -71,8 +91,12 @@ struct ExploreArgs {
     /// A target profile; default: the embedded reference server.
     #[arg(long)]
     target: Option<PathBuf>,
+    /// How many generated timelines to replay (each up to 30 steps); stops at the first
+    /// difference.
     #[arg(long, default_value_t = 1000)]
     timelines: u32,
+    /// The random seed: the same seed generates the same timelines, so a difference can be
+    /// reproduced.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Where to write the minimal case of a difference.
@@ -112,11 +136,16 @@ struct RunArgs {
 #[derive(Subcommand)]
 enum CasesCommand {
     /// Check every case file (format, actors, durations, order) and report each error with its line.
+    #[command(
+        after_help = "Examples:\n  presence-conformance cases lint\n  presence-conformance cases lint cases/timeout"
+    )]
     Lint {
+        /// The directory of case files (searched recursively).
         #[arg(default_value = "cases")]
         dir: PathBuf,
     },
     /// Print the JSON Schema of the case format (committed as spec/case.schema.json).
+    #[command(after_help = "Example:\n  presence-conformance cases schema > spec/case.schema.json")]
     Schema,
 }
 

@@ -307,3 +307,35 @@ fn spec_diff_prints_a_legend() {
         "{stdout}"
     );
 }
+
+#[test]
+fn every_subcommand_help_has_an_example() {
+    let commands: &[&[&str]] = &[
+        &["run"],
+        &["serve"],
+        &["cases"],
+        &["cases", "lint"],
+        &["cases", "schema"],
+        &["spec"],
+        &["spec", "lint"],
+        &["spec", "diff"],
+        &["validate"],
+        &["explore"],
+        &["rules"],
+    ];
+    for command in commands {
+        let out = bin().args(*command).arg("--help").output().unwrap();
+        let help = text(&out.stdout);
+        assert!(
+            help.contains("Example"),
+            "{command:?} --help has no example:\n{help}"
+        );
+    }
+    let explore = text(&run(&["explore", "--help"]).stdout);
+    for description in ["How many generated timelines", "The random seed"] {
+        assert!(explore.contains(description), "{explore}");
+    }
+    let diff = text(&run(&["spec", "diff", "--help"]).stdout);
+    assert!(diff.contains("Our OpenAPI document"), "{diff}");
+    assert!(diff.contains("The upstream document"), "{diff}");
+}

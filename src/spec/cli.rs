@@ -14,6 +14,9 @@ use super::{Contract, HttpMessage, Strictness};
 #[derive(Subcommand)]
 pub enum SpecCommand {
     /// Check a spec: OpenAPI 3.0, every $ref resolves, operationIds and responses, examples valid.
+    #[command(
+        after_help = "Examples:\n  presence-conformance spec lint\n  presence-conformance spec lint spec/graph-presence.beta.openapi.yaml"
+    )]
     Lint {
         /// Default: every document under spec/.
         files: Vec<PathBuf>,
