@@ -339,3 +339,12 @@ fn every_subcommand_help_has_an_example() {
     assert!(diff.contains("Our OpenAPI document"), "{diff}");
     assert!(diff.contains("The upstream document"), "{diff}");
 }
+
+#[test]
+fn validate_refuses_an_unknown_parameter_as_the_server_does() {
+    let out = validate_body(
+        r#"{"sessionId":"s","availability":"Available","activity":"Available","foo":1}"#,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("/foo"), "{}", text(&out.stdout));
+}
