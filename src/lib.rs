@@ -17,3 +17,12 @@ pub mod runner;
 pub mod server;
 pub mod suite;
 pub mod targets;
+
+/// `1 case`, `2 cases`: a count and its noun, singular for one.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use presence_conformance::contract::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
+use presence_conformance::plural;
 use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
 use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::{load_cases, select_targets};
@@ -26,22 +27,42 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the conformance suite (default: against the embedded reference server).
+    #[command(
+        after_help = "Examples:\n  presence-conformance run timeout\n  presence-conformance run --target targets/local.toml --junit report.xml"
+    )]
     Run(RunArgs),
     /// Run the reference Graph presence server.
+    ///
+    /// Exits 2 on a usage error, 1 when it cannot listen (the port is in use).
+    #[command(
+        after_help = "Examples:\n  presence-conformance serve --addr localhost:8080 --clock virtual --no-auth\n  presence-conformance serve --clock real --time-scale 60"
+    )]
     Serve(ServeArgs),
     /// Work with case files.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  presence-conformance cases lint")]
     Cases(CasesCommand),
     /// Lint our OpenAPI documents, or diff them against Microsoft's.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  presence-conformance spec lint")]
     Spec(SpecCommand),
-    /// Check one request or response body against a spec by hand.
+    /// Check one request or response body against a spec by hand (with the documented rules).
+    #[command(
+        after_help = "Examples:\n  echo '{\"sessionId\":\"s\",\"availability\":\"Busy\",\"activity\":\"InACall\"}' | presence-conformance validate --operation users.user.presence.setPresence --request -\n  presence-conformance validate --operation users.GetPresence --response 200 body.json"
+    )]
     Validate(ValidateArgs),
     /// Replay generated timelines on a target and compare it with the pure model.
+    ///
+    /// Exits 1 on a difference (its minimal timeline written as a case file), 2 when the target
+    /// cannot be reached.
+    #[command(
+        after_help = "Examples:\n  presence-conformance explore --timelines 200\n  presence-conformance explore --target targets/local.toml --seed 7"
+    )]
     Explore(ExploreArgs),
     /// List the rule catalogue (spec/rules.yaml): each rule's level, source and cases.
     ///
     /// Example: `presence-conformance rules --uncovered` lists the rules no case checks.
+    #[command(
+        after_help = "Examples:\n  presence-conformance rules --uncovered\n  presence-conformance rules --level documented"
+    )]
     Rules(RulesArgs),
 }
 
@@ -70,8 +91,12 @@ struct ExploreArgs {
     /// A target profile; default: the embedded reference server.
     #[arg(long)]
     target: Option<PathBuf>,
+    /// How many generated timelines to replay (each up to 30 steps); stops at the first
+    /// difference.
     #[arg(long, default_value_t = 1000)]
     timelines: u32,
+    /// The random seed: the same seed generates the same timelines, so a difference can be
+    /// reproduced.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Where to write the minimal case of a difference.
@@ -141,11 +166,16 @@ enum OutputFormat {
 #[derive(Subcommand)]
 enum CasesCommand {
     /// Check every case file (format, actors, durations, order) and report each error with its line.
+    #[command(
+        after_help = "Examples:\n  presence-conformance cases lint\n  presence-conformance cases lint cases/timeout"
+    )]
     Lint {
+        /// The directory of case files (searched recursively).
         #[arg(default_value = "cases")]
         dir: PathBuf,
     },
     /// Print the JSON Schema of the case format (committed as spec/case.schema.json).
+    #[command(after_help = "Example:\n  presence-conformance cases schema > spec/case.schema.json")]
     Schema,
 }
 
@@ -159,14 +189,17 @@ enum ClockKind {
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// Address to listen on (port 0 picks a free one).
+    /// Address to listen on, `host:port` (a host name such as `localhost` is resolved; port 0
+    /// picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
+    addr: String,
+    /// `real` (wall time) or `virtual` (time moves only through /_conformance/clock/advance).
     #[arg(long, value_enum, default_value = "real")]
     clock: ClockKind,
-    /// With --clock real: how many presence seconds pass per wall second (60 = a minute a second).
-    #[arg(long, default_value_t = 1.0)]
-    time_scale: f64,
+    /// With --clock real: how many presence seconds pass per wall second (60 = a minute a
+    /// second; default 1). Refused with --clock virtual.
+    #[arg(long)]
+    time_scale: Option<f64>,
     /// A TOML file with the tenant, app registrations and users (see README).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -178,7 +211,27 @@ struct ServeArgs {
     quiet: bool,
 }
 
+/// Restores the default action for SIGPIPE (Rust ignores it), so that `cases schema | head -1`
+/// ends quietly when the reader goes away instead of panicking in `println!`. Sockets are not
+/// affected: the standard library sends with MSG_NOSIGNAL.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    unsafe extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: setting a signal's disposition to its default before any thread starts.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => serve(args),
@@ -310,6 +363,10 @@ fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
         )),
     };
     let found = presence_conformance::explore::explore(target.as_ref(), args.timelines, args.seed);
+    if let Some(cause) = &found.unreachable {
+        // Not a difference: nothing is written, and the exit code is the one for "could not run".
+        anyhow::bail!("cannot explore {}: {cause}", target.name());
+    }
     let rate = f64::from(found.timelines) / found.wall.as_secs_f64().max(1e-9);
     match &found.difference {
         None => {
@@ -331,8 +388,8 @@ fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
                     text,
                 )?;
                 println!(
-                    "minimal timeline ({} steps) written to {}",
-                    presence_conformance::explore::step_count(text),
+                    "minimal timeline ({}) written to {}",
+                    plural(presence_conformance::explore::step_count(text), "step"),
                     path.display()
                 );
             }
@@ -383,15 +440,6 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `1 case`, `2 cases`.
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let cases = load_cases(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     let mut broken = 0;
@@ -402,6 +450,7 @@ fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
                 broken += 1;
             }
             Ok(loaded) => {
+                let mut file_broken = false;
                 for profile in &loaded.profiles {
                     let spec = presence_conformance::contract::SpecDocument::from(*profile);
                     let contract = presence_conformance::contract::Contract::bundled(
@@ -413,12 +462,13 @@ fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
                     for p in &problems {
                         eprintln!("error: {p} [{profile}]");
                     }
-                    broken += usize::from(!problems.is_empty());
+                    file_broken |= !problems.is_empty();
                 }
+                broken += usize::from(file_broken);
             }
         }
     }
-    println!("{} case files, {broken} with errors", cases.len());
+    println!("{}, {broken} with errors", plural(cases.len(), "case file"));
     Ok(if broken == 0 {
         ExitCode::SUCCESS
     } else {
@@ -426,40 +476,67 @@ fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        anyhow::bail!(
-            "--time-scale must be a positive number, not {}",
-            args.time_scale
-        );
+/// The address `serve` listens on: `--addr` as given, or its host name resolved.
+fn listen_addr(addr: &str) -> anyhow::Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let mut found = addr
+        .to_socket_addrs()
+        .with_context(|| format!("--addr {addr}: not a host:port this machine can resolve"))?;
+    found
+        .next()
+        .with_context(|| format!("--addr {addr}: the name resolves to no address"))
+}
+
+/// The clock `serve` runs on, or a usage error for a combination that means nothing.
+fn serve_clock(args: &ServeArgs) -> anyhow::Result<(PresenceClock, String)> {
+    match (args.clock, args.time_scale) {
+        (ClockKind::Virtual, Some(_)) => anyhow::bail!(
+            "--time-scale applies only to --clock real (a virtual clock moves only through \
+             POST /_conformance/clock/advance)"
+        ),
+        (ClockKind::Virtual, None) => Ok((PresenceClock::virtual_at_epoch(), "virtual".into())),
+        (ClockKind::Real, scale) => {
+            let scale = scale.unwrap_or(1.0);
+            if !(scale.is_finite() && scale > 0.0) {
+                anyhow::bail!("--time-scale must be a positive number, not {scale}");
+            }
+            Ok((PresenceClock::real(scale), format!("real x{scale}")))
+        }
     }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (clock, clock_name) = serve_clock(&args)?;
+    let addr = listen_addr(&args.addr)?;
     let mut config = match &args.config {
         Some(path) => ServerConfig::from_file(path)?,
         None => ServerConfig::default(),
     };
     config.no_auth |= args.no_auth;
     config.log_requests = !args.quiet;
-    let clock = match args.clock {
-        ClockKind::Virtual => PresenceClock::virtual_at_epoch(),
-        ClockKind::Real => PresenceClock::real(args.time_scale),
-    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let server = RunningServer::start_on(args.addr, config, clock)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        let auth = if server.state().config.no_auth {
-            "no auth"
+        let server = match RunningServer::start_on(addr, config, clock).await {
+            Ok(server) => server,
+            Err(e) => {
+                // Not a usage error (2): the address is taken or not ours to bind.
+                eprintln!("error: cannot listen on {addr}: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let config = &server.state().config;
+        let auth = if config.no_auth {
+            "no auth".to_owned()
         } else {
-            "bearer tokens required"
+            format!(
+                "bearer tokens required; tenant {tenant}, tokens from http://{addr}/{tenant}/oauth2/v2.0/token",
+                tenant = config.tenant_id,
+                addr = server.addr(),
+            )
         };
         eprintln!(
-            "presence-conformance reference server on http://{} (v1.0 and beta; {} clock; {auth})",
+            "presence-conformance reference server on http://{} (v1.0 and beta; {clock_name} clock; {auth})",
             server.addr(),
-            match args.clock {
-                ClockKind::Virtual => "virtual".to_owned(),
-                ClockKind::Real => format!("real x{}", args.time_scale),
-            },
         );
         tokio::signal::ctrl_c()
             .await

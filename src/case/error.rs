@@ -68,6 +68,10 @@ impl CaseError {
         let mut error = CaseError::at(path, text, line, column, message);
         if error.message.contains("unknown field") {
             error.hint = Some("see spec/case.schema.json for the fields a case may use".into());
+            if let Some((wrong, expected)) = unknown_field(&error.message) {
+                let expected = expected.clone();
+                error = error.with_suggestion(&wrong, expected.iter().map(String::as_str));
+            }
         }
         error
     }
@@ -123,5 +127,42 @@ impl fmt::Display for CaseError {
             write!(f, " ({hint})")?;
         }
         Ok(())
+    }
+}
+
+/// The field and the expected ones of serde's "unknown field `x`, expected one of a, b" (names
+/// with or without backticks).
+fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.split("unknown field").nth(1)?;
+    let wrong = rest.split('`').nth(1)?.to_owned();
+    let expected = rest.split("expected").nth(1)?;
+    let expected = expected
+        .trim_start_matches(" one of")
+        .split([',', ' '])
+        .map(|name| name.trim().trim_matches('`'))
+        .filter(|name| !name.is_empty() && *name != "or")
+        .map(str::to_owned)
+        .collect();
+    Some((wrong, expected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_key_gets_the_closest_expected_one() {
+        let text = "steps:\n  - setPresense: {}\n";
+        let error = CaseError::at(
+            Path::new("x.yaml"),
+            text,
+            2,
+            5,
+            "unknown field `setPresense`, expected one of `at`, `setPresence`, `observe`".into(),
+        );
+        let (wrong, expected) = unknown_field(&error.message).unwrap();
+        assert_eq!(wrong, "setPresense");
+        let error = error.with_suggestion(&wrong, expected.iter().map(String::as_str));
+        assert_eq!(error.hint.as_deref(), Some("did you mean 'setPresence'?"));
     }
 }

@@ -343,6 +343,7 @@ impl Checker<'_> {
                     return Err(self.error(&loc, "`within` belongs to `observe` steps"));
                 }
                 let via = self.via(&step, &delegate, &loc)?;
+                self.expiration(&step, &loc)?;
                 let request = match operation {
                     Some(operation) => self.call(operation, &step, &actor, &delegate, &loc)?,
                     None => self.raw(&step)?,
@@ -365,6 +366,56 @@ impl Checker<'_> {
             rules,
             note: step.note,
         })
+    }
+
+    /// An `expirationDuration` that is not ISO 8601 is a slip in the case file, caught here with
+    /// a frame, unless the step sends it on purpose (`contract: invalid-request`).
+    fn expiration(&self, step: &StepFile, loc: &Loc) -> Result<(), CaseError> {
+        if step.contract == Some(ContractFile::InvalidRequest) {
+            return Ok(());
+        }
+        let written = [
+            step.set_presence.as_ref().map(|s| &s.expiration_duration),
+            step.set_user_preferred_presence
+                .as_ref()
+                .map(|s| &s.expiration_duration),
+        ];
+        for field in written.into_iter().flatten() {
+            if let Field::Given(text) = field
+                && parse_edm_duration(text).is_err()
+            {
+                let (line, column) = self.find_value(loc.line(), "expirationDuration", text);
+                let error = CaseError::at(
+                    self.path,
+                    self.text,
+                    line,
+                    column,
+                    format!(
+                        "expirationDuration: '{text}' is not an ISO 8601 duration such as PT30M \
+                         (mark the step `contract: invalid-request` if that is the point)"
+                    ),
+                );
+                return Err(match iso_guess(text) {
+                    Some(fix) => error.with_hint(&format!("did you mean {fix}?")),
+                    None => error,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Where `key: value` is written, from line `from` on: (line, column of the value).
+    fn find_value(&self, from: u64, key: &str, value: &str) -> (u64, u64) {
+        let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(0);
+        for (i, line) in self.text.lines().enumerate().skip(skip) {
+            if let Some(k) = line.find(key)
+                && let Some(v) = line[k..].find(value)
+            {
+                let column = u64::try_from(k + v + 1).unwrap_or(1);
+                return (u64::try_from(i + 1).unwrap_or(from), column);
+            }
+        }
+        (from, 1)
     }
 
     /// What the step does: exactly one operation, raw request or observation.
@@ -586,6 +637,20 @@ impl Checker<'_> {
 
     fn observation(&self, step: &StepFile) -> Result<Observation, CaseError> {
         let o = present(&step.observe);
+        let known = |written: &Option<Located<String>>, kind: &str, values: &[&str]| match written {
+            Some(v) if !values.iter().any(|k| k.eq_ignore_ascii_case(&v.value)) => Err(self
+                .error(
+                    &v.referenced,
+                    format!("'{}' is not a known {kind} value", v.value),
+                )
+                .with_suggestion(&v.value, values.iter().copied())),
+            _ => Ok(()),
+        };
+        use crate::model::{Activity, Availability};
+        let availabilities: Vec<&str> = Availability::ALL.iter().map(|v| v.as_str()).collect();
+        let activities: Vec<&str> = Activity::ALL.iter().map(|v| v.as_str()).collect();
+        known(&o.availability, "availability", &availabilities)?;
+        known(&o.activity, "activity", &activities)?;
         Ok(Observation {
             user: self.user(&o.user)?,
             availability: o.availability.as_ref().map(|a| a.value.clone()),
@@ -650,6 +715,17 @@ impl Checker<'_> {
             (None, None) => Err(self.error(loc, "which user? add `user: <name>`")),
         }
     }
+}
+
+/// `5m`, `1h30m`, `pt30m`: the ISO 8601 duration the writer probably meant, if there is one.
+fn iso_guess(text: &str) -> Option<String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let guess = if upper.starts_with('P') {
+        upper
+    } else {
+        format!("PT{upper}")
+    };
+    (guess != text && parse_edm_duration(&guess).is_ok()).then_some(guess)
 }
 
 fn is_actor_name(name: &str) -> bool {

@@ -663,10 +663,19 @@ impl Compiler<'_> {
         let (pointer, resolved) = self.resolve(body, format!("{op_pointer}/requestBody"));
         let resolved = resolved.unwrap_or(Value::Null);
         let declared = self.bodies(&pointer, resolved.get("content"))?;
-        let documented = resolved
-            .pointer("/content/application~1json/schema/x-presence-documented")
+        let schema = resolved.pointer("/content/application~1json/schema");
+        let parameters: Option<Vec<String>> = schema
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect());
+        let documented = schema
+            .and_then(|s| s.get("x-presence-documented"))
             .map(|d| DocumentedRules::parse(d).map_err(|m| self.invalid(&pointer, m)))
-            .transpose()?;
+            .transpose()?
+            .map(|rules| match parameters {
+                Some(names) => rules.with_parameters(names),
+                None => rules,
+            });
         let required = resolved
             .get("required")
             .and_then(Value::as_bool)

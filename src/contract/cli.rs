@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::diff::{PRESENCE_PATHS, diff};
+use super::diff::{LEGEND, PRESENCE_PATHS, diff};
 use super::lint::lint;
 use super::load::parse_document;
 use super::{Contract, HttpMessage, Strictness};
@@ -14,17 +14,30 @@ use super::{Contract, HttpMessage, Strictness};
 #[derive(Subcommand)]
 pub enum SpecCommand {
     /// Check a spec: OpenAPI 3.0, every $ref resolves, operationIds and responses, examples valid.
+    #[command(
+        after_help = "Examples:\n  presence-conformance spec lint\n  presence-conformance spec lint spec/graph-presence.beta.openapi.yaml"
+    )]
     Lint {
         /// Default: every document under spec/.
         files: Vec<PathBuf>,
     },
     /// What differs between our spec and an upstream Graph OpenAPI file; exits 1 on drift.
+    ///
+    /// Bound actions compare without their `microsoft.graph.` prefix. In the text output `+` is
+    /// in upstream only, `-` in ours only, `~` in both but different.
+    #[command(
+        after_help = "Example:\n  presence-conformance spec diff spec/graph-presence.v1.0.openapi.yaml openapi.yaml"
+    )]
     Diff {
+        /// Our OpenAPI document (YAML or JSON), e.g. spec/graph-presence.v1.0.openapi.yaml.
         ours: PathBuf,
+        /// The upstream document, e.g. msgraph-metadata's openapi/v1.0/openapi.yaml; a YAML file
+        /// of several documents is read up to its first `---` separator.
         upstream: PathBuf,
         /// Only paths matching this regular expression.
         #[arg(long, default_value = PRESENCE_PATHS)]
         paths: String,
+        /// `text` (one line per difference) or `json`.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -44,8 +57,12 @@ pub struct ValidateArgs {
     /// The operationId (`users.user.presence.setPresence`).
     #[arg(long)]
     operation: String,
-    /// The body is a request body.
-    #[arg(long, conflicts_with = "response")]
+    /// The body is a request body (one of --request and --response is required).
+    #[arg(
+        long,
+        conflicts_with = "response",
+        required_unless_present = "response"
+    )]
     request: bool,
     /// The body is a response body with this status.
     #[arg(long)]
@@ -101,7 +118,10 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
             let read = |p: &PathBuf| -> anyhow::Result<serde_json::Value> {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("cannot read {}", p.display()))?;
-                Ok(parse_document(&text, &p.display().to_string())?)
+                Ok(parse_document(
+                    first_document(&text),
+                    &p.display().to_string(),
+                )?)
             };
             let changes = diff(&read(&ours)?, &read(&upstream)?, &filter);
             match format {
@@ -110,10 +130,11 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
                     println!("no drift on paths matching {paths}")
                 }
                 Format::Text => {
+                    println!("{LEGEND}");
                     for c in &changes {
                         println!("{c}");
                     }
-                    println!("{} differences", changes.len());
+                    println!("{}", crate::plural(changes.len(), "difference"));
                 }
             }
             Ok(if changes.is_empty() {
@@ -123,6 +144,31 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// The first document of a YAML stream (`---` separates documents; a leading one is allowed).
+fn first_document(text: &str) -> &str {
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end();
+        if bare == "---" || bare.starts_with("--- ") || bare == "..." {
+            if text[start..offset].trim().is_empty()
+                || text[start..offset].lines().all(is_blank_or_comment)
+            {
+                start = offset + line.len();
+            } else {
+                return &text[start..offset];
+            }
+        }
+        offset += line.len();
+    }
+    &text[start..]
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let line = line.trim();
+    line.is_empty() || line.starts_with('#') || line.starts_with('%')
 }
 
 pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -135,10 +181,12 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         std::fs::read(&args.body).with_context(|| format!("cannot read {}", args.body.display()))?
     };
     let Some((method, path)) = contract.example_request(&args.operation) else {
+        let known: Vec<&str> = contract.operation_ids().collect();
         anyhow::bail!(
-            "{} has no operation {}",
+            "{} has no operation {}; it has:\n  {}",
             args.spec.display(),
-            args.operation
+            args.operation,
+            known.join("\n  ")
         );
     };
     let request = HttpMessage {
@@ -164,7 +212,7 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     for v in &violations {
         println!("{v}");
     }
-    println!("{} violations", violations.len());
+    println!("{}", crate::plural(violations.len(), "violation"));
     Ok(if violations.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -38,6 +38,22 @@ struct Op<'a> {
     path_item: &'a Value,
 }
 
+/// The namespace Microsoft's documents put before every bound action
+/// (`/me/presence/microsoft.graph.setPresence`); ours leave it out, as Graph accepts both.
+const ACTION_PREFIX: &str = "microsoft.graph.";
+
+/// A path with its action's namespace dropped, so the same action compares equal.
+fn normalise_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| segment.strip_prefix(ACTION_PREFIX).unwrap_or(segment))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What the signs of the text output mean.
+pub const LEGEND: &str =
+    "+ upstream has it, ours does not; - ours has it, upstream does not; ~ both, differently";
+
 fn operations<'a>(doc: &'a Value, filter: &Regex) -> BTreeMap<String, Op<'a>> {
     let mut out = BTreeMap::new();
     if let Some(Value::Object(paths)) = doc.get("paths") {
@@ -45,7 +61,7 @@ fn operations<'a>(doc: &'a Value, filter: &Regex) -> BTreeMap<String, Op<'a>> {
             for method in ["get", "put", "post", "delete", "patch"] {
                 if let Some(op) = item.get(method) {
                     out.insert(
-                        format!("{} {path}", method.to_uppercase()),
+                        format!("{} {}", method.to_uppercase(), normalise_path(path)),
                         Op {
                             id: op.get("operationId").and_then(Value::as_str),
                             value: op,
@@ -213,4 +229,25 @@ pub fn diff(ours: &Value, upstream: &Value, filter: &Regex) -> Vec<Change> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(action_path: &str) -> Value {
+        serde_json::json!({
+            "paths": {
+                action_path: { "post": { "operationId": "me.presence.setPresence" } }
+            }
+        })
+    }
+
+    #[test]
+    fn the_microsoft_graph_action_prefix_is_not_a_difference() {
+        let filter = Regex::new(PRESENCE_PATHS).unwrap();
+        let ours = document("/me/presence/setPresence");
+        let upstream = document("/me/presence/microsoft.graph.setPresence");
+        assert_eq!(diff(&ours, &upstream, &filter), Vec::<Change>::new());
+    }
 }

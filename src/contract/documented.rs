@@ -36,9 +36,18 @@ pub struct DocumentedRules {
     pairs: Vec<(String, String)>,
     duration: Option<(SignedDuration, SignedDuration)>,
     max_items: Vec<(String, usize)>,
+    /// The parameters the body's schema declares: Graph's OData layer refuses any other member
+    /// (annotations, `@...`, aside), although the published schemas are open types.
+    parameters: Option<Vec<String>>,
 }
 
 impl DocumentedRules {
+    /// Refuse members other than `names` (the schema's declared properties).
+    pub fn with_parameters(mut self, names: Vec<String>) -> Self {
+        self.parameters = Some(names);
+        self
+    }
+
     pub fn parse(value: &Value) -> Result<Self, String> {
         let file: RulesFile = serde_json::from_value(value.clone())
             .map_err(|e| format!("x-presence-documented: {e}"))?;
@@ -56,12 +65,24 @@ impl DocumentedRules {
             pairs: file.pairs,
             duration,
             max_items: file.max_items.into_iter().collect(),
+            parameters: None,
         })
     }
 
     /// (pointer, expected, found) for each rule the body breaks.
     pub fn check(&self, body: &Value) -> Vec<(String, String, String)> {
         let mut out = Vec::new();
+        if let (Some(known), Some(members)) = (&self.parameters, body.as_object()) {
+            for name in members.keys() {
+                if !name.starts_with('@') && !known.contains(name) {
+                    out.push((
+                        format!("/{name}"),
+                        format!("one of the operation's parameters ({})", known.join(", ")),
+                        "an unknown parameter (Graph refuses it)".into(),
+                    ));
+                }
+            }
+        }
         for name in &self.required {
             if body.get(name).is_none_or(Value::is_null) {
                 out.push((

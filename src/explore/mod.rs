@@ -387,6 +387,9 @@ pub struct Exploration {
     pub wall: Duration,
     /// The minimal failing timeline, as a case file, and the report of its failure.
     pub difference: Option<(String, String)>,
+    /// The target could not be driven at all (connection refused, no token, timeout): the
+    /// cause. Then there is no difference and nothing to write.
+    pub unreachable: Option<String>,
 }
 
 fn load(text: &str) -> Result<Case, String> {
@@ -407,6 +410,7 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
                 timelines: 0,
                 wall: started.elapsed(),
                 difference: Some((String::new(), e.to_string())),
+                unreachable: None,
             };
         }
     };
@@ -423,17 +427,29 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
     let strategy = proptest::collection::vec(step_strategy(), 1..30);
+    // The first run that could not drive the target; every later run (proptest shrinks a
+    // failure) fails at once, and the exploration reports the cause instead of a difference.
+    let unreachable = std::cell::RefCell::new(None::<String>);
     let result = runner.run(&strategy, |steps| {
+        if unreachable.borrow().is_some() {
+            return Err(TestCaseError::fail("the target is unreachable"));
+        }
         let text = case_text(&steps, "generated").map_err(TestCaseError::fail)?;
         let case = load(&text).map_err(TestCaseError::fail)?;
         let run = runtime.block_on(run_case(&case, target, None));
+        if let Some(cause) = run.aborted {
+            *unreachable.borrow_mut() = Some(without_step(cause));
+            return Err(TestCaseError::fail("the target is unreachable"));
+        }
         if run.passed() {
             Ok(())
         } else {
             Err(TestCaseError::fail(run.report(&case)))
         }
     });
+    let unreachable = unreachable.into_inner();
     let difference = match result {
+        _ if unreachable.is_some() => None,
         Ok(()) => None,
         Err(TestError::Fail(reason, steps)) => {
             let steps = drop_needless_steps(steps, |candidate| {
@@ -455,6 +471,17 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
         timelines,
         wall: started.elapsed(),
         difference,
+        unreachable,
+    }
+}
+
+/// An abort cause without the generated case's `generated.yaml:LINE: ` in front.
+fn without_step(cause: String) -> String {
+    match cause.strip_prefix("generated.yaml:") {
+        Some(rest) => rest
+            .split_once(": ")
+            .map_or(cause.clone(), |(_, c)| c.to_owned()),
+        None => cause,
     }
 }
 

@@ -27,7 +27,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -141,6 +141,16 @@ pub fn app(state: AppState) -> Router {
             .route("/_conformance/reset", post(control::reset))
             .route("/_conformance/clock", get(control::clock))
             .route("/_conformance/clock/advance", post(control::advance));
+    } else {
+        router = router.route(
+            "/_conformance/{*rest}",
+            any(|| async {
+                GraphError::not_found(
+                    "The /_conformance endpoints need a virtual clock: start the server with \
+                     `presence-conformance serve --clock virtual`.",
+                )
+            }),
+        );
     }
     router
         .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })

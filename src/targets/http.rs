@@ -239,7 +239,10 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
-        "cannot connect".to_owned()
+        match e.url() {
+            Some(url) => format!("cannot connect to {}", url.origin().ascii_serialization()),
+            None => "cannot connect".to_owned(),
+        }
     } else {
         "request failed".to_owned()
     };

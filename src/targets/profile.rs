@@ -106,10 +106,13 @@ struct UserFile {
 /// Why a profile cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("cannot read {path}: {source}")]
+    /// `what` says which file it is (`the target profile`, `the expectations file`); `message`
+    /// is the OS error without its number.
+    #[error("cannot read {what} {path}: {message}")]
     Read {
+        what: &'static str,
         path: String,
-        source: std::io::Error,
+        message: String,
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
@@ -149,9 +152,10 @@ pub fn load_profile(path: &Path) -> Result<LoadedProfile, ProfileError> {
         path: shown.clone(),
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+    let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Read {
+        what: "the target profile",
         path: shown.clone(),
-        source,
+        message: io_message(&e),
     })?;
     let file: ProfileFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     let profile: Profile = file.profile.parse().map_err(invalid)?;
@@ -205,11 +209,21 @@ pub fn load_profile(path: &Path) -> Result<LoadedProfile, ProfileError> {
     })
 }
 
+/// An I/O error as a person reads it: `No such file or directory`, without `(os error 2)`.
+fn io_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
 /// The expectations file: the cases a target is known to fail.
 fn known_failures(full: &Path) -> Result<Vec<KnownFailure>, ProfileError> {
-    let text = std::fs::read_to_string(full).map_err(|source| ProfileError::Read {
+    let text = std::fs::read_to_string(full).map_err(|e| ProfileError::Read {
+        what: "the expectations file",
         path: full.display().to_string(),
-        source,
+        message: io_message(&e),
     })?;
     Ok(toml::from_str::<ExpectationsFile>(&text)
         .map_err(|e| ProfileError::Invalid {
