@@ -400,3 +400,49 @@ steps:
         assert!(!text.contains("pcs."), "an issued token leaked: {text}");
     }
 }
+
+#[test]
+fn without_auth_every_case_that_needs_credentials_is_not_applicable_and_none_fails() {
+    let server = ServeProcess::start(&[
+        "--clock",
+        "virtual",
+        "--no-auth",
+        "--config",
+        "targets/local.server.toml",
+    ]);
+    let dir = scratch("no-auth");
+    let text = std::fs::read_to_string(root().join("targets/local.toml")).unwrap();
+    let auth_block = regex::Regex::new(r#"(?m)^\[auth\]\n(?:[a-z_]+ = .*\n)+"#).unwrap();
+    assert!(
+        auth_block.is_match(&text),
+        "no [auth] block in targets/local.toml"
+    );
+    let text = auth_block
+        .replace(&text, "[auth]\nkind = \"none\"\n")
+        .replace("127.0.0.1:8080", &server.addr);
+    let path = dir.join("no-auth.toml");
+    std::fs::write(&path, text).unwrap();
+    let target = SuiteTarget {
+        target: load_profile(&path).unwrap().target,
+        known_failures: Vec::new(),
+    };
+    let results = run_all(&target, &cases());
+    let mut not_applicable = 0;
+    for (name, verdict, _, _) in &results {
+        match verdict {
+            Verdict::Failed(report) => panic!("{name} failed without auth:\n{report}"),
+            Verdict::NotApplicable(why) if why.contains("credentials") => not_applicable += 1,
+            _ => {}
+        }
+    }
+    let needs = |name: &str| {
+        results.iter().find(|(n, ..)| n == name).is_some_and(
+            |(_, v, ..)| matches!(v, Verdict::NotApplicable(why) if why.contains("auth is none")),
+        )
+    };
+    assert!(needs("auth::no_token_is_401"));
+    assert!(needs("auth::delegated_user_cannot_write_another_user"));
+    assert!(needs("paths::me_with_a_delegated_token"));
+    assert!(not_applicable >= 15, "only {not_applicable} not applicable");
+    eprintln!("without auth: {not_applicable} cases not applicable (credentials), none failed");
+}
