@@ -357,7 +357,7 @@ fn write_run_outputs(
 
 fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
     let target = match &args.target {
-        Some(path) => presence_conformance::targets::profile::load_profile(path)?.target,
+        Some(path) => presence_conformance::targets::config::load_target(path)?.target,
         None => std::sync::Arc::new(presence_conformance::targets::EmbeddedTarget::new(
             presence_conformance::model::Profile::V1_0,
         )),

@@ -13,7 +13,7 @@ use presence_conformance::suite::{
     Judging, SuiteCase, SuiteTarget, Verdict, load_cases, run_trial,
 };
 use presence_conformance::targets::EmbeddedTarget;
-use presence_conformance::targets::profile::load_profile;
+use presence_conformance::targets::config::load_target;
 
 const BIN: &str = env!("CARGO_BIN_EXE_presence-conformance");
 const CANARY: &str = "CANARY-SECRET-4b1d9e2f-do-not-print";
@@ -114,7 +114,7 @@ fn serve_with_a_virtual_clock_passes_the_suite_with_the_embedded_timelines() {
         "targets/local.server.toml",
     ]);
     let dir = scratch("virtual");
-    let loaded = load_profile(&local_profile(&dir, &server.addr, &[])).unwrap();
+    let loaded = load_target(&local_profile(&dir, &server.addr, &[])).unwrap();
     let remote = SuiteTarget {
         target: loaded.target,
         known_failures: Vec::new(),
@@ -221,7 +221,7 @@ fn real_time_at_600x_passes_the_cases_that_tolerate_real_time() {
             "clock = \"real\"\ntime_scale = 600\nconcurrency = 8",
         )],
     );
-    let loaded = load_profile(&profile).unwrap();
+    let loaded = load_target(&profile).unwrap();
     let target = SuiteTarget {
         target: loaded.target,
         known_failures: Vec::new(),
@@ -297,7 +297,7 @@ fn assert_fails_quickly(addr: &str, clock: &str, cause: &str) {
             ("request_timeout = 10", "request_timeout = 1"),
         ],
     );
-    let loaded = load_profile(&profile).unwrap();
+    let loaded = load_target(&profile).unwrap();
     let target = SuiteTarget {
         target: loaded.target,
         known_failures: Vec::new(),
@@ -423,7 +423,7 @@ fn without_auth_every_case_that_needs_credentials_is_not_applicable_and_none_fai
     let path = dir.join("no-auth.toml");
     std::fs::write(&path, text).unwrap();
     let target = SuiteTarget {
-        target: load_profile(&path).unwrap().target,
+        target: load_target(&path).unwrap().target,
         known_failures: Vec::new(),
     };
     let results = run_all(&target, &cases());

@@ -11,7 +11,7 @@ use crate::case::{Case, CaseError, case_name, discover, load_file};
 use crate::contract::{Contract, SpecDocument, SpecError, Strictness};
 use crate::model::Profile;
 use crate::runner::{CaseRun, ContractCheck, Outcome, run_case};
-use crate::targets::profile::{KnownFailure, ProfileError, load_profile};
+use crate::targets::config::{KnownFailure, TargetConfigError, load_target};
 use crate::targets::{ClockMode, EmbeddedTarget, Target};
 
 /// The environment variable naming a target profile (`targets/local.toml`).
@@ -46,7 +46,7 @@ pub fn load_cases(root: &Path) -> std::io::Result<Vec<SuiteCase>> {
 
 /// The targets to run: the profiles at `paths`, else the one `PRESENCE_TARGET` names, else the
 /// embedded reference server under each documented profile.
-pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, ProfileError> {
+pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, TargetConfigError> {
     let from_env = std::env::var_os(TARGET_ENV)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
@@ -66,7 +66,7 @@ pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, ProfileErro
     paths
         .iter()
         .map(|path| {
-            let loaded = load_profile(path)?;
+            let loaded = load_target(path)?;
             Ok(SuiteTarget {
                 target: loaded.target,
                 known_failures: loaded.known_failures,

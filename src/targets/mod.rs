@@ -2,9 +2,10 @@
 //! actor-to-id mapping, credentials, HTTP, and the clock. The embedded reference server, a
 //! third-party URL and the real Graph service are implementations of the same two traits.
 
+pub mod config;
 pub mod embedded;
 pub mod http;
-pub mod profile;
+pub mod remote;
 
 use async_trait::async_trait;
 
@@ -106,7 +107,7 @@ pub struct CaseSession {
 /// concurrency slot to give back (on drop).
 pub(crate) enum Hold {
     Server(crate::server::RunningServer),
-    Remote(profile::RemoteHold),
+    Remote(remote::RemoteHold),
 }
 
 impl CaseSession {

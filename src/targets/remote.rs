@@ -1,332 +1,52 @@
-//! Target profiles: TOML files under `targets/` that say where an implementation is and how to
-//! drive it: base URL, spec profile, credentials, clock, the app registrations and users that
-//! case actors map to, concurrency, timeouts and the cases it is known to fail.
+//! A target at a URL (a third party's implementation or Microsoft Graph): its app registrations
+//! and the pool of real users case actors map to (two cases never share a user), the cleanup of a
+//! pooled user before a case on a real clock, and the sessions it opens.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-
-use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::http::{Credentials, HttpSession, Secret, SessionSettings};
-use super::{CaseSession, ClockMode, EmbeddedTarget, Hold, HttpRequest, Target, TargetError};
+use super::{CaseSession, ClockMode, Hold, HttpRequest, Target, TargetError};
 use crate::case::render::Substitution;
 use crate::case::{Case, Field, Request, StatusMessage};
 use crate::model::Profile;
 use crate::operation::Via;
 
-/// The Microsoft identity platform's token endpoint; `{tenant}` is filled in.
-pub const MICROSOFT_TOKEN_URL: &str =
-    "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProfileFile {
-    name: String,
-    #[serde(default = "default_spec_profile")]
-    profile: String,
-    /// `embedded` (the in-process reference server) or a base URL.
-    #[serde(default)]
-    embedded: bool,
-    base_url: Option<String>,
-    #[serde(default = "default_clock")]
-    clock: String,
-    #[serde(default = "one")]
-    time_scale: f64,
-    /// Seconds.
-    #[serde(default = "default_timeout")]
-    request_timeout: u64,
-    /// Cases at once against this target (a virtual clock is shared: always 1).
-    #[serde(default = "default_concurrency")]
-    concurrency: usize,
-    expectations: Option<PathBuf>,
-    #[serde(default)]
-    auth: AuthFile,
-    #[serde(default)]
-    apps: Vec<AppFile>,
-    #[serde(default)]
-    users: Vec<UserFile>,
-}
-
-fn default_spec_profile() -> String {
-    "v1.0".into()
-}
-fn default_clock() -> String {
-    "virtual".into()
-}
-fn one() -> f64 {
-    1.0
-}
-fn default_timeout() -> u64 {
-    10
-}
-fn default_concurrency() -> usize {
-    4
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case", tag = "kind")]
-enum AuthFile {
-    #[default]
-    None,
-    ClientCredentials {
-        tenant: String,
-        token_url: Option<String>,
-        scope: Option<String>,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AppFile {
-    client_id: String,
-    /// The environment variable holding the client secret.
-    secret_env: Option<String>,
-    /// The secret itself: only for local fakes whose secrets are not secret.
-    secret: Option<String>,
-    #[serde(default)]
-    roles: Vec<String>,
-    /// Delegated permissions; default: Presence.Read, Presence.Read.All, Presence.ReadWrite.
-    scopes: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserFile {
-    id: String,
-    upn: Option<String>,
-    password_env: Option<String>,
-    password: Option<String>,
-}
-
-/// Why a profile cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
-    /// `what` says which file it is (`the target profile`, `the expectations file`); `message`
-    /// is the OS error without its number.
-    #[error("cannot read {what} {path}: {message}")]
-    Read {
-        what: &'static str,
-        path: String,
-        message: String,
-    },
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
-}
-
-/// A case known to fail on a target, and why.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KnownFailure {
-    pub case: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExpectationsFile {
-    #[serde(default)]
-    fail: Vec<KnownFailure>,
-}
-
-/// A loaded profile: the target and its expectations.
-pub struct LoadedProfile {
-    pub target: Arc<dyn Target>,
-    pub known_failures: Vec<KnownFailure>,
-}
-
-impl LoadedProfile {
-    pub fn known_failure(&self, case: &str) -> Option<&KnownFailure> {
-        self.known_failures.iter().find(|k| k.case == case)
-    }
-}
-
-/// Reads a profile; secrets are read from the environment now, so a missing one fails early.
-pub fn load_profile(path: &Path) -> Result<LoadedProfile, ProfileError> {
-    let shown = path.display().to_string();
-    let invalid = |message: String| ProfileError::Invalid {
-        path: shown.clone(),
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Read {
-        what: "the target profile",
-        path: shown.clone(),
-        message: io_message(&e),
-    })?;
-    let file: ProfileFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    let profile: Profile = file.profile.parse().map_err(invalid)?;
-    let known_failures = match &file.expectations {
-        None => Vec::new(),
-        Some(relative) => known_failures(&path.parent().unwrap_or(Path::new(".")).join(relative))?,
-    };
-    if file.embedded {
-        return Ok(LoadedProfile {
-            target: Arc::new(EmbeddedTarget::named(profile, &file.name)),
-            known_failures,
-        });
-    }
-    let base_url = file
-        .base_url
-        .clone()
-        .ok_or_else(|| invalid("needs `base_url` (or `embedded = true`)".into()))?
-        .trim_end_matches('/')
-        .to_owned();
-    let clock = match file.clock.as_str() {
-        "virtual" => ClockMode::Virtual,
-        "real" => ClockMode::Real,
-        other => {
-            return Err(invalid(format!(
-                "clock must be `virtual` or `real`, not `{other}`"
-            )));
-        }
-    };
-    if !(file.time_scale.is_finite() && file.time_scale > 0.0) {
-        return Err(invalid("time_scale must be a positive number".into()));
-    }
-    let concurrency = if clock == ClockMode::Virtual {
-        1
-    } else {
-        file.concurrency.max(1)
-    };
-    Ok(LoadedProfile {
-        target: Arc::new(RemoteTarget {
-            profile,
-            base_url,
-            clock,
-            time_scale: file.time_scale,
-            request_timeout: Duration::from_secs(file.request_timeout.max(1)),
-            apps: registrations(&file.apps, &shown)?,
-            pool: Arc::new(UserPool::new(pool_users(&file.users, &shown)?)),
-            auth: remote_auth(file.auth),
-            name: file.name,
-            slots: Arc::new(Semaphore::new(concurrency)),
-        }),
-        known_failures,
-    })
-}
-
-/// An I/O error as a person reads it: `No such file or directory`, without `(os error 2)`.
-fn io_message(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    }
-}
-
-/// The expectations file: the cases a target is known to fail.
-fn known_failures(full: &Path) -> Result<Vec<KnownFailure>, ProfileError> {
-    let text = std::fs::read_to_string(full).map_err(|e| ProfileError::Read {
-        what: "the expectations file",
-        path: full.display().to_string(),
-        message: io_message(&e),
-    })?;
-    Ok(toml::from_str::<ExpectationsFile>(&text)
-        .map_err(|e| ProfileError::Invalid {
-            path: full.display().to_string(),
-            message: e.to_string(),
-        })?
-        .fail)
-}
-
-/// A secret from the environment variable the profile names, or written in it.
-fn secret(
-    env: &Option<String>,
-    inline: &Option<String>,
-    what: &str,
-    profile: &str,
-) -> Result<Option<Secret>, ProfileError> {
-    match (env, inline) {
-        (Some(var), _) => std::env::var(var)
-            .map(|v| Some(Secret::new(v)))
-            .map_err(|_| ProfileError::Invalid {
-                path: profile.to_owned(),
-                message: format!("{what}: the environment variable {var} is not set"),
-            }),
-        (None, Some(value)) => Ok(Some(Secret::new(value.clone()))),
-        (None, None) => Ok(None),
-    }
-}
-
-fn registrations(apps: &[AppFile], profile: &str) -> Result<Vec<Registration>, ProfileError> {
-    apps.iter()
-        .map(|app| {
-            let what = format!("app {}", app.client_id);
-            Ok(Registration {
-                client_id: app.client_id.clone(),
-                secret: secret(&app.secret_env, &app.secret, &what, profile)?,
-                roles: app.roles.clone(),
-                scopes: app.scopes.clone().unwrap_or_else(default_scopes),
-            })
-        })
-        .collect()
-}
-
-fn pool_users(users: &[UserFile], profile: &str) -> Result<Vec<PoolUser>, ProfileError> {
-    users
-        .iter()
-        .map(|user| {
-            let what = format!("user {}", user.id);
-            Ok(PoolUser {
-                id: user.id.clone(),
-                upn: user.upn.clone(),
-                password: secret(&user.password_env, &user.password, &what, profile)?,
-            })
-        })
-        .collect()
-}
-
-fn remote_auth(auth: AuthFile) -> RemoteAuth {
-    match auth {
-        AuthFile::None => RemoteAuth::None,
-        AuthFile::ClientCredentials {
-            tenant,
-            token_url,
-            scope,
-        } => RemoteAuth::TokenEndpoint {
-            url: token_url
-                .unwrap_or_else(|| MICROSOFT_TOKEN_URL.into())
-                .replace("{tenant}", &tenant),
-            scope: scope.unwrap_or_else(|| "https://graph.microsoft.com/.default".into()),
-        },
-    }
-}
-
 #[derive(Debug)]
-struct Registration {
-    client_id: String,
-    secret: Option<Secret>,
-    roles: Vec<String>,
-    scopes: Vec<String>,
+pub(crate) struct Registration {
+    pub(crate) client_id: String,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) roles: Vec<String>,
+    pub(crate) scopes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
-struct PoolUser {
-    id: String,
-    upn: Option<String>,
-    password: Option<Secret>,
+pub(crate) struct PoolUser {
+    pub(crate) id: String,
+    pub(crate) upn: Option<String>,
+    pub(crate) password: Option<Secret>,
 }
 
 #[derive(Debug)]
-enum RemoteAuth {
+pub(crate) enum RemoteAuth {
     None,
     TokenEndpoint { url: String, scope: String },
 }
 
 /// Real users, lent to one case at a time: two cases never act on the same user at once.
 #[derive(Debug)]
-struct UserPool {
+pub(crate) struct UserPool {
     users: Vec<PoolUser>,
     free: Mutex<Vec<bool>>,
     returned: Condvar,
 }
 
 impl UserPool {
-    fn new(users: Vec<PoolUser>) -> Self {
+    pub(crate) fn new(users: Vec<PoolUser>) -> Self {
         let free = Mutex::new(vec![true; users.len()]);
         UserPool {
             users,
@@ -383,19 +103,19 @@ impl Drop for UserLease {
 /// Any implementation at a base URL: a third party's, `serve` in another process, or Graph.
 #[derive(Debug)]
 pub struct RemoteTarget {
-    name: String,
-    profile: Profile,
-    base_url: String,
-    clock: ClockMode,
-    time_scale: f64,
-    request_timeout: Duration,
-    auth: RemoteAuth,
-    apps: Vec<Registration>,
-    pool: Arc<UserPool>,
-    slots: Arc<Semaphore>,
+    pub(crate) name: String,
+    pub(crate) profile: Profile,
+    pub(crate) base_url: String,
+    pub(crate) clock: ClockMode,
+    pub(crate) time_scale: f64,
+    pub(crate) request_timeout: Duration,
+    pub(crate) auth: RemoteAuth,
+    pub(crate) apps: Vec<Registration>,
+    pub(crate) pool: Arc<UserPool>,
+    pub(crate) slots: Arc<Semaphore>,
 }
 
-fn default_scopes() -> Vec<String> {
+pub(crate) fn default_scopes() -> Vec<String> {
     crate::case::DEFAULT_SCOPES
         .iter()
         .map(|s| s.to_string())
