@@ -442,34 +442,16 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
 
 fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let cases = load_cases(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-    let mut broken = 0;
-    for case in &cases {
-        match &case.case {
-            Err(e) => {
-                eprintln!("{}\n", e.render());
-                broken += 1;
-            }
-            Ok(loaded) => {
-                let mut file_broken = false;
-                for profile in &loaded.profiles {
-                    let spec = presence_conformance::contract::SpecDocument::from(*profile);
-                    let contract = presence_conformance::contract::Contract::bundled(
-                        spec,
-                        presence_conformance::contract::Strictness::Documented,
-                    )?;
-                    let problems =
-                        presence_conformance::case::lint::lint_requests(loaded, contract);
-                    for p in &problems {
-                        eprintln!("error: {p} [{profile}]");
-                    }
-                    file_broken |= !problems.is_empty();
-                }
-                broken += usize::from(file_broken);
-            }
-        }
+    let report = presence_conformance::case::lint::lint_files(&cases)?;
+    for problem in &report.problems {
+        eprintln!("{problem}");
     }
-    println!("{}, {broken} with errors", plural(cases.len(), "case file"));
-    Ok(if broken == 0 {
+    println!(
+        "{}, {} with errors",
+        plural(cases.len(), "case file"),
+        report.broken_files
+    );
+    Ok(if report.broken_files == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

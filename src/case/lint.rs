@@ -11,6 +11,46 @@ use crate::contract::{Contract, HttpMessage};
 /// An id that stands for every actor when a request is checked without a target.
 const PLACEHOLDER_ID: &str = "00000000-0000-4000-8000-000000000000";
 
+/// What `cases lint` found in a set of case files.
+#[derive(Debug, Default)]
+pub struct LintReport {
+    /// Each problem as it is printed: a located load error, or a request against a profile.
+    pub problems: Vec<String>,
+    /// Files with at least one problem (each counted once, whatever its profiles).
+    pub broken_files: usize,
+}
+
+/// Checks every case file: that it loads, and that each request it sends is valid (or marked
+/// invalid on purpose) against the spec of every profile it applies to.
+pub fn lint_files(
+    cases: &[crate::suite::SuiteCase],
+) -> Result<LintReport, crate::contract::SpecError> {
+    use crate::contract::{SpecDocument, Strictness};
+    let mut report = LintReport::default();
+    for case in cases {
+        let loaded = match &case.case {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                report.problems.push(format!("{}\n", e.render()));
+                report.broken_files += 1;
+                continue;
+            }
+        };
+        let mut broken = false;
+        for profile in &loaded.profiles {
+            let contract = Contract::bundled(SpecDocument::from(*profile), Strictness::Documented)?;
+            for problem in lint_requests(loaded, contract) {
+                report
+                    .problems
+                    .push(format!("error: {problem} [{profile}]"));
+                broken = true;
+            }
+        }
+        report.broken_files += usize::from(broken);
+    }
+    Ok(report)
+}
+
 /// Problems with the requests of `case`, each with its line.
 pub fn lint_requests(case: &Case, contract: &Contract) -> Vec<String> {
     let ids: BTreeMap<String, String> = case
