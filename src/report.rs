@@ -230,6 +230,9 @@ impl SuiteReport {
                     other.target,
                     other.verdict.label()
                 ));
+                if first.run.is_none() || other.run.is_none() {
+                    continue;
+                }
                 let diff = similar::TextDiff::from_lines(&a, &b);
                 out.push_str(
                     &diff
