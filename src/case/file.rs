@@ -1,12 +1,19 @@
 //! The case file format as written: serde types that mirror the YAML one to one, with source
-//! locations on everything a reviewer can get wrong. `load.rs` turns them into the checked model.
-//! The JSON Schema editors use (`spec/case.schema.json`) is generated from these types.
+//! locations on everything a reviewer can get wrong, and for each Graph operation's step key the
+//! check that turns its parameters into a `Request`. `load.rs` turns the rest into the checked
+//! model. The JSON Schema editors use (`spec/case.schema.json`) is generated from these types.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_saphyr::Spanned;
+
+use super::error::CaseError;
+use super::load::{Loc, StepContext};
+use super::request::{ExpiryInstant, Request, StatusExpiry, StatusMessage};
+use crate::model::parse_edm_duration;
+use crate::operation::Operation;
 
 /// A value with the line and column it was written at.
 pub type Located<T> = Spanned<T>;
@@ -143,7 +150,7 @@ pub struct StepFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_user_preferred_presence: Option<PreferredFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clear_user_preferred_presence: Option<UserRefFile>,
+    pub clear_user_preferred_presence: Option<ClearPreferredFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_status_message: Option<StatusMessageFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,6 +213,15 @@ pub enum ContractFile {
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserRefFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Located<String>>,
+}
+
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// clearUserPreferredPresence: whose preferred presence (default: the signed-in user).
+pub struct ClearPreferredFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub user: Option<Located<String>>,
@@ -369,4 +385,148 @@ pub struct ExpectFile {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+/// A step key that sends a Graph operation: its parameters, checked into the request to send.
+pub(crate) trait OperationFile {
+    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError>;
+}
+
+impl StepFile {
+    /// The Graph operations this step's keys name, in the table's order (a valid step names at
+    /// most one).
+    pub(crate) fn operations(&self) -> Vec<(Operation, &dyn OperationFile)> {
+        fn named<'a, T: OperationFile>(
+            found: &mut Vec<(Operation, &'a dyn OperationFile)>,
+            operation: Operation,
+            key: &'a Option<T>,
+        ) {
+            if let Some(parameters) = key {
+                found.push((operation, parameters));
+            }
+        }
+        let mut found = Vec::new();
+        named(&mut found, Operation::SetPresence, &self.set_presence);
+        named(&mut found, Operation::ClearPresence, &self.clear_presence);
+        named(
+            &mut found,
+            Operation::SetUserPreferredPresence,
+            &self.set_user_preferred_presence,
+        );
+        named(
+            &mut found,
+            Operation::ClearUserPreferredPresence,
+            &self.clear_user_preferred_presence,
+        );
+        named(
+            &mut found,
+            Operation::SetStatusMessage,
+            &self.set_status_message,
+        );
+        named(&mut found, Operation::GetPresence, &self.get_presence);
+        named(
+            &mut found,
+            Operation::GetPresencesByUserId,
+            &self.get_presences_by_user_id,
+        );
+        found
+    }
+}
+
+impl OperationFile for SetPresenceFile {
+    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+        Ok(Request::SetPresence {
+            user: cx.user(&self.user)?,
+            session_id: cx.session_id(&self.session_id),
+            availability: self.availability.clone(),
+            activity: self.activity.clone(),
+            expiration_duration: self.expiration_duration.clone(),
+        })
+    }
+}
+
+impl OperationFile for ClearPresenceFile {
+    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+        Ok(Request::ClearPresence {
+            user: cx.user(&self.user)?,
+            session_id: cx.session_id(&self.session_id),
+        })
+    }
+}
+
+impl OperationFile for PreferredFile {
+    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+        Ok(Request::SetUserPreferredPresence {
+            user: cx.user(&self.user)?,
+            availability: self.availability.clone(),
+            activity: self.activity.clone(),
+            expiration_duration: self.expiration_duration.clone(),
+        })
+    }
+}
+
+/// `getPresence` takes only the user.
+impl OperationFile for UserRefFile {
+    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+        Ok(Request::GetPresence {
+            user: cx.user_or_signed_in(&self.user)?,
+        })
+    }
+}
+
+impl OperationFile for ClearPreferredFile {
+    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+        Ok(Request::ClearUserPreferredPresence {
+            user: cx.user_or_signed_in(&self.user)?,
+        })
+    }
+}
+
+impl OperationFile for StatusMessageFile {
+    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+        let user = cx.user(&self.user)?;
+        let at = &self.user.referenced;
+        let message = match (&self.message, &self.expiry) {
+            (Field::Absent, _) => {
+                return Err(cx.error(at, "setStatusMessage needs `message` (null clears it)"));
+            }
+            (Field::Null, _) => StatusMessage::Clear,
+            (Field::Given(text), expiry) => StatusMessage::Text {
+                content: text.clone(),
+                expiry: expiry.as_ref().map(|e| e.expiry(cx, at)).transpose()?,
+            },
+        };
+        Ok(Request::SetStatusMessage { user, message })
+    }
+}
+
+impl StatusExpiryFile {
+    fn expiry(&self, cx: &StepContext<'_>, at: &Loc) -> Result<StatusExpiry, CaseError> {
+        let instant = match (&self.after, &self.date_time) {
+            (Some(after), None) => ExpiryInstant::After(
+                parse_edm_duration(after)
+                    .map_err(|e| cx.error(at, format!("expiry.after: {e}")))?,
+            ),
+            (None, Some(date_time)) => ExpiryInstant::Literal(date_time.clone()),
+            _ => return Err(cx.error(at, "expiry needs exactly one of `after` and `dateTime`")),
+        };
+        Ok(StatusExpiry {
+            at: instant,
+            time_zone: self.time_zone.clone().unwrap_or_else(|| "UTC".to_owned()),
+        })
+    }
+}
+
+impl OperationFile for BatchFile {
+    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+        let mut ids = Vec::new();
+        for u in &self.users {
+            ids.push(format!("{{{}}}", cx.user(u)?));
+        }
+        ids.extend(self.ids.iter().cloned());
+        Ok(Request::GetPresencesByUserId {
+            ids,
+            generated: self.generated,
+        })
+    }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::model::{Action, Case};
-use super::render::Substitution;
+use super::request::Substitution;
 use crate::contract::{Contract, HttpMessage};
 
 /// An id that stands for every actor when a request is checked without a target.

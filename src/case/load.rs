@@ -9,6 +9,7 @@ use jiff::SignedDuration;
 use super::error::CaseError;
 use super::file::*;
 use super::model::*;
+use super::request::{RawRequest, Request};
 use crate::catalogue::{Aspect, Catalogue};
 use crate::model::{Profile, parse_edm_duration};
 use crate::operation::{Operation, Via};
@@ -103,7 +104,7 @@ struct Checker<'a> {
     apps: Vec<AppActor>,
 }
 
-type Loc = serde_saphyr::Location;
+pub(crate) type Loc = serde_saphyr::Location;
 
 impl Checker<'_> {
     fn error(&self, at: &Loc, message: impl Into<String>) -> CaseError {
@@ -344,9 +345,14 @@ impl Checker<'_> {
                 }
                 let via = self.via(&step, &delegate, &loc)?;
                 self.expiration(&step, &loc)?;
-                let request = match operation {
-                    Some(operation) => self.call(operation, &step, &actor, &delegate, &loc)?,
-                    None => self.raw(&step)?,
+                let request = match (operation, step.operations().first()) {
+                    (Some(_), Some((_, parameters))) => parameters.request(&StepContext {
+                        checker: self,
+                        actor: &actor,
+                        delegate: &delegate,
+                        loc: &loc,
+                    })?,
+                    _ => self.raw(&step)?,
                 };
                 Action::Send(Box::new(Exchange {
                     request,
@@ -420,43 +426,12 @@ impl Checker<'_> {
 
     /// What the step does: exactly one operation, raw request or observation.
     fn step_kind(&self, step: &StepFile, loc: &Loc) -> Result<StepKind, CaseError> {
-        use Operation as Op;
-        let present = [
-            (
-                step.set_presence.is_some(),
-                StepKind::Send(Some(Op::SetPresence)),
-            ),
-            (
-                step.clear_presence.is_some(),
-                StepKind::Send(Some(Op::ClearPresence)),
-            ),
-            (
-                step.set_user_preferred_presence.is_some(),
-                StepKind::Send(Some(Op::SetUserPreferredPresence)),
-            ),
-            (
-                step.clear_user_preferred_presence.is_some(),
-                StepKind::Send(Some(Op::ClearUserPreferredPresence)),
-            ),
-            (
-                step.set_status_message.is_some(),
-                StepKind::Send(Some(Op::SetStatusMessage)),
-            ),
-            (
-                step.get_presence.is_some(),
-                StepKind::Send(Some(Op::GetPresence)),
-            ),
-            (
-                step.get_presences_by_user_id.is_some(),
-                StepKind::Send(Some(Op::GetPresencesByUserId)),
-            ),
-            (step.request.is_some(), StepKind::Send(None)),
-            (step.observe.is_some(), StepKind::Observe),
-        ];
-        let kinds: Vec<StepKind> = present
-            .into_iter()
-            .filter(|(p, _)| *p)
-            .map(|(_, k)| k)
+        let kinds: Vec<StepKind> = step
+            .operations()
+            .iter()
+            .map(|(operation, _)| StepKind::Send(Some(*operation)))
+            .chain(step.request.is_some().then_some(StepKind::Send(None)))
+            .chain(step.observe.is_some().then_some(StepKind::Observe))
             .collect();
         match kinds.as_slice() {
             [kind] => Ok(*kind),
@@ -509,110 +484,6 @@ impl Checker<'_> {
                 .with_hint("add `delegate: <user>`"));
         }
         Ok(via)
-    }
-
-    /// A Graph operation with its parameters.
-    fn call(
-        &self,
-        operation: Operation,
-        step: &StepFile,
-        actor: &str,
-        delegate: &Option<String>,
-        loc: &Loc,
-    ) -> Result<Request, CaseError> {
-        Ok(match operation {
-            Operation::SetPresence => {
-                let s = present(&step.set_presence);
-                Request::SetPresence {
-                    user: self.user(&s.user)?,
-                    session_id: self.session_id(&s.session_id, actor),
-                    availability: s.availability.clone(),
-                    activity: s.activity.clone(),
-                    expiration_duration: s.expiration_duration.clone(),
-                }
-            }
-            Operation::ClearPresence => {
-                let s = present(&step.clear_presence);
-                Request::ClearPresence {
-                    user: self.user(&s.user)?,
-                    session_id: self.session_id(&s.session_id, actor),
-                }
-            }
-            Operation::SetUserPreferredPresence => {
-                let s = present(&step.set_user_preferred_presence);
-                Request::SetUserPreferredPresence {
-                    user: self.user(&s.user)?,
-                    availability: s.availability.clone(),
-                    activity: s.activity.clone(),
-                    expiration_duration: s.expiration_duration.clone(),
-                }
-            }
-            Operation::ClearUserPreferredPresence => {
-                let s = present(&step.clear_user_preferred_presence);
-                Request::ClearUserPreferredPresence {
-                    user: self.optional_user(&s.user, delegate, loc)?,
-                }
-            }
-            Operation::SetStatusMessage => {
-                self.status_message(present(&step.set_status_message))?
-            }
-            Operation::GetPresence => {
-                let s = present(&step.get_presence);
-                Request::GetPresence {
-                    user: self.optional_user(&s.user, delegate, loc)?,
-                }
-            }
-            Operation::GetPresencesByUserId => {
-                let b = present(&step.get_presences_by_user_id);
-                let mut ids = Vec::new();
-                for u in &b.users {
-                    ids.push(format!("{{{}}}", self.user(u)?));
-                }
-                ids.extend(b.ids.iter().cloned());
-                Request::GetPresencesByUserId {
-                    ids,
-                    generated: b.generated,
-                }
-            }
-        })
-    }
-
-    fn status_message(&self, s: &StatusMessageFile) -> Result<Request, CaseError> {
-        let user = self.user(&s.user)?;
-        let at = &s.user.referenced;
-        let message = match (&s.message, &s.expiry) {
-            (Field::Absent, _) => {
-                return Err(self.error(at, "setStatusMessage needs `message` (null clears it)"));
-            }
-            (Field::Null, _) => StatusMessage::Clear,
-            (Field::Given(text), expiry) => StatusMessage::Text {
-                content: text.clone(),
-                expiry: expiry
-                    .as_ref()
-                    .map(|e| self.status_expiry(e, at))
-                    .transpose()?,
-            },
-        };
-        Ok(Request::SetStatusMessage { user, message })
-    }
-
-    fn status_expiry(
-        &self,
-        expiry: &StatusExpiryFile,
-        at: &Loc,
-    ) -> Result<StatusExpiry, CaseError> {
-        let instant = match (&expiry.after, &expiry.date_time) {
-            (Some(after), None) => ExpiryInstant::After(
-                parse_edm_duration(after)
-                    .map_err(|e| self.error(at, format!("expiry.after: {e}")))?,
-            ),
-            (None, Some(date_time)) => ExpiryInstant::Literal(date_time.clone()),
-            _ => return Err(self.error(at, "expiry needs exactly one of `after` and `dateTime`")),
-        };
-        Ok(StatusExpiry {
-            at: instant,
-            time_zone: expiry.time_zone.clone().unwrap_or_else(|| "UTC".to_owned()),
-        })
     }
 
     fn raw(&self, step: &StepFile) -> Result<Request, CaseError> {
@@ -714,6 +585,39 @@ impl Checker<'_> {
             (None, Some(d)) => Ok(d.clone()),
             (None, None) => Err(self.error(loc, "which user? add `user: <name>`")),
         }
+    }
+}
+
+/// What a step's parameters are checked against: the case's actors, the app that sends the step
+/// and the user it acts for. `file.rs` turns each operation's parameters into a `Request` with it.
+pub(crate) struct StepContext<'c> {
+    checker: &'c Checker<'c>,
+    actor: &'c str,
+    delegate: &'c Option<String>,
+    loc: &'c Loc,
+}
+
+impl StepContext<'_> {
+    /// A user actor of the case.
+    pub(crate) fn user(&self, name: &Located<String>) -> Result<String, CaseError> {
+        self.checker.user(name)
+    }
+
+    /// The user named, or the signed-in user (`via: me`).
+    pub(crate) fn user_or_signed_in(
+        &self,
+        user: &Option<Located<String>>,
+    ) -> Result<String, CaseError> {
+        self.checker.optional_user(user, self.delegate, self.loc)
+    }
+
+    /// sessionId as sent: the acting app's id by default.
+    pub(crate) fn session_id(&self, written: &Field<String>) -> Field<String> {
+        self.checker.session_id(written, self.actor)
+    }
+
+    pub(crate) fn error(&self, at: &Loc, message: impl Into<String>) -> CaseError {
+        self.checker.error(at, message)
     }
 }
 

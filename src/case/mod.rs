@@ -6,11 +6,12 @@ pub mod file;
 pub mod lint;
 pub mod load;
 pub mod model;
-pub mod render;
+pub mod request;
 
 pub use error::CaseError;
 pub use load::{case_name, discover, load_file, load_str};
 pub use model::*;
+pub use request::{ExpiryInstant, RawRequest, Request, StatusExpiry, StatusMessage};
 
 /// The JSON Schema of the case format, for editors (`spec/case.schema.json`).
 pub fn json_schema() -> serde_json::Value {

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use jiff::SignedDuration;
 
+use super::request::Request;
 use crate::catalogue::Level;
 use crate::model::Profile;
-use crate::operation::{Operation, Via};
+use crate::operation::Via;
 
 pub use super::file::{Field, SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
 
@@ -137,83 +138,6 @@ pub struct Exchange {
     pub invalid_request: bool,
 }
 
-/// What a request step sends: one Graph operation with its parameters, or any request. Actor
-/// names stand for ids as `{alice}`, filled in when the request is rendered for a target.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Request {
-    GetPresence {
-        user: String,
-    },
-    GetPresencesByUserId {
-        /// `{actor}` placeholders and literal ids, in order.
-        ids: Vec<String>,
-        /// Then this many generated, distinct, unknown user ids.
-        generated: usize,
-    },
-    SetPresence {
-        user: String,
-        session_id: Field<String>,
-        availability: Field<String>,
-        activity: Field<String>,
-        expiration_duration: Field<String>,
-    },
-    ClearPresence {
-        user: String,
-        session_id: Field<String>,
-    },
-    SetUserPreferredPresence {
-        user: String,
-        availability: Field<String>,
-        activity: Field<String>,
-        expiration_duration: Field<String>,
-    },
-    ClearUserPreferredPresence {
-        user: String,
-    },
-    SetStatusMessage {
-        user: String,
-        message: StatusMessage,
-    },
-    Raw(RawRequest),
-}
-
-/// The `statusMessage` a setStatusMessage step sends.
-#[derive(Clone, Debug, PartialEq)]
-pub enum StatusMessage {
-    /// `null`: clears it.
-    Clear,
-    Text {
-        content: String,
-        expiry: Option<StatusExpiry>,
-    },
-}
-
-/// When a status message expires, as Graph's dateTimeTimeZone.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StatusExpiry {
-    pub at: ExpiryInstant,
-    pub time_zone: String,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum ExpiryInstant {
-    /// An offset from the case start, written in the time zone when the request is rendered.
-    After(SignedDuration),
-    /// A `dateTime` sent as written.
-    Literal(String),
-}
-
-/// Any request, for negative tests: sent as written after `{actor}` substitution.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RawRequest {
-    pub method: String,
-    pub path: String,
-    /// `path` is from the server root, not the version root.
-    pub from_root: bool,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-}
-
 impl Exchange {
     /// The request goes to `/me`, which only a signed-in user has.
     pub fn uses_me(&self) -> bool {
@@ -226,27 +150,6 @@ impl Exchange {
                         .is_some_and(|o| o.path(Via::Me, "").starts_with("/me/"))
             }
         }
-    }
-}
-
-impl Request {
-    /// The Graph operation, if it is one.
-    pub fn operation(&self) -> Option<Operation> {
-        Some(match self {
-            Request::GetPresence { .. } => Operation::GetPresence,
-            Request::GetPresencesByUserId { .. } => Operation::GetPresencesByUserId,
-            Request::SetPresence { .. } => Operation::SetPresence,
-            Request::ClearPresence { .. } => Operation::ClearPresence,
-            Request::SetUserPreferredPresence { .. } => Operation::SetUserPreferredPresence,
-            Request::ClearUserPreferredPresence { .. } => Operation::ClearUserPreferredPresence,
-            Request::SetStatusMessage { .. } => Operation::SetStatusMessage,
-            Request::Raw(_) => return None,
-        })
-    }
-
-    /// The operation's name for reports, `raw` for any other request.
-    pub fn name(&self) -> &'static str {
-        self.operation().map_or("raw", Operation::name)
     }
 }
 

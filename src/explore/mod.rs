@@ -14,9 +14,9 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use serde_saphyr::Location;
 
 use crate::case::file::{
-    AppFile, CaseFile, ClearPresenceFile, ExpectFile, Field, Located, ObserveFile, PreferredFile,
-    RequirementFile, SetPresenceFile, StatusExpiryFile, StatusMessageExpectFile, StatusMessageFile,
-    StepFile, UserRefFile,
+    AppFile, CaseFile, ClearPreferredFile, ClearPresenceFile, ExpectFile, Field, Located,
+    ObserveFile, PreferredFile, RequirementFile, SetPresenceFile, StatusExpiryFile,
+    StatusMessageExpectFile, StatusMessageFile, StepFile,
 };
 use crate::case::{Case, load_str};
 use crate::model::{
@@ -238,7 +238,7 @@ impl Timeline {
             GeneratedStep::ClearPreferred { user } => {
                 let status = self.apply(user, Ok(Command::ClearPreferredPresence));
                 self.send(APPS[0], status, |s| {
-                    s.clear_user_preferred_presence = Some(UserRefFile {
+                    s.clear_user_preferred_presence = Some(ClearPreferredFile {
                         user: Some(here(USERS[user].to_owned())),
                     });
                 });

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-use crate::case::render::Substitution;
+use crate::case::request::Substitution;
 use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, TokenKind};
 use crate::catalogue::Level;
 use crate::model::iso;

@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::http::{Credentials, HttpSession, Secret, SessionSettings};
 use super::{CaseSession, ClockMode, Hold, HttpRequest, Target, TargetError};
-use crate::case::render::Substitution;
+use crate::case::request::Substitution;
 use crate::case::{Case, Field, Request, StatusMessage};
 use crate::model::Profile;
 use crate::operation::Via;
