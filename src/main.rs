@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use presence_conformance::contract::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
 use presence_conformance::plural;
@@ -74,9 +74,11 @@ struct RulesArgs {
     /// Only rules of this level.
     #[arg(long, value_enum)]
     level: Option<LevelArg>,
-    /// Where the case files are.
-    #[arg(long, default_value = "cases")]
-    cases: PathBuf,
+    /// A directory of case files to use instead of the suite this binary carries. Default:
+    /// `./cases` when it exists (a checkout of this repository, or `cases export`), else the
+    /// embedded suite.
+    #[arg(long)]
+    cases: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,9 +121,11 @@ struct RunArgs {
     /// beta-2021.
     #[arg(long)]
     target: Vec<PathBuf>,
-    /// Where the case files are.
-    #[arg(long, default_value = "cases")]
-    cases: PathBuf,
+    /// A directory of case files to use instead of the suite this binary carries. Default:
+    /// `./cases` when it exists (a checkout of this repository, or `cases export`), else the
+    /// embedded suite.
+    #[arg(long)]
+    cases: Option<PathBuf>,
     /// Trials run at once (default: the number of cores).
     #[arg(long)]
     jobs: Option<usize>,
@@ -172,6 +176,13 @@ enum CasesCommand {
     Lint {
         /// The directory of case files (searched recursively).
         #[arg(default_value = "cases")]
+        dir: PathBuf,
+    },
+    /// Write the suite this binary carries to a directory, to read and extend it (then
+    /// `run --cases DIR`).
+    #[command(after_help = "Example:\n  presence-conformance cases export my-cases")]
+    Export {
+        /// Where to write the case files (must not hold any yet).
         dir: PathBuf,
     },
     /// Print the JSON Schema of the case format (committed as spec/case.schema.json).
@@ -230,13 +241,40 @@ fn restore_sigpipe() {
 #[cfg(not(unix))]
 fn restore_sigpipe() {}
 
+fn export_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let written = presence_conformance::suite::export_cases(dir)
+        .with_context(|| format!("cannot export the suite to {}", dir.display()))?;
+    println!(
+        "{} written under {}",
+        plural(written, "case file"),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--version`: the version and the suite it carries.
+fn suite_version() -> &'static str {
+    let cases = presence_conformance::suite::embedded_cases().len();
+    let rules =
+        presence_conformance::catalogue::Catalogue::try_bundled().map_or(0, |c| c.rules().len());
+    let text = format!(
+        "{} (suite: {}, {})",
+        env!("CARGO_PKG_VERSION"),
+        plural(cases, "case"),
+        plural(rules, "rule")
+    );
+    Box::leak(text.into_boxed_str())
+}
+
 fn main() -> ExitCode {
     restore_sigpipe();
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&Cli::command().long_version(suite_version()).get_matches())
+        .unwrap_or_else(|e| e.exit());
     let outcome = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Run(args) => run(args),
         Command::Cases(CasesCommand::Lint { dir }) => lint_cases(&dir),
+        Command::Cases(CasesCommand::Export { dir }) => export_cases(&dir),
         Command::Spec(command) => run_spec(command),
         Command::Validate(args) => run_validate(args),
         Command::Explore(args) => explore(args),
@@ -258,11 +296,7 @@ fn main() -> ExitCode {
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     use presence_conformance::suite::executor::selected;
     use std::io::IsTerminal;
-    let cases = load_cases(&args.cases)
-        .with_context(|| format!("cannot read the case directory {}", args.cases.display()))?;
-    if cases.is_empty() {
-        anyhow::bail!("no case files (*.yaml) under {}", args.cases.display());
-    }
+    let cases = suite_cases(args.cases.as_deref())?;
     let chosen = selected(&cases, args.filter.as_deref());
     if chosen.is_empty() {
         let filter = args.filter.as_deref().unwrap_or_default();
@@ -300,6 +334,24 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The case files to run: `--cases DIR`, else `./cases` if there is one, else the suite this
+/// binary carries.
+fn suite_cases(
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<presence_conformance::suite::SuiteCase>> {
+    let local = std::path::Path::new("cases");
+    let dir = dir.or_else(|| local.is_dir().then_some(local));
+    let Some(dir) = dir else {
+        return Ok(presence_conformance::suite::embedded_cases());
+    };
+    let cases = load_cases(dir)
+        .with_context(|| format!("cannot read the case directory {}", dir.display()))?;
+    if cases.is_empty() {
+        anyhow::bail!("no case files (*.yaml) under {}", dir.display());
+    }
+    Ok(cases)
 }
 
 /// Every target answers before the suite starts; a target that is down is one error.
@@ -401,8 +453,7 @@ fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
 fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
     use presence_conformance::catalogue::{Catalogue, Level};
     let catalogue = Catalogue::try_bundled().map_err(anyhow::Error::msg)?;
-    let cases = load_cases(&args.cases)
-        .with_context(|| format!("cannot read the case directory {}", args.cases.display()))?;
+    let cases = suite_cases(args.cases.as_deref())?;
     let loaded = cases.iter().filter_map(|c| c.case.as_ref().ok());
     let level = args.level.map(|l| match l {
         LevelArg::Documented => Level::Documented,

@@ -212,3 +212,36 @@ fn several_targets_are_compared_with_a_diff_of_what_differs() {
         "{differences}"
     );
 }
+
+#[test]
+fn the_binary_carries_its_suite_and_runs_from_any_directory() {
+    let dir = std::env::temp_dir().join(format!("pc-run-anywhere-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_presence-conformance"));
+        command.current_dir(&dir).env_remove("PRESENCE_TARGET");
+        command
+    };
+    let out = bin()
+        .args(["run", "--quiet", "timeout::"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(" passed, 0 failed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let version = text(&bin().arg("--version").output().unwrap().stdout);
+    let in_repo = load_cases(&root().join("cases")).unwrap().len();
+    assert!(
+        version.contains(&format!("(suite: {in_repo} cases, ")),
+        "{version}"
+    );
+    let out = bin().args(["cases", "export", "mine"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(load_cases(&dir.join("mine")).unwrap().len(), in_repo);
+    let again = bin().args(["cases", "export", "mine"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2), "export never overwrites");
+    std::fs::remove_dir_all(dir).unwrap();
+}

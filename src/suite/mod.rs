@@ -7,7 +7,7 @@ pub mod executor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::case::{Case, CaseError, case_name, discover, load_file};
+use crate::case::{Case, CaseError, case_name, discover, load_file, load_str};
 use crate::contract::{Contract, SpecDocument, SpecError, Strictness};
 use crate::model::Profile;
 use crate::runner::{CaseRun, ContractCheck, Outcome, run_case};
@@ -30,6 +30,67 @@ pub struct SuiteCase {
 pub struct SuiteTarget {
     pub target: Arc<dyn Target>,
     pub known_failures: Vec<KnownFailure>,
+}
+
+/// The suite this binary carries: `cases/` as it was when the binary was built.
+static EMBEDDED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/cases");
+
+/// Every case file of the embedded suite, sorted by path, each loaded as if from `cases/`.
+pub fn embedded_cases() -> Vec<SuiteCase> {
+    let mut files = Vec::new();
+    collect_embedded(&EMBEDDED, &mut files);
+    files.sort_by(|a, b| a.path().cmp(b.path()));
+    files
+        .into_iter()
+        .map(|file| {
+            let path = Path::new("cases").join(file.path());
+            let name = case_name(Path::new("cases"), &path);
+            let case = match file.contents_utf8() {
+                Some(text) => load_str(&name, &path, text),
+                None => Err(CaseError::io(
+                    &path,
+                    &std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
+                )),
+            };
+            SuiteCase { name, path, case }
+        })
+        .collect()
+}
+
+fn collect_embedded<'a>(dir: &'a include_dir::Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
+    for file in dir.files() {
+        if file
+            .path()
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml")
+        {
+            out.push(file);
+        }
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+/// Writes the embedded suite under `dir` (which must not hold case files yet), for reading and
+/// extending; returns how many files were written.
+pub fn export_cases(dir: &Path) -> std::io::Result<usize> {
+    if dir.exists() && !discover(dir)?.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} already holds case files", dir.display()),
+        ));
+    }
+    let mut files = Vec::new();
+    collect_embedded(&EMBEDDED, &mut files);
+    for file in &files {
+        let path = dir.join(file.path());
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        crate::fsutil::write_atomically(&path, file.contents())?;
+    }
+    Ok(files.len())
 }
 
 /// Loads every case under `root` (a missing root is an error, an empty one is not).
