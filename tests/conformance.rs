@@ -3,7 +3,9 @@
 //! `cargo test --test conformance timeout` filters by name, `-- --list` lists, and
 //! `cargo nextest run --test conformance --partition count:1/2` splits the suite. Observed
 //! timelines are insta snapshots under `snapshots/<target>/`; review changes with
-//! `cargo insta review`.
+//! `cargo insta review`. Each trial has two results: its verdict, and the regression state of
+//! its timeline: a changed snapshot fails; a missing one is "new" and does not fail unless
+//! `PRESENCE_SNAPSHOTS=require` (`off` skips them; `INSTA_UPDATE=always` records them).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -58,20 +60,23 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
         let contract = contract_for(target.target.as_ref())
             .map_err(|e| format!("the bundled contract does not load: {e}"))?;
         let outcome = run_trial(entry, &target, Some(contract), judging());
-        match (outcome.verdict, &entry.case, &outcome.run) {
-            (Verdict::Passed, Ok(case), Some(run)) => {
+        // Two results: the conformance verdict, then the regression state of what was observed.
+        match &outcome.verdict {
+            Verdict::Failed(report) => return Err(report.into()),
+            Verdict::NotApplicable(reason) => {
+                return Err(format!("not applicable: {reason}").into());
+            }
+            // A third-party target that differs only from our own choices.
+            Verdict::Deviates(report) => {
+                eprintln!("deviates (not a failure; PRESENCE_STRICT=1 fails it):\n{report}")
+            }
+            Verdict::Passed | Verdict::KnownFailure(_) => {}
+        }
+        match (&outcome.verdict, &entry.case, &outcome.run) {
+            (Verdict::Passed | Verdict::Deviates(_), Ok(case), Some(run)) => {
                 check_snapshot(&snapshots, &entry.path, case, run)
             }
-            (Verdict::Passed | Verdict::KnownFailure(_), _, _) => Ok(()),
-            (Verdict::Failed(report), _, _) => Err(report.into()),
-            // A third-party target that differs only from our own choices.
-            (Verdict::Deviates(report), _, _) => {
-                eprintln!("deviates (not a failure; PRESENCE_STRICT=1 fails it):\n{report}");
-                Ok(())
-            }
-            (Verdict::NotApplicable(reason), _, _) => {
-                Err(format!("not applicable: {reason}").into())
-            }
+            _ => Ok(()),
         }
     })
     .with_kind(kind)
@@ -100,6 +105,26 @@ fn check_snapshot(
     settings.set_input_file(path);
     settings.set_description(case.title.clone());
     let name = case.name.replace("::", "__");
+    let mode = std::env::var("PRESENCE_SNAPSHOTS").unwrap_or_default();
+    let writing = std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always" || v == "new");
+    if mode == "off" {
+        return Ok(());
+    }
+    if !dir.join(format!("{name}.snap")).exists() && !writing {
+        // A target's first run has no baseline yet: that is "new", not a regression.
+        if mode == "require" {
+            return Err(format!(
+                "no snapshot {}/{name}.snap (PRESENCE_SNAPSHOTS=require); record the baseline with INSTA_UPDATE=always",
+                dir.display()
+            )
+            .into());
+        }
+        eprintln!(
+            "regression state new: no snapshot {}/{name}.snap yet (INSTA_UPDATE=always records it)",
+            dir.display()
+        );
+        return Ok(());
+    }
     let _serial = SNAPSHOT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         settings.bind(|| insta::assert_yaml_snapshot!(name.as_str(), &run.timeline));
