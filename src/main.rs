@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
+use presence_conformance::server::conditions::{Conditions, ConditionsConfig};
+use presence_conformance::server::{AppState, PresenceClock, RunningServer, ServerConfig};
 use presence_conformance::spec::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
 use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::{load_cases, select_targets};
@@ -170,6 +171,10 @@ struct ServeArgs {
     /// A TOML file with the tenant, app registrations and users (see README).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Tenant conditions: throttling, propagation lag, transient faults, token lifetime (a TOML
+    /// file; see targets/conditions/graph-like.toml).
+    #[arg(long)]
+    conditions: Option<PathBuf>,
     /// Accept every request without a token, as an app with every permission.
     #[arg(long)]
     no_auth: bool,
@@ -448,9 +453,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ClockKind::Virtual => PresenceClock::virtual_at_epoch(),
         ClockKind::Real => PresenceClock::real(args.time_scale),
     };
+    let conditions = match &args.conditions {
+        Some(path) => Some(ConditionsConfig::from_file(path)?),
+        None => None,
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let server = RunningServer::start_on(args.addr, config, clock)
+        let state = match conditions {
+            Some(c) => AppState::with_conditions(config, clock, Conditions::new(c)),
+            None => AppState::new(config, clock),
+        };
+        let server = RunningServer::start_state_on(args.addr, state)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let auth = if server.state().config.no_auth {

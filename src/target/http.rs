@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use super::{CaseSession, ClockMode, HttpRequest, HttpResponse, TargetError};
+use super::{CaseSession, ClockMode, HttpRequest, HttpResponse, TargetError, Traffic};
 use crate::model::iso;
 
 /// A client secret or password: never printed, not even by `{:?}`.
@@ -74,6 +74,12 @@ pub struct HttpSession {
     /// Virtual clock: how far this session has advanced it.
     advanced: SignedDuration,
     wall_start: Instant,
+    traffic: Traffic,
+    /// Real clock: whether a write has been acknowledged (from then on a retry's wait puts the
+    /// case behind its timeline; before, the timeline just starts later).
+    wrote: bool,
+    /// Real clock: wall time the case is behind its timeline because of retries.
+    late: Duration,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +108,9 @@ impl HttpSession {
             start: Timestamp::now(),
             advanced: SignedDuration::ZERO,
             wall_start: Instant::now(),
+            traffic: Traffic::default(),
+            wrote: false,
+            late: Duration::ZERO,
         };
         if session.settings.clock == ClockMode::Virtual {
             session.control("POST", "/_conformance/reset", None).await?;
@@ -215,8 +224,11 @@ impl HttpSession {
     }
 }
 
-/// 429 and 503 answers are retried this many times, after `Retry-After`.
+/// 429, 503 and 504 answers are retried this many times, after `Retry-After`.
 const MAX_RETRIES: u32 = 3;
+/// On a real clock, retries may put a case behind its timeline by this much presence time
+/// before it can no longer be judged (its observations would land at other instants).
+const MAX_LATE: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` honoured; a target asking for more fails the step instead of
 /// stalling the suite.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -327,13 +339,36 @@ impl CaseSession for HttpSession {
                 .send()
                 .await
                 .map_err(|e| transport(describe(&e)))?;
-            let throttled = matches!(response.status().as_u16(), 429 | 503);
-            if !throttled || attempt >= MAX_RETRIES {
+            let status = response.status().as_u16();
+            if !matches!(status, 429 | 503 | 504) {
+                break response;
+            }
+            if attempt >= MAX_RETRIES {
+                if status == 429 {
+                    return Err(self.throttled(
+                        &request,
+                        format!("answered 429 after {MAX_RETRIES} retries"),
+                    ));
+                }
                 break response;
             }
             attempt += 1;
-            tokio::time::sleep(retry_after(&response, attempt)).await;
+            let pause = retry_after(&response, attempt);
+            self.keep_timeline(&request, status, pause)?;
+            if status == 429 {
+                self.traffic.after_429 += 1;
+            } else {
+                self.traffic.after_5xx += 1;
+            }
+            self.traffic.waited += pause;
+            tokio::time::sleep(pause).await;
         };
+        if self.settings.clock == ClockMode::Real
+            && request.method != "GET"
+            && response.status().is_success()
+        {
+            self.wrote = true;
+        }
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -376,7 +411,77 @@ impl CaseSession for HttpSession {
         Ok(())
     }
 
+    fn traffic(&self) -> Traffic {
+        self.traffic
+    }
+
     async fn close(self: Box<Self>) {}
+}
+
+impl HttpSession {
+    /// The app a request was sent as: the actor whose cached token it carries, with its id.
+    fn app_of(&self, request: &HttpRequest) -> String {
+        let bearer = request
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, v)| v.strip_prefix("Bearer "));
+        let actor = bearer.and_then(|b| {
+            self.tokens
+                .iter()
+                .find(|(_, t)| t.token == b)
+                .map(|((app, _), _)| app.clone())
+        });
+        match actor {
+            Some(actor) => match self.settings.actor_ids.get(&actor) {
+                Some(id) => format!("{actor}, {id}"),
+                None => actor,
+            },
+            None => "without a token".to_owned(),
+        }
+    }
+
+    fn throttled(&self, request: &HttpRequest, cause: String) -> TargetError {
+        TargetError::Throttled {
+            app: self.app_of(request),
+            cause: format!("{} {} {cause}", request.method, request.path),
+        }
+    }
+
+    /// Before a retry's wait on a real clock: until the case has written, the wait only starts
+    /// its timeline later; after, it puts the case behind, and past [`MAX_LATE`] of presence
+    /// time the case's later steps would be judged at other instants than it says, so it is
+    /// throttled out at once rather than judged wrongly.
+    fn keep_timeline(
+        &mut self,
+        request: &HttpRequest,
+        status: u16,
+        pause: Duration,
+    ) -> Result<(), TargetError> {
+        if self.settings.clock != ClockMode::Real {
+            return Ok(());
+        }
+        if !self.wrote {
+            self.wall_start += pause;
+            let shift = SignedDuration::try_from(pause).unwrap_or(SignedDuration::ZERO);
+            self.start = self.start.checked_add(shift).unwrap_or(self.start);
+            return Ok(());
+        }
+        let late = (self.late + pause).mul_f64(self.settings.time_scale);
+        if late > MAX_LATE {
+            return Err(self.throttled(
+                request,
+                format!(
+                    "answered {status} with Retry-After {} s: at x{} the case would be {} of presence time behind its timeline",
+                    pause.as_secs_f64(),
+                    self.settings.time_scale,
+                    iso(SignedDuration::try_from(late).unwrap_or(SignedDuration::MAX)),
+                ),
+            ));
+        }
+        self.late += pause;
+        Ok(())
+    }
 }
 
 /// What a session holds besides its HTTP client until the case ends: a server to stop, pooled
@@ -428,6 +533,9 @@ impl<H: Held> CaseSession for HoldingSession<H> {
     }
     async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
         self.http.wait_until(offset).await
+    }
+    fn traffic(&self) -> Traffic {
+        self.http.traffic()
     }
     async fn close(self: Box<Self>) {
         let HoldingSession { http, held } = *self;
