@@ -180,6 +180,7 @@ pub async fn run_case(
         wall: Duration::ZERO,
     };
     match target.open(case).await {
+        Err(e @ TargetError::Throttled { .. }) => run.throttled = Some(e.to_string()),
         Err(e) => run.aborted = Some(e.to_string()),
         Ok(mut session) => {
             let mut replay = Replay {

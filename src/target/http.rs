@@ -80,6 +80,8 @@ pub struct HttpSession {
     wrote: bool,
     /// Real clock: wall time the case is behind its timeline because of retries.
     late: Duration,
+    /// Whether retries count against the case's timeline (not for a target's own clean-up).
+    keeps_timeline: bool,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +113,7 @@ impl HttpSession {
             traffic: Traffic::default(),
             wrote: false,
             late: Duration::ZERO,
+            keeps_timeline: true,
         };
         if session.settings.clock == ClockMode::Virtual {
             session.control("POST", "/_conformance/reset", None).await?;
@@ -120,6 +123,11 @@ impl HttpSession {
             session.start = body.now;
         }
         Ok(session)
+    }
+
+    /// For a session that replays no case (a target's clean-up): retries never put it behind.
+    pub fn keep_no_timeline(&mut self) {
+        self.keeps_timeline = false;
     }
 
     async fn control(
@@ -458,7 +466,7 @@ impl HttpSession {
         status: u16,
         pause: Duration,
     ) -> Result<(), TargetError> {
-        if self.settings.clock != ClockMode::Real {
+        if self.settings.clock != ClockMode::Real || !self.keeps_timeline {
             return Ok(());
         }
         if !self.wrote {
