@@ -113,7 +113,8 @@ fn the_real_time_suite_survives_graph_like_conditions() {
     let example =
         std::fs::read_to_string(root().join("targets/conditions/graph-like.toml")).unwrap();
     let conditions = example
-        .replace("limit = 1500", "limit = 150")
+        .replace("limit = 1500", "limit = 50")
+        .replace("window = 30", "window = 10")
         .replace("token_lifetime = 120", "token_lifetime = 2")
         .replace("max_ms = 2000", "max_ms = 0")
         .replace("rate = 0.01", "rate = 0.05");
@@ -138,6 +139,20 @@ fn the_real_time_suite_survives_graph_like_conditions() {
             "clock = \"real\"\ntime_scale = 600\nconcurrency = 8",
             1,
         );
+    // Not conditions: a sped-up real clock outruns the runner's wall clock, from which a
+    // status message's absolute dates are rendered; after a minute of wall time at x600 they
+    // are hours in the target's past. Listed, so they show as known failures.
+    let expectations = dir.join("expectations.toml");
+    std::fs::write(
+        &expectations,
+        "[[fail]]\ncase = \"status::the_user_sees_their_own_dates\"\nreason = \"absolute dates from the runner's wall clock, outrun at x600\"\n\
+         [[fail]]\ncase = \"status::another_user_does_not_see_the_dates\"\nreason = \"absolute dates from the runner's wall clock, outrun at x600\"\n",
+    )
+    .unwrap();
+    let profile = format!(
+        "expectations = {:?}\n{profile}",
+        expectations.to_str().unwrap()
+    );
     let profile_path = dir.join("profile.toml");
     std::fs::write(&profile_path, profile).unwrap();
     let started = Instant::now();

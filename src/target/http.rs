@@ -75,11 +75,10 @@ pub struct HttpSession {
     advanced: SignedDuration,
     wall_start: Instant,
     traffic: Traffic,
-    /// Real clock: whether a write has been acknowledged (from then on a retry's wait puts the
-    /// case behind its timeline; before, the timeline just starts later).
-    wrote: bool,
-    /// Real clock: wall time the case is behind its timeline because of retries.
+    /// Real clock: wall time the case is behind its timeline because of retries, and the app
+    /// and request that put it there.
     late: Duration,
+    late_by: Option<(String, String)>,
     /// Whether retries count against the case's timeline (not for a target's own clean-up).
     keeps_timeline: bool,
 }
@@ -111,8 +110,8 @@ impl HttpSession {
             advanced: SignedDuration::ZERO,
             wall_start: Instant::now(),
             traffic: Traffic::default(),
-            wrote: false,
             late: Duration::ZERO,
+            late_by: None,
             keeps_timeline: true,
         };
         if session.settings.clock == ClockMode::Virtual {
@@ -327,10 +326,11 @@ impl CaseSession for HttpSession {
         Ok(Some(token))
     }
 
-    async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
+    async fn send(&mut self, mut request: HttpRequest) -> Result<HttpResponse, TargetError> {
+        let (shown_method, shown_path) = (request.method.clone(), request.path.clone());
         let transport = |cause: String| TargetError::Transport {
-            method: request.method.clone(),
-            path: request.path.clone(),
+            method: shown_method.clone(),
+            path: shown_path.clone(),
             cause,
         };
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
@@ -370,13 +370,8 @@ impl CaseSession for HttpSession {
             }
             self.traffic.waited += pause;
             tokio::time::sleep(pause).await;
+            self.refresh_bearer(&mut request).await?;
         };
-        if self.settings.clock == ClockMode::Real
-            && request.method != "GET"
-            && response.status().is_success()
-        {
-            self.wrote = true;
-        }
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -411,6 +406,7 @@ impl CaseSession for HttpSession {
                 }
             }
             ClockMode::Real => {
+                self.behind()?;
                 let wall = offset.as_secs_f64() / self.settings.time_scale;
                 let due = self.wall_start + Duration::from_secs_f64(wall.max(0.0));
                 tokio::time::sleep_until(due.into()).await;
@@ -456,10 +452,10 @@ impl HttpSession {
         }
     }
 
-    /// Before a retry's wait on a real clock: until the case has written, the wait only starts
-    /// its timeline later; after, it puts the case behind, and past [`MAX_LATE`] of presence
-    /// time the case's later steps would be judged at other instants than it says, so it is
-    /// throttled out at once rather than judged wrongly.
+    /// Before a retry's wait on a real clock: the wait puts the case behind its timeline. A
+    /// read answered past [`MAX_LATE`] of presence time behind would show another instant than
+    /// the case says, so it is throttled out at once; a late write is judged, and the next step
+    /// finds the case behind ([`HttpSession::behind`]).
     fn keep_timeline(
         &mut self,
         request: &HttpRequest,
@@ -469,25 +465,57 @@ impl HttpSession {
         if self.settings.clock != ClockMode::Real || !self.keeps_timeline {
             return Ok(());
         }
-        if !self.wrote {
-            self.wall_start += pause;
-            let shift = SignedDuration::try_from(pause).unwrap_or(SignedDuration::ZERO);
-            self.start = self.start.checked_add(shift).unwrap_or(self.start);
-            return Ok(());
-        }
         let late = (self.late + pause).mul_f64(self.settings.time_scale);
-        if late > MAX_LATE {
-            return Err(self.throttled(
-                request,
-                format!(
-                    "answered {status} with Retry-After {} s: at x{} the case would be {} of presence time behind its timeline",
-                    pause.as_secs_f64(),
-                    self.settings.time_scale,
-                    iso(SignedDuration::try_from(late).unwrap_or(SignedDuration::MAX)),
-                ),
-            ));
+        let cause = format!(
+            "answered {status} with Retry-After {} s: at x{} the case is {} of presence time behind its timeline",
+            pause.as_secs_f64(),
+            self.settings.time_scale,
+            iso(SignedDuration::try_from(late).unwrap_or(SignedDuration::MAX)),
+        );
+        if late > MAX_LATE && request.method == "GET" {
+            return Err(self.throttled(request, cause));
         }
         self.late += pause;
+        if late > MAX_LATE && self.late_by.is_none() {
+            let TargetError::Throttled { app, cause } = self.throttled(request, cause) else {
+                unreachable!("throttled() makes a Throttled error")
+            };
+            self.late_by = Some((app, cause));
+        }
+        Ok(())
+    }
+
+    /// Whether retries have put the case too far behind for its next step to be judged.
+    fn behind(&self) -> Result<(), TargetError> {
+        match &self.late_by {
+            Some((app, cause)) => Err(TargetError::Throttled {
+                app: app.clone(),
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a retry's wait the request's token may have expired: swap in a fresh one.
+    async fn refresh_bearer(&mut self, request: &mut HttpRequest) -> Result<(), TargetError> {
+        let Some(slot) = request
+            .headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        else {
+            return Ok(());
+        };
+        let bearer = request.headers[slot].1.trim_start_matches("Bearer ");
+        let key = self
+            .tokens
+            .iter()
+            .find(|(_, t)| t.token == bearer && Instant::now() >= t.refresh_at)
+            .map(|(k, _)| k.clone());
+        if let Some((app, delegate)) = key
+            && let Some(token) = self.token(&app, delegate.as_deref()).await?
+        {
+            request.headers[slot].1 = format!("Bearer {token}");
+        }
         Ok(())
     }
 }
