@@ -203,7 +203,11 @@ impl Conditions {
         if let Some(faults) = &self.config.faults {
             let mut rng = self.rng();
             if rng.unit() < faults.rate {
-                let status = if rng.next_u64() % 2 == 0 { 503 } else { 504 };
+                let status = if rng.next_u64().is_multiple_of(2) {
+                    503
+                } else {
+                    504
+                };
                 return Gate::Fault { status };
             }
         }
