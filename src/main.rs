@@ -13,7 +13,8 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use presence_conformance::contract::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
 use presence_conformance::plural;
-use presence_conformance::server::{PresenceClock, RunningServer, ServerConfig};
+use presence_conformance::server::conditions::{Conditions, ConditionsConfig};
+use presence_conformance::server::{AppState, PresenceClock, RunningServer, ServerConfig};
 use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::{load_cases, select_targets};
 
@@ -214,6 +215,10 @@ struct ServeArgs {
     /// A TOML file with the tenant, app registrations and users (see README).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Tenant conditions: throttling, propagation lag, transient faults, token lifetime (a TOML
+    /// file; see targets/conditions/graph-like.toml).
+    #[arg(long)]
+    conditions: Option<PathBuf>,
     /// Accept every request without a token, as an app with every permission.
     #[arg(long)]
     no_auth: bool,
@@ -547,9 +552,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     config.no_auth |= args.no_auth;
     config.log_requests = !args.quiet;
+    let conditions = match &args.conditions {
+        Some(path) => Some(ConditionsConfig::from_file(path)?),
+        None => None,
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let server = match RunningServer::start_on(addr, config, clock).await {
+        let state = match conditions {
+            Some(c) => AppState::with_conditions(config, clock, Conditions::new(c)),
+            None => AppState::new(config, clock),
+        };
+        let server = match RunningServer::start_state_on(addr, state).await {
             Ok(server) => server,
             Err(e) => {
                 // Not a usage error (2): the address is taken or not ours to bind.

@@ -162,6 +162,7 @@ impl SuiteReport {
             0 => String::new(),
             n => format!("flaky: {n} (verdicts differ between repetitions)\n"),
         };
+        let retries = self.retries_line();
         let failed = self.failed();
         let failed_text = format!("{failed} failed");
         let failed_text = if failed > 0 {
@@ -170,12 +171,32 @@ impl SuiteReport {
             failed_text
         };
         format!(
-            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{flaky}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}\n",
+            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{retries}{flaky}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}\n",
             targets.join(", "),
             crate::model::iso(SignedDuration::from_secs(simulated as i64)),
             if wall > 0.0 { simulated / wall } else { 0.0 },
             console.paint(Paint::Passed, &passed.to_string()),
             if known == 1 { "failure" } else { "failures" }
+        )
+    }
+
+    /// Retries after 429/503/504, the wall time they waited, and the cases throttled out; empty
+    /// when the targets never asked for any.
+    pub fn retries_line(&self) -> String {
+        let mut traffic = crate::targets::Traffic::default();
+        let runs = || self.trials.iter().filter_map(|t| t.run.as_ref());
+        runs().for_each(|r| traffic.add(r.traffic));
+        let throttled = runs().filter(|r| r.throttled.is_some()).count();
+        if traffic.retries() == 0 && throttled == 0 {
+            return String::new();
+        }
+        format!(
+            "retries: {} ({} after 429, {} after 503/504), {:.1} s waited; throttled: {throttled} {}\n",
+            traffic.retries(),
+            traffic.after_429,
+            traffic.after_5xx,
+            traffic.waited.as_secs_f64(),
+            if throttled == 1 { "case" } else { "cases" },
         )
     }
 

@@ -15,7 +15,9 @@ use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, T
 use crate::catalogue::Level;
 use crate::model::iso;
 use crate::operation::Via;
-use crate::targets::{ClockMode, HttpRequest, HttpResponse, HttpSession, Target, TargetError};
+use crate::targets::{
+    ClockMode, HttpRequest, HttpResponse, HttpSession, Target, TargetError, Traffic,
+};
 pub use timeline::{Entry, Redactor, Timeline};
 
 /// One exchange as the contract checker sees it. Paths are relative to the version root.
@@ -91,6 +93,11 @@ pub struct CaseRun {
     pub failures: Vec<Failure>,
     /// The target could not be driven to the end (down, timed out, no token).
     pub aborted: Option<String>,
+    /// The target throttled the case out (429 past the retry budget, or retries that put it
+    /// too far behind its timeline): why, naming the app. Not a conformance failure.
+    pub throttled: Option<String>,
+    /// Retries after 429/503/504 and the wall time spent waiting for them.
+    pub traffic: Traffic,
     pub contract_violations: usize,
     pub simulated: SignedDuration,
     pub wall: Duration,
@@ -166,11 +173,14 @@ pub async fn run_case(
         },
         failures: Vec::new(),
         aborted: None,
+        throttled: None,
+        traffic: Traffic::default(),
         contract_violations: 0,
         simulated: case.duration(),
         wall: Duration::ZERO,
     };
     match target.open(case).await {
+        Err(e @ TargetError::Throttled { .. }) => run.throttled = Some(e.to_string()),
         Err(e) => run.aborted = Some(e.to_string()),
         Ok(mut session) => {
             let mut replay = Replay {
@@ -180,11 +190,19 @@ pub async fn run_case(
                 sequences: HashMap::new(),
             };
             for step in &case.steps {
-                if let Err(e) = replay.step(step, &mut run).await {
-                    run.aborted = Some(format!("{}:{}: {e}", case.path.display(), step.line));
-                    break;
+                match replay.step(step, &mut run).await {
+                    Ok(()) => {}
+                    Err(e @ TargetError::Throttled { .. }) => {
+                        run.throttled = Some(format!("{e} (line {})", step.line));
+                        break;
+                    }
+                    Err(e) => {
+                        run.aborted = Some(format!("{}:{}: {e}", case.path.display(), step.line));
+                        break;
+                    }
                 }
             }
+            run.traffic = session.http.traffic();
             session.close().await;
         }
     }

@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod body;
 pub mod clock;
+pub mod conditions;
 pub mod config;
 pub mod control;
 pub mod error;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub clock: PresenceClock,
     pub store: Mutex<PresenceStore>,
     pub tokens: TokenStore,
+    /// Tenant conditions (`serve --conditions`): throttling, faults, lag. None by default.
+    pub conditions: Option<conditions::Conditions>,
 }
 
 /// The handlers' state: cheap to clone.
@@ -66,11 +69,33 @@ impl AppState {
     /// A server that follows other time and precedence rules than Graph's: only tests of the
     /// harness want this, to prove the suite catches a wrong implementation.
     pub fn with_semantics(config: ServerConfig, clock: PresenceClock, rules: Semantics) -> Self {
+        Self::build(config, clock, rules, None)
+    }
+
+    /// A Graph server under tenant conditions (`serve --conditions`).
+    pub fn with_conditions(
+        config: ServerConfig,
+        clock: PresenceClock,
+        conditions: conditions::Conditions,
+    ) -> Self {
+        Self::build(config, clock, Semantics::GRAPH, Some(conditions))
+    }
+
+    fn build(
+        mut config: ServerConfig,
+        clock: PresenceClock,
+        rules: Semantics,
+        conditions: Option<conditions::Conditions>,
+    ) -> Self {
+        if let Some(seconds) = conditions.as_ref().and_then(|c| c.config.token_lifetime) {
+            config.token_lifetime = std::time::Duration::from_secs(seconds);
+        }
         AppState(Arc::new(Shared {
             config,
             clock,
             store: Mutex::new(PresenceStore::with_semantics(rules)),
             tokens: TokenStore::default(),
+            conditions,
         }))
     }
 
@@ -84,14 +109,25 @@ impl AppState {
         let now = self.clock.now();
         let mut store = self.lock_store();
         store.settle(now);
-        store.view(user, now)
+        let view = store.view(user, now);
+        match &self.conditions {
+            Some(c) => c.visible(user, view, Instant::now()),
+            None => view,
+        }
     }
 
     pub fn view_many(&self, users: &[UserId]) -> Vec<PresenceView> {
         let now = self.clock.now();
         let mut store = self.lock_store();
         store.settle(now);
-        users.iter().map(|u| store.view(u, now)).collect()
+        let wall = Instant::now();
+        users
+            .iter()
+            .map(|u| match &self.conditions {
+                Some(c) => c.visible(u, store.view(u, now), wall),
+                None => store.view(u, now),
+            })
+            .collect()
     }
 
     /// Applies a write and returns the user's sequenceNumber right after it, which totally
@@ -104,7 +140,11 @@ impl AppState {
         let now = self.clock.now();
         let mut store = self.lock_store();
         store.settle(now);
+        let before = self.conditions.as_ref().map(|_| store.view(user, now));
         store.apply(now, user, command)?;
+        if let (Some(c), Some(before)) = (&self.conditions, before) {
+            c.hide_write(user, before, Instant::now());
+        }
         Ok(store.view(user, now).sequence)
     }
 }
@@ -157,6 +197,10 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            conditions::gate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             request_context,
         ))
         .with_state(state)
@@ -193,9 +237,16 @@ async fn request_context(State(state): State<AppState>, request: Request, next: 
         let date = state.clock.now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
         // axum's own 405 names the path's methods in `Allow`; keep it on the Graph error.
         let allow = response.headers().get(header::ALLOW).cloned();
+        // A 429, 503 or 504 of the tenant conditions says when to come back.
+        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
         response = error.render(&request_id, client_request_id.as_deref(), &date);
         if let Some(allow) = allow {
             response.headers_mut().entry(header::ALLOW).or_insert(allow);
+        }
+        if let Some(retry_after) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after);
         }
     }
     let headers = response.headers_mut();
@@ -253,6 +304,11 @@ impl RunningServer {
     pub async fn start_with_router(state: AppState, router: Router) -> std::io::Result<Self> {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
         Self::serve_router(addr, state, router).await
+    }
+
+    /// Starts on `addr` with the given state (e.g. [`AppState::with_conditions`]).
+    pub async fn start_state_on(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        Self::serve(addr, state).await
     }
 
     async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {

@@ -256,6 +256,12 @@ pub fn run_trial(
 
 fn verdict_of(case: &Case, run: &CaseRun, target: &SuiteTarget, strict: bool) -> Verdict {
     let known = target.known_failures.iter().find(|k| k.case == case.name);
+    // Throttled out: not judged, unless a documented expectation had already failed.
+    if let Some(why) = &run.throttled
+        && run.outcome() != Outcome::Failed
+    {
+        return Verdict::NotApplicable(why.clone());
+    }
     match (run.outcome(), known) {
         (Outcome::Passed, None) => Verdict::Passed,
         (Outcome::Failed, None) => Verdict::Failed(run.report(case)),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use super::{ClockMode, HttpRequest, HttpResponse, TargetError};
+use super::{ClockMode, HttpRequest, HttpResponse, TargetError, Traffic};
 use crate::model::iso;
 
 /// A client secret or password: never printed, not even by `{:?}`.
@@ -73,6 +73,13 @@ pub struct HttpSession {
     /// Virtual clock: how far this session has advanced it.
     advanced: SignedDuration,
     wall_start: Instant,
+    traffic: Traffic,
+    /// Real clock: wall time the case is behind its timeline because of retries, and the app
+    /// and request that put it there.
+    late: Duration,
+    late_by: Option<(String, String)>,
+    /// Whether retries count against the case's timeline (not for a target's own clean-up).
+    keeps_timeline: bool,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +108,10 @@ impl HttpSession {
             start: Timestamp::now(),
             advanced: SignedDuration::ZERO,
             wall_start: Instant::now(),
+            traffic: Traffic::default(),
+            late: Duration::ZERO,
+            late_by: None,
+            keeps_timeline: true,
         };
         if session.settings.clock == ClockMode::Virtual {
             session.control("POST", "/_conformance/reset", None).await?;
@@ -110,6 +121,11 @@ impl HttpSession {
             session.start = body.now;
         }
         Ok(session)
+    }
+
+    /// For a session that replays no case (a target's clean-up): retries never put it behind.
+    pub fn keep_no_timeline(&mut self) {
+        self.keeps_timeline = false;
     }
 
     async fn control(
@@ -214,8 +230,11 @@ impl HttpSession {
     }
 }
 
-/// 429 and 503 answers are retried this many times, after `Retry-After`.
+/// 429, 503 and 504 answers are retried this many times, after `Retry-After`.
 const MAX_RETRIES: u32 = 3;
+/// On a real clock, retries may put a case behind its timeline by this much presence time
+/// before it can no longer be judged (its observations would land at other instants).
+const MAX_LATE: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` honoured; a target asking for more fails the step instead of
 /// stalling the suite.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -315,10 +334,11 @@ impl HttpSession {
         Ok(Some(token))
     }
 
-    pub async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, TargetError> {
+    pub async fn send(&mut self, mut request: HttpRequest) -> Result<HttpResponse, TargetError> {
+        let (shown_method, shown_path) = (request.method.clone(), request.path.clone());
         let transport = |cause: String| TargetError::Transport {
-            method: request.method.clone(),
-            path: request.path.clone(),
+            method: shown_method.clone(),
+            path: shown_path.clone(),
             cause,
         };
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
@@ -335,12 +355,30 @@ impl HttpSession {
                 .send()
                 .await
                 .map_err(|e| transport(describe(&e)))?;
-            let throttled = matches!(response.status().as_u16(), 429 | 503);
-            if !throttled || attempt >= MAX_RETRIES {
+            let status = response.status().as_u16();
+            if !matches!(status, 429 | 503 | 504) {
+                break response;
+            }
+            if attempt >= MAX_RETRIES {
+                if status == 429 {
+                    return Err(self.throttled(
+                        &request,
+                        format!("answered 429 after {MAX_RETRIES} retries"),
+                    ));
+                }
                 break response;
             }
             attempt += 1;
-            tokio::time::sleep(retry_after(&response, attempt)).await;
+            let pause = retry_after(&response, attempt);
+            self.keep_timeline(&request, status, pause)?;
+            if status == 429 {
+                self.traffic.after_429 += 1;
+            } else {
+                self.traffic.after_5xx += 1;
+            }
+            self.traffic.waited += pause;
+            tokio::time::sleep(pause).await;
+            self.refresh_bearer(&mut request).await?;
         };
         let status = response.status().as_u16();
         let headers = response
@@ -377,10 +415,114 @@ impl HttpSession {
                 }
             }
             ClockMode::Real => {
+                self.behind()?;
                 let wall = offset.as_secs_f64() / self.settings.time_scale;
                 let due = self.wall_start + Duration::from_secs_f64(wall.max(0.0));
                 tokio::time::sleep_until(due.into()).await;
             }
+        }
+        Ok(())
+    }
+
+    /// The retries this session made so far.
+    pub fn traffic(&self) -> Traffic {
+        self.traffic
+    }
+}
+
+impl HttpSession {
+    /// The app a request was sent as: the actor whose cached token it carries, with its id.
+    fn app_of(&self, request: &HttpRequest) -> String {
+        let bearer = request
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, v)| v.strip_prefix("Bearer "));
+        let actor = bearer.and_then(|b| {
+            self.tokens
+                .iter()
+                .find(|(_, t)| t.token == b)
+                .map(|((app, _), _)| app.clone())
+        });
+        match actor {
+            Some(actor) => match self.settings.actor_ids.get(&actor) {
+                Some(id) => format!("{actor}, {id}"),
+                None => actor,
+            },
+            None => "without a token".to_owned(),
+        }
+    }
+
+    fn throttled(&self, request: &HttpRequest, cause: String) -> TargetError {
+        TargetError::Throttled {
+            app: self.app_of(request),
+            cause: format!("{} {} {cause}", request.method, request.path),
+        }
+    }
+
+    /// Before a retry's wait on a real clock: the wait puts the case behind its timeline. A
+    /// read answered past [`MAX_LATE`] of presence time behind would show another instant than
+    /// the case says, so it is throttled out at once; a late write is judged, and the next step
+    /// finds the case behind ([`HttpSession::behind`]).
+    fn keep_timeline(
+        &mut self,
+        request: &HttpRequest,
+        status: u16,
+        pause: Duration,
+    ) -> Result<(), TargetError> {
+        if self.settings.clock != ClockMode::Real || !self.keeps_timeline {
+            return Ok(());
+        }
+        let late = (self.late + pause).mul_f64(self.settings.time_scale);
+        let cause = format!(
+            "answered {status} with Retry-After {} s: at x{} the case is {} of presence time behind its timeline",
+            pause.as_secs_f64(),
+            self.settings.time_scale,
+            iso(SignedDuration::try_from(late).unwrap_or(SignedDuration::MAX)),
+        );
+        if late > MAX_LATE && request.method == "GET" {
+            return Err(self.throttled(request, cause));
+        }
+        self.late += pause;
+        if late > MAX_LATE && self.late_by.is_none() {
+            let TargetError::Throttled { app, cause } = self.throttled(request, cause) else {
+                unreachable!("throttled() makes a Throttled error")
+            };
+            self.late_by = Some((app, cause));
+        }
+        Ok(())
+    }
+
+    /// Whether retries have put the case too far behind for its next step to be judged.
+    fn behind(&self) -> Result<(), TargetError> {
+        match &self.late_by {
+            Some((app, cause)) => Err(TargetError::Throttled {
+                app: app.clone(),
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a retry's wait the request's token may have expired: swap in a fresh one.
+    async fn refresh_bearer(&mut self, request: &mut HttpRequest) -> Result<(), TargetError> {
+        let Some(slot) = request
+            .headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        else {
+            return Ok(());
+        };
+        let bearer = request.headers[slot].1.trim_start_matches("Bearer ");
+        let key = self
+            .tokens
+            .iter()
+            .find(|(_, t)| t.token == bearer && Instant::now() >= t.refresh_at)
+            .map(|(k, _)| k.clone());
+        if let Some((app, delegate)) = key
+            && let Some(token) = self.token(&app, delegate.as_deref()).await?
+        {
+            request.headers[slot].1 = format!("Bearer {token}");
         }
         Ok(())
     }

@@ -66,6 +66,33 @@ pub enum TargetError {
     Token { actor: String, cause: String },
     #[error("the control protocol failed: {0}")]
     Control(String),
+    /// The target throttled an app past the retry budget, or retries after 429/503/504 put the
+    /// case too far behind its timeline to judge: not a conformance failure.
+    #[error("throttled (app {app}): {cause}")]
+    Throttled { app: String, cause: String },
+}
+
+/// What a session's retries cost: counted in the run summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Traffic {
+    /// Requests sent again after a 429.
+    pub after_429: u32,
+    /// Requests sent again after a 503 or 504.
+    pub after_5xx: u32,
+    /// Wall time spent waiting for `Retry-After`.
+    pub waited: std::time::Duration,
+}
+
+impl Traffic {
+    pub fn retries(&self) -> u32 {
+        self.after_429 + self.after_5xx
+    }
+
+    pub fn add(&mut self, other: Traffic) {
+        self.after_429 += other.after_429;
+        self.after_5xx += other.after_5xx;
+        self.waited += other.waited;
+    }
 }
 
 /// An implementation under test.

@@ -248,6 +248,7 @@ impl RemoteTarget {
             request_timeout: self.request_timeout,
         })
         .await?;
+        session.keep_no_timeline();
         let start = session.case_start();
         for (name, client_id) in &actor_ids {
             let token = session.token(name, None).await?;
