@@ -120,14 +120,14 @@ mod profiles {
 
     use crate::model::Profile;
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Profile>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Profile>, D::Error> {
         Vec::<String>::deserialize(d)?
             .iter()
             .map(|p| p.parse().map_err(serde::de::Error::custom))
             .collect()
     }
 
-    pub fn serialize<S: Serializer>(profiles: &[Profile], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(profiles: &[Profile], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(profiles.iter().map(|p| p.as_str()))
     }
 }
@@ -204,7 +204,7 @@ impl Catalogue {
     }
 
     /// The rule that judges expectations of `aspect` that no case rule claims.
-    pub fn default_for(&self, aspect: Aspect) -> Result<&Rule, CatalogueError> {
+    pub(crate) fn default_for(&self, aspect: Aspect) -> Result<&Rule, CatalogueError> {
         self.rules
             .iter()
             .find(|r| r.default_for == Some(aspect))

@@ -182,7 +182,7 @@ impl SuiteReport {
 
     /// Retries after 429/503/504, the wall time they waited, and the cases throttled out; empty
     /// when the targets never asked for any.
-    pub fn retries_line(&self) -> String {
+    pub(crate) fn retries_line(&self) -> String {
         let mut traffic = crate::targets::Traffic::default();
         let runs = || self.trials.iter().filter_map(|t| t.run.as_ref());
         runs().for_each(|r| traffic.add(r.traffic));

@@ -53,7 +53,7 @@ impl CaseError {
     }
 
     /// A YAML or shape error from the parser (unknown field, wrong type, duplicate key).
-    pub fn from_yaml(path: &Path, text: &str, e: &serde_saphyr::Error) -> Self {
+    pub(crate) fn from_yaml(path: &Path, text: &str, e: &serde_saphyr::Error) -> Self {
         let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
         // The parser's own text may carry a snippet; keep its first line, we draw our own.
         let full = e.to_string();
@@ -76,13 +76,17 @@ impl CaseError {
         error
     }
 
-    pub fn with_hint(mut self, hint: &str) -> Self {
+    pub(crate) fn with_hint(mut self, hint: &str) -> Self {
         self.hint = Some(hint.to_owned());
         self
     }
 
     /// Adds "did you mean ...?" when a known name is one or two edits away.
-    pub fn with_suggestion<'a>(self, wrong: &str, known: impl Iterator<Item = &'a str>) -> Self {
+    pub(crate) fn with_suggestion<'a>(
+        self,
+        wrong: &str,
+        known: impl Iterator<Item = &'a str>,
+    ) -> Self {
         let best = known
             .map(|k| (strsim::levenshtein(wrong, k), k))
             .filter(|(d, _)| *d <= 2)

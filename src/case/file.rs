@@ -16,7 +16,7 @@ use crate::model::parse_edm_duration;
 use crate::operation::Operation;
 
 /// A value with the line and column it was written at.
-pub type Located<T> = Spanned<T>;
+pub(crate) type Located<T> = Spanned<T>;
 
 /// A body parameter that can be left out, written as `null`, or given.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,7 +28,7 @@ pub enum Field<T> {
 }
 
 impl<T> Field<T> {
-    pub fn is_absent(&self) -> bool {
+    pub(crate) fn is_absent(&self) -> bool {
         matches!(self, Field::Absent)
     }
 }
@@ -64,7 +64,7 @@ impl<T: JsonSchema> JsonSchema for Field<T> {
 /// One case: who takes part, which spec profiles it applies to, and what happens when.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CaseFile {
+pub(crate) struct CaseFile {
     /// Where editors find this schema (`# yaml-language-server: $schema=...` works too).
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
@@ -104,7 +104,7 @@ pub struct CaseFile {
 /// An app registration.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AppFile {
+pub(crate) struct AppFile {
     /// Application permissions. Default: `[Presence.ReadWrite.All]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
@@ -117,7 +117,7 @@ pub struct AppFile {
 /// One step of the timeline: exactly one action, at an offset from the case start.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct StepFile {
+pub(crate) struct StepFile {
     /// Offset from the case start, an ISO 8601 duration (`PT0S`, `PT5M`, `PT4H`).
     #[schemars(with = "String")]
     pub at: Located<String>,
@@ -178,7 +178,7 @@ pub struct StepFile {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum RequirementFile {
+pub(crate) enum RequirementFile {
     VirtualClock,
 }
 
@@ -195,7 +195,7 @@ pub enum TokenFile {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum ViaFile {
+pub(crate) enum ViaFile {
     /// `/users/{id}/presence/...`
     Users,
     /// `/me/presence/...` (needs `delegate`).
@@ -206,13 +206,13 @@ pub enum ViaFile {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum ContractFile {
+pub(crate) enum ContractFile {
     InvalidRequest,
 }
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct UserRefFile {
+pub(crate) struct UserRefFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub user: Option<Located<String>>,
@@ -221,7 +221,7 @@ pub struct UserRefFile {
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 /// clearUserPreferredPresence: whose preferred presence (default: the signed-in user).
-pub struct ClearPreferredFile {
+pub(crate) struct ClearPreferredFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub user: Option<Located<String>>,
@@ -229,7 +229,7 @@ pub struct ClearPreferredFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SetPresenceFile {
+pub(crate) struct SetPresenceFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
     /// Default: the acting app's id. An app actor's name stands for its id; `null` sends null.
@@ -245,7 +245,7 @@ pub struct SetPresenceFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ClearPresenceFile {
+pub(crate) struct ClearPresenceFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
     #[serde(default, skip_serializing_if = "Field::is_absent")]
@@ -254,7 +254,7 @@ pub struct ClearPresenceFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PreferredFile {
+pub(crate) struct PreferredFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
     #[serde(default, skip_serializing_if = "Field::is_absent")]
@@ -267,7 +267,7 @@ pub struct PreferredFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct StatusMessageFile {
+pub(crate) struct StatusMessageFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
     /// The message text; `null` clears the status message.
@@ -280,7 +280,7 @@ pub struct StatusMessageFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct StatusExpiryFile {
+pub(crate) struct StatusExpiryFile {
     /// An ISO 8601 offset from the case start (`PT1H`), turned into a date-time in `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -294,7 +294,7 @@ pub struct StatusExpiryFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BatchFile {
+pub(crate) struct BatchFile {
     /// User actors whose presence to read, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<String>")]
@@ -309,7 +309,7 @@ pub struct BatchFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawRequestFile {
+pub(crate) struct RawRequestFile {
     pub method: String,
     /// Relative to the version root (`/users/{alice}/presence`); `{actor}` stands for that
     /// actor's id. With `fromRoot: true`, relative to the server root.
@@ -328,7 +328,7 @@ pub struct RawRequestFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ObserveFile {
+pub(crate) struct ObserveFile {
     #[schemars(with = "String")]
     pub user: Located<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -349,7 +349,7 @@ pub struct ObserveFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct StatusMessageExpectFile {
+pub(crate) struct StatusMessageExpectFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Whether `expiryDateTime` must be shown (it is hidden from other users).
@@ -369,7 +369,7 @@ pub enum SequenceExpectFile {
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ExpectFile {
+pub(crate) struct ExpectFile {
     /// The exact status. Default: any 2xx.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<u16>")]

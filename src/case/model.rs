@@ -13,7 +13,7 @@ use crate::operation::Via;
 pub use super::file::{Field, SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
 
 /// The implicit reader every case has: an app with `Presence.Read.All`.
-pub const OBSERVER: &str = "observer";
+pub(crate) const OBSERVER: &str = "observer";
 
 /// One conformance case.
 #[derive(Clone, Debug)]
@@ -49,7 +49,7 @@ impl Case {
     /// Why this case can only run on a target that checks credentials, if it can: a step sends
     /// no token or a malformed one, acts for a signed-in user, uses `/me`, or expects a refusal
     /// of credentials (401, 403).
-    pub fn needs_credentials(&self) -> Option<String> {
+    pub(crate) fn needs_credentials(&self) -> Option<String> {
         self.steps.iter().find_map(|step| {
             let why = match (&step.token, &step.action) {
                 (TokenKind::None, _) => "sends no token",
@@ -66,7 +66,7 @@ impl Case {
     }
 
     /// Every actor name (users, then apps).
-    pub fn actor_names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn actor_names(&self) -> impl Iterator<Item = &str> {
         self.users
             .iter()
             .map(String::as_str)
@@ -85,7 +85,8 @@ pub struct AppActor {
 }
 
 /// The delegated permissions an app has unless its case says otherwise.
-pub const DEFAULT_SCOPES: &[&str] = &["Presence.Read", "Presence.Read.All", "Presence.ReadWrite"];
+pub(crate) const DEFAULT_SCOPES: &[&str] =
+    &["Presence.Read", "Presence.Read.All", "Presence.ReadWrite"];
 
 /// One step of a timeline.
 #[derive(Clone, Debug)]
@@ -140,7 +141,7 @@ pub struct Exchange {
 
 impl Exchange {
     /// The request goes to `/me`, which only a signed-in user has.
-    pub fn uses_me(&self) -> bool {
+    pub(crate) fn uses_me(&self) -> bool {
         match &self.request {
             Request::Raw(raw) => !raw.from_root && raw.path.starts_with("/me/"),
             request => {

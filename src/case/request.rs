@@ -121,7 +121,7 @@ pub struct Substitution<'a> {
 }
 
 impl Substitution<'_> {
-    pub fn fill(&self, text: &str) -> String {
+    pub(crate) fn fill(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for (name, id) in self.ids {
             out = out.replace(&format!("{{{name}:upper}}"), &id.to_ascii_uppercase());

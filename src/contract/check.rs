@@ -134,7 +134,7 @@ impl Contract {
         cell.as_ref().map_err(|e| SpecError::Bundled(e.clone()))
     }
 
-    pub fn from_path(
+    pub(crate) fn from_path(
         path: &std::path::Path,
         strictness: Strictness,
     ) -> Result<Contract, SpecError> {
@@ -147,7 +147,7 @@ impl Contract {
     }
 
     /// Loads a document (YAML or JSON), checks it is OpenAPI 3.0 and compiles every schema.
-    pub fn from_yaml_str(
+    pub(crate) fn from_yaml_str(
         text: &str,
         origin: &str,
         strictness: Strictness,
@@ -156,7 +156,7 @@ impl Contract {
         Self::from_document(document, origin, strictness)
     }
 
-    pub fn from_document(
+    pub(crate) fn from_document(
         mut document: Value,
         origin: &str,
         strictness: Strictness,
@@ -213,7 +213,7 @@ impl Contract {
     }
 
     /// The operationIds, in document order.
-    pub fn operation_ids(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn operation_ids(&self) -> impl Iterator<Item = &str> {
         self.operations.iter().map(|o| o.id.as_str())
     }
 
@@ -260,7 +260,7 @@ impl Contract {
 
     /// A method and a concrete path that reach `operation_id` (parameters filled with a GUID, which
     /// every id parameter of ours takes).
-    pub fn example_request(&self, operation_id: &str) -> Option<(String, String)> {
+    pub(crate) fn example_request(&self, operation_id: &str) -> Option<(String, String)> {
         let op = self.operations.iter().find(|o| o.id == operation_id)?;
         let path = op
             .path

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The default path filter: every presence path and the batch read.
-pub const PRESENCE_PATHS: &str = r"(?i)presence";
+pub(crate) const PRESENCE_PATHS: &str = r"(?i)presence";
 
 /// One difference, seen from ours towards upstream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -51,7 +51,7 @@ fn normalise_path(path: &str) -> String {
 }
 
 /// What the signs of the text output mean.
-pub const LEGEND: &str =
+pub(crate) const LEGEND: &str =
     "+ upstream has it, ours does not; - ours has it, upstream does not; ~ both, differently";
 
 fn operations<'a>(doc: &'a Value, filter: &Regex) -> BTreeMap<String, Op<'a>> {

@@ -31,7 +31,7 @@ struct RangeFile {
 
 /// The prose rules of one request body.
 #[derive(Debug)]
-pub struct DocumentedRules {
+pub(crate) struct DocumentedRules {
     required: Vec<String>,
     pairs: Vec<(String, String)>,
     duration: Option<(SignedDuration, SignedDuration)>,
@@ -43,7 +43,7 @@ pub struct DocumentedRules {
 
 impl DocumentedRules {
     /// Refuse members other than `names` (the schema's declared properties).
-    pub fn with_parameters(mut self, names: Vec<String>) -> Self {
+    pub(crate) fn with_parameters(mut self, names: Vec<String>) -> Self {
         self.parameters = Some(names);
         self
     }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 ///   resolves through the registry.
 ///
 /// Members named `example`/`examples` are data, not schemas, and are left alone.
-pub fn translate_document(document: &mut Value, base: &str) {
+pub(crate) fn translate_document(document: &mut Value, base: &str) {
     walk(document, base);
 }
 
@@ -82,7 +82,7 @@ fn is_nullable_any_object(branch: &Value) -> bool {
 }
 
 /// A JSON pointer token, escaped (`~0`, `~1`).
-pub fn pointer_token(token: &str) -> String {
+pub(crate) fn pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 

@@ -63,7 +63,7 @@ const STATUS_EXPIRIES: [Option<&str>; 3] = [None, Some("PT5M"), Some("PT1H")];
 
 /// One generated step.
 #[derive(Clone, Debug)]
-pub enum GeneratedStep {
+pub(crate) enum GeneratedStep {
     SetStatus {
         user: usize,
         message: usize,
@@ -111,7 +111,7 @@ fn step_strategy() -> impl Strategy<Value = GeneratedStep> {
 }
 
 /// The case file of a timeline, expectations from the pure model, as YAML.
-pub fn case_text(steps: &[GeneratedStep], title: &str) -> Result<String, String> {
+pub(crate) fn case_text(steps: &[GeneratedStep], title: &str) -> Result<String, String> {
     let yaml = serde_saphyr::to_string(&case_file(steps, title))
         .map_err(|e| format!("cannot write the generated case: {e}"))?;
     Ok(format!(
@@ -121,7 +121,7 @@ pub fn case_text(steps: &[GeneratedStep], title: &str) -> Result<String, String>
 
 /// The case of a timeline, as data: each write with the status the model answers, each
 /// observation with what the model shows, and a last look at every user.
-pub fn case_file(steps: &[GeneratedStep], title: &str) -> CaseFile {
+pub(crate) fn case_file(steps: &[GeneratedStep], title: &str) -> CaseFile {
     let mut timeline = Timeline::new();
     for step in steps {
         timeline.step(step);
@@ -147,7 +147,7 @@ pub fn case_file(steps: &[GeneratedStep], title: &str) -> CaseFile {
 
 /// The rule generated cases check: agreement with the reference model (our own, since the
 /// model holds our choices beside the documented rules).
-pub const GENERATED_RULE: &str = "explore.model-agreement";
+pub(crate) const GENERATED_RULE: &str = "explore.model-agreement";
 
 fn here<T>(value: T) -> Located<T> {
     Located::new(value, Location::UNKNOWN, Location::UNKNOWN)

@@ -72,7 +72,7 @@ impl VerdictKind {
     ];
 
     /// The CSS class (`passed`, `not-applicable`).
-    pub fn class(self) -> &'static str {
+    pub(crate) fn class(self) -> &'static str {
         match self {
             VerdictKind::Passed => "passed",
             VerdictKind::Failed => "failed",

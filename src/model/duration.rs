@@ -58,7 +58,7 @@ pub fn parse_edm_duration(input: &str) -> Result<SignedDuration, DurationError> 
 }
 
 /// Far beyond every expiry the rules allow, and well inside what ISO 8601 spans can express.
-pub const LONGEST: SignedDuration = SignedDuration::from_hours(24 * 366 * 1000);
+pub(crate) const LONGEST: SignedDuration = SignedDuration::from_hours(24 * 366 * 1000);
 
 /// Formats a duration the way Graph documents them (`PT5M`, `PT4H`, `P1D`).
 pub fn iso(d: SignedDuration) -> String {

@@ -36,7 +36,7 @@ impl Profile {
     }
 
     /// The URL segment the profile is served under.
-    pub fn url_segment(self) -> &'static str {
+    pub(crate) fn url_segment(self) -> &'static str {
         match self {
             Profile::V1_0 => "v1.0",
             Profile::Beta | Profile::Beta2021 => "beta",
@@ -44,7 +44,7 @@ impl Profile {
     }
 
     /// The (availability, activity) pairs setPresence accepts.
-    pub fn session_pairs(self) -> &'static [PresenceState] {
+    pub(crate) fn session_pairs(self) -> &'static [PresenceState] {
         const CURRENT: &[PresenceState] = &[
             PresenceState::new(Av::Available, Act::Available),
             PresenceState::new(Av::Busy, Act::InACall),
@@ -62,14 +62,14 @@ impl Profile {
     /// Whether a signed-in user (a delegated token) may call setPresence. The June 2021 beta page's
     /// permissions table: "Delegated (work or school account): Not Supported."; every later page
     /// lists Presence.ReadWrite.
-    pub fn delegated_set_presence(self) -> bool {
+    pub(crate) fn delegated_set_presence(self) -> bool {
         !matches!(self, Profile::Beta2021)
     }
 
     /// The range setPresence's expirationDuration must fall in, both ends included. The range
     /// PT5M..PT4H came with microsoft-graph-docs PR 15124 (December 2021); the June 2021 beta page
     /// gives none, so that profile takes any positive duration the grammar allows.
-    pub fn session_expiration_range(self) -> (SignedDuration, SignedDuration) {
+    pub(crate) fn session_expiration_range(self) -> (SignedDuration, SignedDuration) {
         match self {
             Profile::V1_0 | Profile::Beta => (SESSION_EXPIRATION_MIN, SESSION_EXPIRATION_MAX),
             Profile::Beta2021 => (UNDOCUMENTED_EXPIRATION_MIN, super::duration::LONGEST),
@@ -79,7 +79,7 @@ impl Profile {
     /// The `workLocationType` values setManualLocation and setAutomaticLocation accept. v1.0:
     /// "The possible values are: office, remote, timeOff"; the beta page also lists `unspecified`
     /// (and the `unknownFutureValue` sentinel of evolvable enums, which is no location: refused).
-    pub fn work_location_types(self) -> &'static [&'static str] {
+    pub(crate) fn work_location_types(self) -> &'static [&'static str] {
         match self {
             Profile::V1_0 => &["office", "remote", "timeOff"],
             Profile::Beta | Profile::Beta2021 => &["unspecified", "office", "remote", "timeOff"],
@@ -89,12 +89,12 @@ impl Profile {
     /// Whether the work-location actions are served on `/users/{id}` and
     /// `/communications/presences/{id}` as well as `/me`: the v1.0 pages document `/me` only,
     /// the beta pages all three.
-    pub fn work_location_on_every_base(self) -> bool {
+    pub(crate) fn work_location_on_every_base(self) -> bool {
         !matches!(self, Profile::V1_0)
     }
 
     /// The (availability, activity) pairs setUserPreferredPresence accepts (all profiles).
-    pub fn preferred_pairs(self) -> &'static [PresenceState] {
+    pub(crate) fn preferred_pairs(self) -> &'static [PresenceState] {
         const PREFERRED: &[PresenceState] = &[
             PresenceState::new(Av::Available, Act::Available),
             PresenceState::new(Av::Busy, Act::Busy),
@@ -124,9 +124,9 @@ impl FromStr for Profile {
 }
 
 /// An Available session shows Available/AvailableInactive from this age on ("in five minutes").
-pub const FADE_TO_INACTIVE: SignedDuration = SignedDuration::from_mins(5);
+pub(crate) const FADE_TO_INACTIVE: SignedDuration = SignedDuration::from_mins(5);
 /// ... and Away/Away from this age on ("then Away/Away in another five minutes").
-pub const FADE_TO_AWAY: SignedDuration = SignedDuration::from_mins(10);
+pub(crate) const FADE_TO_AWAY: SignedDuration = SignedDuration::from_mins(10);
 
 /// The time and precedence rules that shape what a user shows: the documented ones are
 /// [`Semantics::GRAPH`]. They are data so that a test can build a deliberately wrong server (a
@@ -147,7 +147,7 @@ impl Semantics {
     };
 
     /// Higher ranks win; availabilities outside the precedence list rank last.
-    pub fn rank(&self, availability: Availability) -> u8 {
+    pub(crate) fn rank(&self, availability: Availability) -> u8 {
         self.precedence
             .iter()
             .position(|a| *a == availability)
@@ -163,22 +163,22 @@ impl Default for Semantics {
 
 /// setPresence without expirationDuration: "a default expiration of 5 minutes is applied". The
 /// June 2021 beta page names no default; that profile keeps this one (our choice).
-pub const SESSION_EXPIRATION_DEFAULT: SignedDuration = SignedDuration::from_mins(5);
+pub(crate) const SESSION_EXPIRATION_DEFAULT: SignedDuration = SignedDuration::from_mins(5);
 /// "The valid duration range is from 5 to 240 minutes (PT5M to PT4H)", both ends included.
-pub const SESSION_EXPIRATION_MIN: SignedDuration = SignedDuration::from_mins(5);
-pub const SESSION_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(4);
+pub(crate) const SESSION_EXPIRATION_MIN: SignedDuration = SignedDuration::from_mins(5);
+pub(crate) const SESSION_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(4);
 
 /// Interpretation: where no range is documented (setUserPreferredPresence; setPresence on the
 /// June 2021 beta page), a duration must still be positive: at least one second.
-pub const UNDOCUMENTED_EXPIRATION_MIN: SignedDuration = SignedDuration::from_secs(1);
+pub(crate) const UNDOCUMENTED_EXPIRATION_MIN: SignedDuration = SignedDuration::from_secs(1);
 
 /// Interpretation: setUserPreferredPresence documents defaults but no range. We accept any
 /// positive duration up to 30 days so that every expiry stays a sane instant.
-pub const PREFERRED_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(30 * 24);
+pub(crate) const PREFERRED_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(30 * 24);
 
 /// The work-location actions. Their permissions tables say "Application: Not supported": only a
 /// signed-in user (a delegated token) may call them.
-pub const WORK_LOCATION_ACTIONS: [&str; 4] = [
+pub(crate) const WORK_LOCATION_ACTIONS: [&str; 4] = [
     "setAutomaticLocation",
     "setManualLocation",
     "clearAutomaticLocation",
@@ -186,11 +186,11 @@ pub const WORK_LOCATION_ACTIONS: [&str; 4] = [
 ];
 
 /// "Maximum of 650 user IDs are supported per API request" (getPresencesByUserId).
-pub const MAX_IDS_PER_BATCH: usize = 650;
+pub(crate) const MAX_IDS_PER_BATCH: usize = 650;
 
 /// setUserPreferredPresence without expirationDuration: 1 day for Busy and DoNotDisturb, 7 days
 /// for every other availability.
-pub fn preferred_default_expiration(availability: Availability) -> SignedDuration {
+pub(crate) fn preferred_default_expiration(availability: Availability) -> SignedDuration {
     match availability {
         Av::Busy | Av::DoNotDisturb => SignedDuration::from_hours(24),
         _ => SignedDuration::from_hours(7 * 24),

@@ -67,12 +67,12 @@ impl AppSession {
     }
 
     /// When the session was last set (a keep-alive sets it again).
-    pub fn set_at(&self) -> Timestamp {
+    pub(crate) fn set_at(&self) -> Timestamp {
         self.set_at.get()
     }
 
     /// When the session expires.
-    pub fn expires_at(&self) -> Timestamp {
+    pub(crate) fn expires_at(&self) -> Timestamp {
         self.expires_at.get()
     }
 
@@ -188,7 +188,7 @@ impl PreferredPresence {
         }
     }
 
-    pub fn expires_at(&self) -> Timestamp {
+    pub(crate) fn expires_at(&self) -> Timestamp {
         self.expires_at.get()
     }
 }
@@ -413,7 +413,7 @@ impl UserPresence {
     }
 
     /// What the user shows at `now` under `rules`.
-    pub fn view_under(&self, now: Timestamp, rules: &Semantics) -> PresenceView {
+    pub(crate) fn view_under(&self, now: Timestamp, rules: &Semantics) -> PresenceView {
         PresenceView {
             state: self.state_under(now, rules),
             status_message: self.status.as_deref().filter(|s| s.live_at(now)).cloned(),
@@ -433,7 +433,7 @@ impl UserPresence {
     }
 
     /// The aggregated availability/activity at `now` under `rules`.
-    pub fn state_under(&self, now: Timestamp, rules: &Semantics) -> PresenceState {
+    pub(crate) fn state_under(&self, now: Timestamp, rules: &Semantics) -> PresenceState {
         // Among live sessions the highest availability wins; among equals, the latest set.
         let winner = self
             .sessions()

@@ -100,7 +100,8 @@ impl PresenceState {
     }
 
     /// What a user with no live presence session shows.
-    pub const OFFLINE: PresenceState = PresenceState::new(Availability::Offline, Activity::Offline);
+    pub(crate) const OFFLINE: PresenceState =
+        PresenceState::new(Availability::Offline, Activity::Offline);
 }
 
 impl fmt::Display for PresenceState {
@@ -274,7 +275,7 @@ impl UserId {
     }
 
     /// The user whose object id is this GUID (its canonical text is lower case, hyphenated).
-    pub fn from_guid(bytes: [u8; 16]) -> Self {
+    pub(crate) fn from_guid(bytes: [u8; 16]) -> Self {
         UserId(CompactId::Guid(bytes))
     }
 

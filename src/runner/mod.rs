@@ -45,7 +45,7 @@ pub trait ContractCheck: Send + Sync {
 }
 
 /// The rule every contract fault rests on: Microsoft's OpenAPI description.
-pub const CONTRACT_RULE: &str = "contract.openapi";
+pub(crate) const CONTRACT_RULE: &str = "contract.openapi";
 
 /// Something that did not hold, at one step.
 #[derive(Clone, Debug)]

@@ -47,7 +47,7 @@ impl Caller {
         }
     }
 
-    pub fn may_read(&self, user: &UserId) -> Result<(), GraphError> {
+    pub(crate) fn may_read(&self, user: &UserId) -> Result<(), GraphError> {
         let allowed = match self {
             Caller::Anonymous => true,
             Caller::App { roles, .. } => has(roles, &[ROLE_READ_ALL, ROLE_READ_WRITE_ALL]),
@@ -70,7 +70,7 @@ impl Caller {
     /// Whether the caller may run the write `action` on `user`'s presence under `profile`. Called
     /// after the body was validated: Graph answers a bad body's 400 before any 403 (observed,
     /// osodevops/ms-teams-cli issue 71).
-    pub fn may_write(
+    pub(crate) fn may_write(
         &self,
         user: &UserId,
         profile: Profile,
@@ -181,7 +181,7 @@ impl TokenStore {
 
 /// The token request form (`application/x-www-form-urlencoded`).
 #[derive(Debug, Deserialize)]
-pub struct TokenRequest {
+pub(crate) struct TokenRequest {
     grant_type: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
@@ -225,7 +225,7 @@ impl IntoResponse for OAuthError {
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
-pub async fn token_endpoint(
+pub(crate) async fn token_endpoint(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     form: Result<Form<TokenRequest>, axum::extract::rejection::FormRejection>,

@@ -57,7 +57,11 @@ impl ActionBody {
     /// The parameters of `operation`, refusing any that are not in `allowed`. An empty body is
     /// an empty parameter set (Graph's OpenAPI has no body for clearUserPreferredPresence, its
     /// documentation sends `{}`: both work).
-    pub fn parameters(&self, operation: &str, allowed: &[&str]) -> Result<Parameters, GraphError> {
+    pub(crate) fn parameters(
+        &self,
+        operation: &str,
+        allowed: &[&str],
+    ) -> Result<Parameters, GraphError> {
         if self.bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Parameters {
                 operation: operation.to_owned(),
@@ -106,14 +110,14 @@ impl ActionBody {
 
 /// The parameters of one action call.
 #[derive(Debug)]
-pub struct Parameters {
+pub(crate) struct Parameters {
     operation: String,
     members: Map<String, Value>,
 }
 
 impl Parameters {
     /// A string parameter that may be absent or null.
-    pub fn optional_text(&self, name: &str) -> Result<Option<&str>, GraphError> {
+    pub(crate) fn optional_text(&self, name: &str) -> Result<Option<&str>, GraphError> {
         match self.members.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
@@ -122,7 +126,7 @@ impl Parameters {
     }
 
     /// A non-nullable string parameter (CSDL `Nullable="false"`).
-    pub fn required_text(&self, name: &str) -> Result<&str, GraphError> {
+    pub(crate) fn required_text(&self, name: &str) -> Result<&str, GraphError> {
         match self.members.get(name) {
             None => Err(GraphError::bad_request(format!(
                 "The parameter '{name}' of the operation '{}' is required.",
@@ -142,7 +146,7 @@ impl Parameters {
         self.members.get(name)
     }
 
-    pub fn wrong_type(&self, name: &str, expected: &str, found: &Value) -> GraphError {
+    pub(crate) fn wrong_type(&self, name: &str, expected: &str, found: &Value) -> GraphError {
         GraphError::bad_request(format!(
             "The parameter '{name}' of the operation '{}' must be {expected}, not {}.",
             self.operation,
@@ -151,7 +155,7 @@ impl Parameters {
     }
 }
 
-pub fn json_kind(value: &Value) -> &'static str {
+pub(crate) fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -35,7 +35,7 @@ impl PresenceClock {
         }
     }
 
-    pub fn as_virtual(&self) -> Option<&VirtualClock> {
+    pub(crate) fn as_virtual(&self) -> Option<&VirtualClock> {
         match self {
             PresenceClock::Virtual(c) => Some(c),
             PresenceClock::Real(_) => None,

@@ -106,14 +106,14 @@ impl ConditionsConfig {
 
 /// SplitMix64: small, seedable, and good enough for drawing faults and delays.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed)
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -122,12 +122,12 @@ impl Rng {
     }
 
     /// A number in `0.0..1.0`.
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// A delay in `min_ms..=max_ms`.
-    pub fn delay(&mut self, lag: &LagConfig) -> Duration {
+    pub(crate) fn delay(&mut self, lag: &LagConfig) -> Duration {
         let span = lag.max_ms - lag.min_ms + 1;
         Duration::from_millis(lag.min_ms + self.next_u64() % span)
     }
@@ -136,7 +136,7 @@ impl Rng {
 /// One app's fixed window: the pure counter behind throttling. Times are wall milliseconds
 /// since any origin.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     start_ms: u64,
     count: u32,
 }
@@ -144,7 +144,7 @@ pub struct Window {
 impl Window {
     /// Counts a request at `now_ms`; over `limit` in the window of `window_ms`, the whole
     /// seconds (at least 1) until the window frees.
-    pub fn admit(&mut self, now_ms: u64, limit: u32, window_ms: u64) -> Result<(), u64> {
+    pub(crate) fn admit(&mut self, now_ms: u64, limit: u32, window_ms: u64) -> Result<(), u64> {
         if now_ms >= self.start_ms + window_ms || self.count == 0 {
             self.start_ms = now_ms;
             self.count = 0;
@@ -177,7 +177,7 @@ pub struct Conditions {
 
 /// What a request meets before it reaches the handlers.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Gate {
+pub(crate) enum Gate {
     Pass,
     Throttled { retry_after: u64 },
     Fault { status: u16 },
@@ -199,7 +199,7 @@ impl Conditions {
     }
 
     /// Faults first (they touch nothing, not even the window), then the app's window.
-    pub fn gate(&self, app: &str, now: Instant) -> Gate {
+    pub(crate) fn gate(&self, app: &str, now: Instant) -> Gate {
         if let Some(faults) = &self.config.faults {
             let mut rng = self.rng();
             if rng.unit() < faults.rate {
@@ -225,7 +225,7 @@ impl Conditions {
 
     /// Called with the view from just before a write: readers keep seeing it for a drawn delay
     /// (or, if an earlier write is still hidden, until the later of both delays).
-    pub fn hide_write(&self, user: &UserId, before: PresenceView, now: Instant) {
+    pub(crate) fn hide_write(&self, user: &UserId, before: PresenceView, now: Instant) {
         let Some(lag) = &self.config.lag else { return };
         let until = now + self.rng().delay(lag);
         let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
@@ -266,7 +266,7 @@ fn exempt(path: &str) -> bool {
 }
 
 /// The middleware: a fault or a 429 before the handlers, or the request as it came.
-pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(conditions) = state.conditions.as_ref() else {
         return next.run(request).await;
     };

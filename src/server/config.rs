@@ -9,13 +9,13 @@ use serde::Deserialize;
 use crate::model::Profile;
 
 /// Application permission that lets an app write any user's presence.
-pub const ROLE_READ_WRITE_ALL: &str = "Presence.ReadWrite.All";
+pub(crate) const ROLE_READ_WRITE_ALL: &str = "Presence.ReadWrite.All";
 /// Application permission that lets an app read any user's presence.
-pub const ROLE_READ_ALL: &str = "Presence.Read.All";
+pub(crate) const ROLE_READ_ALL: &str = "Presence.Read.All";
 /// Delegated permissions.
-pub const SCOPE_READ: &str = "Presence.Read";
-pub const SCOPE_READ_ALL: &str = "Presence.Read.All";
-pub const SCOPE_READ_WRITE: &str = "Presence.ReadWrite";
+pub(crate) const SCOPE_READ: &str = "Presence.Read";
+pub(crate) const SCOPE_READ_ALL: &str = "Presence.Read.All";
+pub(crate) const SCOPE_READ_WRITE: &str = "Presence.ReadWrite";
 
 /// Everything the server needs besides its clock.
 #[derive(Clone, Debug, Deserialize)]
@@ -95,7 +95,7 @@ fn default_scopes() -> Vec<String> {
 mod seconds {
     use serde::{Deserialize, Deserializer};
     use std::time::Duration;
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         Ok(Duration::from_secs(u64::deserialize(d)?))
     }
 }
@@ -103,7 +103,7 @@ mod seconds {
 mod profile {
     use crate::model::Profile;
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Profile, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Profile, D::Error> {
         String::deserialize(d)?
             .parse()
             .map_err(serde::de::Error::custom)

@@ -28,21 +28,21 @@ impl GraphError {
     }
 
     /// A 405 that names the methods the path has.
-    pub fn with_allow(mut self, methods: &'static str) -> Self {
+    pub(crate) fn with_allow(mut self, methods: &'static str) -> Self {
         self.allow = Some(methods);
         self
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BadRequest", message)
     }
 
     /// A well-formed request whose arguments break a rule (pairs, durations, sessionId).
-    pub fn invalid_argument(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", message)
     }
 
-    pub fn unauthenticated(message: impl Into<String>) -> Self {
+    pub(crate) fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
@@ -52,20 +52,20 @@ impl GraphError {
 
     /// A valid token that may not do this (Graph's observed 401 for a signed-in user writing
     /// another user's presence).
-    pub fn unauthorized(message: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "Forbidden", message)
     }
 
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "NotFound", message)
     }
 
     /// The error a status gets when nothing more specific was said (axum's own rejections).
-    pub fn for_status(status: StatusCode) -> Self {
+    pub(crate) fn for_status(status: StatusCode) -> Self {
         let (code, message) = match status {
             StatusCode::NOT_FOUND => ("NotFound", "Resource not found for the segment."),
             StatusCode::METHOD_NOT_ALLOWED => (

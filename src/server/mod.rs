@@ -101,7 +101,7 @@ impl AppState {
 
     /// The store, settled up to now. A poisoned lock is taken over: every store method leaves it
     /// consistent, and nothing in them panics on client input.
-    pub fn lock_store(&self) -> MutexGuard<'_, PresenceStore> {
+    pub(crate) fn lock_store(&self) -> MutexGuard<'_, PresenceStore> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -116,7 +116,7 @@ impl AppState {
         }
     }
 
-    pub fn view_many(&self, users: &[UserId]) -> Vec<PresenceView> {
+    pub(crate) fn view_many(&self, users: &[UserId]) -> Vec<PresenceView> {
         let now = self.clock.now();
         let mut store = self.lock_store();
         store.settle(now);
@@ -285,7 +285,7 @@ impl RunningServer {
         .await
     }
 
-    pub async fn start_on(
+    pub(crate) async fn start_on(
         addr: SocketAddr,
         config: ServerConfig,
         clock: PresenceClock,
@@ -294,14 +294,17 @@ impl RunningServer {
     }
 
     /// Starts on `127.0.0.1:0` with the given state (e.g. [`AppState::with_semantics`]).
-    pub async fn start_with_state(state: AppState) -> std::io::Result<Self> {
+    pub(crate) async fn start_with_state(state: AppState) -> std::io::Result<Self> {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
         Self::serve(addr, state).await
     }
 
     /// Starts on `127.0.0.1:0` serving `router`, which must be built over `state` (e.g. [`app`]
     /// with test layers around it).
-    pub async fn start_with_router(state: AppState, router: Router) -> std::io::Result<Self> {
+    pub(crate) async fn start_with_router(
+        state: AppState,
+        router: Router,
+    ) -> std::io::Result<Self> {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
         Self::serve_router(addr, state, router).await
     }

@@ -27,7 +27,7 @@ use crate::model::{
 pub const SEQUENCE_HEADER: &str = "x-presence-sequence-number";
 
 /// The version segment and the authenticated caller of a Graph request.
-pub struct GraphRequest {
+pub(crate) struct GraphRequest {
     pub profile: Profile,
     pub segment: &'static str,
     pub caller: Caller,
@@ -102,7 +102,7 @@ impl AppState {
 }
 
 /// A user object id: a GUID in its 36-character form, compared case-insensitively.
-pub fn parse_user_id(raw: &str) -> Option<UserId> {
+pub(crate) fn parse_user_id(raw: &str) -> Option<UserId> {
     if raw.len() != 36 {
         return None;
     }
@@ -120,7 +120,7 @@ fn invalid_user_id(raw: &str) -> GraphError {
 
 // ---- reads -------------------------------------------------------------------------------
 
-pub async fn get_user_presence(
+pub(crate) async fn get_user_presence(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, id)): Path<(String, String)>,
@@ -135,7 +135,7 @@ pub async fn get_user_presence(
     )
 }
 
-pub async fn get_my_presence(
+pub(crate) async fn get_my_presence(
     State(state): State<AppState>,
     request: GraphRequest,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -149,7 +149,7 @@ pub async fn get_my_presence(
     )
 }
 
-pub async fn get_communications_presence(
+pub(crate) async fn get_communications_presence(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, id)): Path<(String, String)>,
@@ -240,7 +240,7 @@ fn read_one(
 }
 
 /// `POST /communications/getPresencesByUserId`.
-pub async fn get_presences_by_user_id(
+pub(crate) async fn get_presences_by_user_id(
     State(state): State<AppState>,
     request: GraphRequest,
     body: ActionBody,
@@ -304,7 +304,7 @@ fn json_response(body: Value) -> Response {
 }
 
 /// The presence resource as Graph serialises it.
-pub fn presence_json(user: &UserId, view: &PresenceView, private: bool) -> Value {
+pub(crate) fn presence_json(user: &UserId, view: &PresenceView, private: bool) -> Value {
     let status = view.status_message.as_ref().map(|m| {
         let mut message = json!({ "message": m.message });
         if private {
@@ -340,13 +340,13 @@ fn work_location_json(layers: &WorkLocationLayers) -> Value {
 }
 
 /// RFC 3339 with seven fractional digits, as Graph writes DateTimeOffset values.
-pub fn format_instant(t: Timestamp) -> String {
+pub(crate) fn format_instant(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S.%7fZ").to_string()
 }
 
 // ---- writes ------------------------------------------------------------------------------
 
-pub async fn user_action(
+pub(crate) async fn user_action(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, id, action)): Path<(String, String, String)>,
@@ -355,7 +355,7 @@ pub async fn user_action(
     write(&state, &request, Subject::Id(id), &action, &body)
 }
 
-pub async fn my_action(
+pub(crate) async fn my_action(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, action)): Path<(String, String)>,
@@ -364,7 +364,7 @@ pub async fn my_action(
     write(&state, &request, Subject::Me, &action, &body)
 }
 
-pub async fn communications_action(
+pub(crate) async fn communications_action(
     State(state): State<AppState>,
     request: GraphRequest,
     Path((_, id, action)): Path<(String, String, String)>,
@@ -393,7 +393,7 @@ fn unknown_segment(action: &str) -> GraphError {
 
 /// Any method but POST on an action path: 405 (with `Allow: POST`) for an action, 404 for a
 /// segment that is none.
-pub async fn action_with_wrong_method(uri: axum::http::Uri) -> GraphError {
+pub(crate) async fn action_with_wrong_method(uri: axum::http::Uri) -> GraphError {
     let last = uri.path().rsplit('/').next().unwrap_or_default();
     if ACTIONS.contains(&last) {
         method_not_allowed("POST")
@@ -403,7 +403,7 @@ pub async fn action_with_wrong_method(uri: axum::http::Uri) -> GraphError {
 }
 
 /// 405 for a declared path, naming the methods it has.
-pub fn method_not_allowed(allow: &'static str) -> GraphError {
+pub(crate) fn method_not_allowed(allow: &'static str) -> GraphError {
     GraphError::for_status(StatusCode::METHOD_NOT_ALLOWED).with_allow(allow)
 }
 

@@ -15,7 +15,7 @@ use crate::targets::config::{KnownFailure, TargetConfigError, load_target};
 use crate::targets::{ClockMode, EmbeddedTarget, Target};
 
 /// The environment variable naming a target profile (`targets/local.toml`).
-pub const TARGET_ENV: &str = "PRESENCE_TARGET";
+pub(crate) const TARGET_ENV: &str = "PRESENCE_TARGET";
 
 /// A case file, loaded or not: a broken file is still a trial, which fails with its error.
 #[derive(Debug)]

@@ -16,7 +16,7 @@ use super::{ClockMode, EmbeddedTarget, Target};
 use crate::model::Profile;
 
 /// The Microsoft identity platform's token endpoint; `{tenant}` is filled in.
-pub const MICROSOFT_TOKEN_URL: &str =
+pub(crate) const MICROSOFT_TOKEN_URL: &str =
     "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token";
 
 #[derive(Debug, Deserialize)]

@@ -23,9 +23,9 @@ pub struct Variation {
 }
 
 /// A change to the server's configuration.
-pub type ConfigChange = Arc<dyn Fn(&mut ServerConfig) + Send + Sync>;
+pub(crate) type ConfigChange = Arc<dyn Fn(&mut ServerConfig) + Send + Sync>;
 /// Layers around the server's routes.
-pub type RoutesChange = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
+pub(crate) type RoutesChange = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
 
 /// The embedded reference server.
 #[derive(Clone)]
@@ -101,7 +101,7 @@ pub fn app_id(index: usize) -> String {
 }
 
 /// The server configuration that registers a case's actors.
-pub fn config_for(
+pub(crate) fn config_for(
     case: &Case,
     profile: Profile,
 ) -> (ServerConfig, Credentials, BTreeMap<String, String>) {

@@ -12,13 +12,13 @@ use crate::model::iso;
 
 /// A client secret or password: never printed, not even by `{:?}`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -31,7 +31,7 @@ impl std::fmt::Debug for Secret {
 
 /// How a session gets bearer tokens.
 #[derive(Clone, Debug)]
-pub enum Credentials {
+pub(crate) enum Credentials {
     /// The target takes no tokens.
     None,
     /// OAuth2 at a Microsoft-identity-platform-shaped token endpoint: client credentials for
@@ -48,7 +48,7 @@ pub enum Credentials {
 
 /// Everything an HTTP session needs.
 #[derive(Debug)]
-pub struct SessionSettings {
+pub(crate) struct SessionSettings {
     pub base_url: String,
     pub version_root: String,
     pub actor_ids: BTreeMap<String, String>,
@@ -95,7 +95,7 @@ struct TokenBody {
 
 impl HttpSession {
     /// Connects; with a virtual clock, resets the target and reads its clock.
-    pub async fn open(settings: SessionSettings) -> Result<Self, TargetError> {
+    pub(crate) async fn open(settings: SessionSettings) -> Result<Self, TargetError> {
         let client = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.request_timeout)
@@ -124,7 +124,7 @@ impl HttpSession {
     }
 
     /// For a session that replays no case (a target's clean-up): retries never put it behind.
-    pub fn keep_no_timeline(&mut self) {
+    pub(crate) fn keep_no_timeline(&mut self) {
         self.keeps_timeline = false;
     }
 
@@ -281,12 +281,12 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
 /// What the runner uses of a session.
 impl HttpSession {
     /// Actor name to the id the target knows it by (user object ids, app client ids).
-    pub fn actor_ids(&self) -> &BTreeMap<String, String> {
+    pub(crate) fn actor_ids(&self) -> &BTreeMap<String, String> {
         &self.settings.actor_ids
     }
 
     /// `/v1.0` or `/beta`.
-    pub fn version_root(&self) -> &str {
+    pub(crate) fn version_root(&self) -> &str {
         &self.settings.version_root
     }
 
@@ -295,7 +295,7 @@ impl HttpSession {
     }
 
     /// The target's presence time when the case started.
-    pub fn case_start(&self) -> Timestamp {
+    pub(crate) fn case_start(&self) -> Timestamp {
         self.start
     }
 
@@ -403,7 +403,7 @@ impl HttpSession {
     }
 
     /// Brings the target to `offset` after the case start: advances a virtual clock, or waits.
-    pub async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
+    pub(crate) async fn wait_until(&mut self, offset: SignedDuration) -> Result<(), TargetError> {
         match self.settings.clock {
             ClockMode::Virtual => {
                 let by = offset - self.advanced;

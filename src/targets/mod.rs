@@ -88,7 +88,7 @@ impl Traffic {
         self.after_429 + self.after_5xx
     }
 
-    pub fn add(&mut self, other: Traffic) {
+    pub(crate) fn add(&mut self, other: Traffic) {
         self.after_429 += other.after_429;
         self.after_5xx += other.after_5xx;
         self.waited += other.waited;

@@ -102,7 +102,7 @@ impl Drop for UserLease {
 
 /// Any implementation at a base URL: a third party's, `serve` in another process, or Graph.
 #[derive(Debug)]
-pub struct RemoteTarget {
+pub(crate) struct RemoteTarget {
     pub(crate) name: String,
     pub(crate) profile: Profile,
     pub(crate) base_url: String,
@@ -167,7 +167,7 @@ impl RemoteTarget {
     }
 
     /// Why this target cannot run `case` at all (no registration with the roles it needs).
-    pub fn cannot_run(&self, case: &Case) -> Option<String> {
+    pub(crate) fn cannot_run(&self, case: &Case) -> Option<String> {
         let checks_credentials = !matches!(self.auth, RemoteAuth::None);
         if !checks_credentials && let Some(why) = case.needs_credentials() {
             return Some(format!(
