@@ -1,9 +1,12 @@
 //! The command line as a user meets it: exit codes, messages, and the edges (broken pipes, a
 //! missing file, an address in use). Each test runs the built binary.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+use common::ServeProcess;
+
+use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 fn bin() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_presence-conformance"));
@@ -155,44 +158,8 @@ fn serve_on_a_port_in_use_is_not_a_usage_error() {
     assert!(text(&out.stderr).contains(&addr));
 }
 
-/// A server on a free port, and the address its banner names.
-struct Served {
-    child: Child,
-    banner: String,
-    addr: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(args: &[&str]) -> Served {
-    let mut child = bin()
-        .arg("serve")
-        .args(args)
-        .arg("--quiet")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split([' ', '/']).next())
-        .unwrap_or_default()
-        .to_owned();
-    Served {
-        child,
-        banner,
-        addr,
-    }
+fn serve(args: &[&str]) -> ServeProcess {
+    ServeProcess::spawn(args)
 }
 
 /// One HTTP/1.0 request; the whole response as text.

@@ -2,9 +2,11 @@
 //! real clock), OAuth2 client credentials end to end, and targets that are down, hang, fail or
 //! answer garbage. All traffic stays on 127.0.0.1.
 
-use std::io::{BufRead, BufReader};
+mod common;
+use common::ServeProcess;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,42 +26,6 @@ fn root() -> &'static Path {
 
 fn cases() -> Vec<SuiteCase> {
     load_cases(&root().join("cases")).unwrap()
-}
-
-/// `presence-conformance serve` in a child process on a free loopback port.
-struct ServeProcess {
-    child: Child,
-    addr: String,
-}
-
-impl ServeProcess {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--quiet"])
-            .args(args)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut banner = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut banner)
-            .unwrap();
-        let addr = banner
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in the banner: {banner:?}"))
-            .to_owned();
-        ServeProcess { child, addr }
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A scratch directory for profiles and configurations.
