@@ -259,7 +259,7 @@ fn export_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 /// `--version`: the version and the suite it carries.
 fn suite_version() -> &'static str {
-    let cases = presence_conformance::suite::embedded_cases().len();
+    let cases = presence_conformance::suite::embedded_case_count();
     let rules =
         presence_conformance::catalogue::Catalogue::try_bundled().map_or(0, |c| c.rules().len());
     let text = format!(
@@ -273,8 +273,13 @@ fn suite_version() -> &'static str {
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    let cli = Cli::from_arg_matches(&Cli::command().long_version(suite_version()).get_matches())
-        .unwrap_or_else(|e| e.exit());
+    // The suite's counts only when asked: other commands do not read the catalogue at start-up.
+    let mut command = Cli::command();
+    if std::env::args().any(|a| a == "--version" || a == "-V") {
+        let version = suite_version();
+        command = command.long_version(version).version(version);
+    }
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let outcome = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Run(args) => run(args),

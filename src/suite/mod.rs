@@ -35,6 +35,13 @@ pub struct SuiteTarget {
 /// The suite this binary carries: `cases/` as it was when the binary was built.
 static EMBEDDED: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/cases");
 
+/// How many case files the embedded suite holds (none is read).
+pub fn embedded_case_count() -> usize {
+    let mut files = Vec::new();
+    collect_embedded(&EMBEDDED, &mut files);
+    files.len()
+}
+
 /// Every case file of the embedded suite, sorted by path, each loaded as if from `cases/`.
 pub fn embedded_cases() -> Vec<SuiteCase> {
     let mut files = Vec::new();
