@@ -180,24 +180,37 @@ impl SuiteReport {
         )
     }
 
-    /// Retries after 429/503/504, the wall time they waited, and the cases throttled out; empty
-    /// when the targets never asked for any.
+    /// Retries after 429/503/504, the wall time they waited, the cases throttled out, and the
+    /// reads sent again until they showed the expected state; empty when there were none.
     pub(crate) fn retries_line(&self) -> String {
         let mut traffic = crate::targets::Traffic::default();
         let runs = || self.trials.iter().filter_map(|t| t.run.as_ref());
         runs().for_each(|r| traffic.add(r.traffic));
         let throttled = runs().filter(|r| r.throttled.is_some()).count();
-        if traffic.retries() == 0 && throttled == 0 {
-            return String::new();
+        let mut line = String::new();
+        if traffic.retries() > 0 || throttled > 0 {
+            line = format!(
+                "retries: {} ({} after 429, {} after 503/504), {:.1} s waited; throttled: {throttled} {}",
+                traffic.retries(),
+                traffic.after_429,
+                traffic.after_5xx,
+                traffic.waited.as_secs_f64(),
+                if throttled == 1 { "case" } else { "cases" },
+            );
         }
-        format!(
-            "retries: {} ({} after 429, {} after 503/504), {:.1} s waited; throttled: {throttled} {}\n",
-            traffic.retries(),
-            traffic.after_429,
-            traffic.after_5xx,
-            traffic.waited.as_secs_f64(),
-            if throttled == 1 { "case" } else { "cases" },
-        )
+        if traffic.rereads > 0 {
+            if !line.is_empty() {
+                line.push_str("; ");
+            }
+            line.push_str(&format!(
+                "reads repeated until they showed the expected state: {}",
+                traffic.rereads
+            ));
+        }
+        if !line.is_empty() {
+            line.push('\n');
+        }
+        line
     }
 
     /// Cases whose verdicts differ between repetitions on one target.

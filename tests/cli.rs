@@ -191,10 +191,36 @@ fn serve_accepts_a_host_name_and_names_the_token_url_and_tenant() {
 #[test]
 fn conformance_endpoints_on_a_real_clock_say_they_need_a_virtual_one() {
     let served = serve(&["--addr", "127.0.0.1:0"]);
-    let response = http(&served.addr, "POST", "/_conformance/clock/advance");
-    assert!(response.contains(" 404 "), "{response}");
-    assert!(response.contains("--clock virtual"), "{response}");
-    assert!(response.contains("\"error\""), "{response}");
+    for (method, path) in [
+        ("POST", "/_conformance/clock/advance"),
+        ("POST", "/_conformance/reset"),
+    ] {
+        let response = http(&served.addr, method, path);
+        assert!(response.contains(" 404 "), "{path}: {response}");
+        assert!(response.contains("--clock virtual"), "{path}: {response}");
+        assert!(response.contains("\"error\""), "{path}: {response}");
+    }
+}
+
+#[test]
+fn a_sped_up_real_clock_can_be_read_and_runs_ahead_of_the_wall() {
+    let served = serve(&["--addr", "127.0.0.1:0", "--time-scale", "600"]);
+    let read = || {
+        let response = http(&served.addr, "GET", "/_conformance/clock");
+        assert!(response.contains(" 200 "), "{response}");
+        let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
+        let now: serde_json::Value = serde_json::from_str(body).unwrap();
+        now["now"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+    };
+    let first = read();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let ran = read().duration_since(first).as_secs_f64();
+    // 200 ms of wall time is two minutes at x600 (give or take the requests' own time).
+    assert!((110.0..400.0).contains(&ran), "{ran} s");
 }
 
 #[test]

@@ -14,10 +14,8 @@ use crate::case::request::Substitution;
 use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, TokenKind};
 use crate::catalogue::Level;
 use crate::model::iso;
-use crate::operation::Via;
-use crate::targets::{
-    ClockMode, HttpRequest, HttpResponse, HttpSession, Target, TargetError, Traffic,
-};
+use crate::operation::{Operation, Via};
+use crate::targets::{HttpRequest, HttpResponse, HttpSession, Target, TargetError, Traffic};
 pub use timeline::{Entry, Redactor, Timeline};
 
 /// One exchange as the contract checker sees it. Paths are relative to the version root.
@@ -210,6 +208,33 @@ pub async fn run_case(
     run
 }
 
+/// Reads again until a deadline: pauses that double from 50 ms, none past the deadline, and a
+/// last read at it (so that a window shorter than a pause still gets a second read).
+struct Poll {
+    deadline: Instant,
+    pause: Duration,
+}
+
+impl Poll {
+    fn new(window: Duration) -> Self {
+        Poll {
+            deadline: Instant::now() + window,
+            pause: Duration::from_millis(50),
+        }
+    }
+
+    /// Waits before the next read; `false` when the window is over.
+    async fn again(&mut self) -> bool {
+        let now = Instant::now();
+        if now >= self.deadline {
+            return false;
+        }
+        tokio::time::sleep(self.pause.min(self.deadline - now)).await;
+        self.pause = (self.pause * 2).min(Duration::from_secs(2));
+        true
+    }
+}
+
 struct Replay<'a> {
     session: &'a mut HttpSession,
     redactor: Redactor,
@@ -241,18 +266,32 @@ impl Replay<'_> {
         run: &mut CaseRun,
     ) -> Result<(), TargetError> {
         let request = self.build(step, &exchange.request, exchange.via).await?;
-        let response = self.session.send(request.clone()).await?;
-        let body = serde_json::from_slice::<Value>(&response.body)
-            .ok()
-            .map(|mut v| {
-                // Judge on the redacted body so that expectations can name actors.
-                redact_ids(&self.redactor, &mut v);
-                v
-            });
-        let mut faults = faults_of(
-            judge::exchange(&exchange.expect, response.status, body.as_ref()),
-            step,
-        );
+        // A read may show the state from before a write until it has propagated: it is sent
+        // again until it shows what the case expects or the target's propagation is over.
+        let reads = exchange.request.operation().is_some_and(Operation::reads);
+        let mut poll = Poll::new(if reads {
+            self.session.read_window(None)
+        } else {
+            Duration::ZERO
+        });
+        let (response, mut faults) = loop {
+            let response = self.session.send(request.clone()).await?;
+            let body = serde_json::from_slice::<Value>(&response.body)
+                .ok()
+                .map(|mut v| {
+                    // Judge on the redacted body so that expectations can name actors.
+                    redact_ids(&self.redactor, &mut v);
+                    v
+                });
+            let faults = faults_of(
+                judge::exchange(&exchange.expect, response.status, body.as_ref()),
+                step,
+            );
+            if faults.is_empty() || !poll.again().await {
+                break (response, faults);
+            }
+            self.session.count_reread();
+        };
         let contract = self.check_contract(
             &request,
             &response,
@@ -351,14 +390,7 @@ impl Replay<'_> {
             user: observation.user.clone(),
         };
         let request = self.build(step, &read, Via::Users).await?;
-        let window = match (self.session.clock(), observation.within) {
-            (ClockMode::Real, Some(within)) => {
-                Duration::from_secs_f64(within.as_secs_f64().max(0.0) / self.session.time_scale())
-            }
-            _ => Duration::ZERO,
-        };
-        let deadline = Instant::now() + window;
-        let mut pause = Duration::from_millis(50);
+        let mut poll = Poll::new(self.session.read_window(observation.within));
         let previous = self.sequences.get(&observation.user).cloned();
         loop {
             let response = self.session.send(request.clone()).await?;
@@ -374,9 +406,8 @@ impl Replay<'_> {
                     rule: step.rules.general.clone(),
                 }]
             };
-            if !faults.is_empty() && Instant::now() + pause < deadline {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
+            if !faults.is_empty() && poll.again().await {
+                self.session.count_reread();
                 continue;
             }
             let contract = self.check_contract(&request, &response, false, &mut faults, run);

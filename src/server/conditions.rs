@@ -8,7 +8,9 @@
 //!   before any state is touched. The token endpoint and `/_conformance` are exempt.
 //! - **Propagation lag**: a write is applied and acknowledged at once (with its sequenceNumber),
 //!   but reads of that user show the view from just before the write until a delay drawn from
-//!   the configured range has passed. The pure model stays as it is and sequence numbers stay
+//!   the configured range has passed. The delay is time of the server's clock: under
+//!   `--time-scale 600` a 2,000 ms lag lasts 3.3 ms of wall time, so that a sped-up rehearsal
+//!   keeps the lag in proportion to the API's own timers (the 5-minute fade). The pure model stays as it is and sequence numbers stay
 //!   consistent: a reader sees an older, smaller sequenceNumber, never one the model did not
 //!   give. Delaying the writes instead would have to predict the sequence number the write
 //!   will get, and reorder them against other writes; a stale view needs neither.
@@ -57,7 +59,8 @@ fn thirty() -> u64 {
     30
 }
 
-/// The range a write's propagation delay is drawn from, in wall milliseconds.
+/// The range a write's propagation delay is drawn from, in milliseconds of the server's clock
+/// (wall milliseconds divided by `--time-scale`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LagConfig {
@@ -173,6 +176,8 @@ pub struct Conditions {
     rng: Mutex<Rng>,
     windows: Mutex<HashMap<String, Window>>,
     stale: Mutex<HashMap<UserId, Stale>>,
+    /// Presence seconds per wall second of the server's clock: lag is divided by it.
+    time_scale: f64,
 }
 
 /// What a request meets before it reaches the handlers.
@@ -191,7 +196,16 @@ impl Conditions {
             origin: Instant::now(),
             windows: Mutex::new(HashMap::new()),
             stale: Mutex::new(HashMap::new()),
+            time_scale: 1.0,
         }
+    }
+
+    /// The conditions on a clock running `time_scale` presence seconds per wall second.
+    pub(crate) fn on_clock(mut self, time_scale: f64) -> Self {
+        if time_scale.is_finite() && time_scale > 0.0 {
+            self.time_scale = time_scale;
+        }
+        self
     }
 
     fn rng(&self) -> std::sync::MutexGuard<'_, Rng> {
@@ -227,7 +241,7 @@ impl Conditions {
     /// (or, if an earlier write is still hidden, until the later of both delays).
     pub(crate) fn hide_write(&self, user: &UserId, before: PresenceView, now: Instant) {
         let Some(lag) = &self.config.lag else { return };
-        let until = now + self.rng().delay(lag);
+        let until = now + self.rng().delay(lag).div_f64(self.time_scale);
         let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
         match stale.get_mut(user) {
             Some(s) if s.until > now => s.until = s.until.max(until),

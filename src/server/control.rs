@@ -1,6 +1,7 @@
 //! The optional test-control protocol (`spec/control.openapi.yaml`): reset, read and advance the
-//! virtual clock. Served only when the clock is virtual; a real-clock server answers 404, which
-//! tells the runner to wait in real time.
+//! virtual clock. Reset and advance are served only when the clock is virtual; a real-clock
+//! server answers them 404, which tells the runner to wait in real time. The clock can be read
+//! on any clock, so that a runner learns where a sped-up real clock stands.
 
 use axum::Json;
 use axum::extract::State;

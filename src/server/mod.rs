@@ -90,6 +90,7 @@ impl AppState {
         if let Some(seconds) = conditions.as_ref().and_then(|c| c.config.token_lifetime) {
             config.token_lifetime = std::time::Duration::from_secs(seconds);
         }
+        let conditions = conditions.map(|c| c.on_clock(clock.time_scale()));
         AppState(Arc::new(Shared {
             config,
             clock,
@@ -176,18 +177,20 @@ pub fn app(state: AppState) -> Router {
             post(communications_action).fallback(action_with_wrong_method),
         )
         .route("/{segment}/oauth2/v2.0/token", post(auth::token_endpoint));
+    // The clock can be read on any clock (a sped-up real clock runs ahead of the runner's);
+    // only a virtual one can be reset and moved.
+    router = router.route("/_conformance/clock", get(control::clock));
     if state.clock.as_virtual().is_some() {
         router = router
             .route("/_conformance/reset", post(control::reset))
-            .route("/_conformance/clock", get(control::clock))
             .route("/_conformance/clock/advance", post(control::advance));
     } else {
         router = router.route(
             "/_conformance/{*rest}",
             any(|| async {
                 GraphError::not_found(
-                    "The /_conformance endpoints need a virtual clock: start the server with \
-                     `presence-conformance serve --clock virtual`.",
+                    "Resetting and advancing the clock need a virtual clock: start the server \
+                     with `presence-conformance serve --clock virtual`.",
                 )
             }),
         );

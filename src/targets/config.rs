@@ -33,6 +33,9 @@ struct TargetConfigFile {
     clock: String,
     #[serde(default = "one")]
     time_scale: f64,
+    /// How long a write may stay invisible to reads (an ISO 8601 duration of presence time):
+    /// reads after a write poll for up to this long.
+    propagation: Option<String>,
     /// Seconds.
     #[serde(default = "default_timeout")]
     request_timeout: u64,
@@ -183,6 +186,10 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
     if !(file.time_scale.is_finite() && file.time_scale > 0.0) {
         return Err(invalid("time_scale must be a positive number".into()));
     }
+    let propagation = match &file.propagation {
+        None => Duration::ZERO,
+        Some(text) => parse_propagation(text).map_err(invalid)?,
+    };
     let concurrency = if clock == ClockMode::Virtual {
         1
     } else {
@@ -194,6 +201,7 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
             base_url,
             clock,
             time_scale: file.time_scale,
+            propagation,
             request_timeout: Duration::from_secs(file.request_timeout.max(1)),
             apps: registrations(&file.apps, &shown)?,
             pool: Arc::new(UserPool::new(pool_users(&file.users, &shown)?)),
@@ -203,6 +211,14 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
         }),
         known_failures,
     })
+}
+
+/// `propagation = "PT5S"`: a non-negative ISO 8601 duration of presence time.
+fn parse_propagation(text: &str) -> Result<Duration, String> {
+    let shown =
+        || format!("propagation must be an ISO 8601 duration such as \"PT5S\", not {text:?}");
+    let parsed = crate::model::parse_edm_duration(text).map_err(|_| shown())?;
+    Duration::try_from(parsed).map_err(|_| shown())
 }
 
 /// An I/O error as a person reads it: `No such file or directory`, without `(os error 2)`.
@@ -289,5 +305,20 @@ fn remote_auth(auth: AuthFile) -> RemoteAuth {
                 .replace("{tenant}", &tenant),
             scope: scope.unwrap_or_else(|| "https://graph.microsoft.com/.default".into()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn propagation_is_an_iso_duration_of_presence_time() {
+        assert_eq!(parse_propagation("PT5S"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_propagation("PT0S"), Ok(Duration::ZERO));
+        for bad in ["5", "soon", "-PT5S"] {
+            let error = parse_propagation(bad).unwrap_err();
+            assert!(error.contains("\"PT5S\"") && error.contains(bad), "{error}");
+        }
     }
 }

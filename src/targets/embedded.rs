@@ -192,6 +192,7 @@ impl Target for EmbeddedTarget {
             credentials,
             clock: ClockMode::Virtual,
             time_scale: 1.0,
+            propagation: Duration::ZERO,
             request_timeout: Duration::from_secs(10),
         })
         .await?;

@@ -81,6 +81,9 @@ pub struct Traffic {
     pub after_5xx: u32,
     /// Wall time spent waiting for `Retry-After`.
     pub waited: std::time::Duration,
+    /// Reads sent again because they did not show the expected state yet (a write still
+    /// propagating, or a real clock's timer within an observation's `within`).
+    pub rereads: u32,
 }
 
 impl Traffic {
@@ -92,6 +95,7 @@ impl Traffic {
         self.after_429 += other.after_429;
         self.after_5xx += other.after_5xx;
         self.waited += other.waited;
+        self.rereads += other.rereads;
     }
 }
 

@@ -108,6 +108,9 @@ pub(crate) struct RemoteTarget {
     pub(crate) base_url: String,
     pub(crate) clock: ClockMode,
     pub(crate) time_scale: f64,
+    /// Presence time a write may stay invisible to reads: reads poll for up to this long, and a
+    /// cleaned user rests this long before a case gets it.
+    pub(crate) propagation: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) auth: RemoteAuth,
     pub(crate) apps: Vec<Registration>,
@@ -245,6 +248,7 @@ impl RemoteTarget {
             credentials,
             clock: ClockMode::Real,
             time_scale: self.time_scale,
+            propagation: self.propagation,
             request_timeout: self.request_timeout,
         })
         .await?;
@@ -366,6 +370,8 @@ impl Target for RemoteTarget {
                 .map(|&i| self.pool.users[i].id.clone())
                 .collect();
             self.clean(&users).await?;
+            // What the clean-up wrote must be visible before the case reads it.
+            tokio::time::sleep(self.propagation.div_f64(self.time_scale)).await;
         }
         let http = HttpSession::open(SessionSettings {
             base_url: self.base_url.clone(),
@@ -374,6 +380,7 @@ impl Target for RemoteTarget {
             credentials,
             clock: self.clock,
             time_scale: self.time_scale,
+            propagation: self.propagation,
             request_timeout: self.request_timeout,
         })
         .await?;
