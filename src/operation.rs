@@ -113,7 +113,8 @@ impl Operation {
         self.row().name
     }
 
-    pub fn from_name(name: &str) -> Option<Operation> {
+    #[cfg(test)]
+    fn from_name(name: &str) -> Option<Operation> {
         TABLE.iter().find(|r| r.name == name).map(|r| r.operation)
     }
 

@@ -25,3 +25,31 @@ fn every_documented_and_observed_rule_has_a_case() {
         "documented or observed rules no case checks"
     );
 }
+
+#[test]
+fn every_rule_a_case_names_applies_to_every_profile_it_runs_on() {
+    use presence_conformance::catalogue::Catalogue;
+    let cases = presence_conformance::suite::load_cases(&root().join("cases")).unwrap();
+    let catalogue = Catalogue::bundled();
+    let mut mismatched = Vec::new();
+    for case in cases.iter().filter_map(|c| c.case.as_ref().ok()) {
+        let step_rules = case.steps.iter().flat_map(|s| {
+            [
+                &s.rules.general.id,
+                &s.rules.error_code.id,
+                &s.rules.sequence_number.id,
+            ]
+        });
+        for id in case.rules.iter().chain(step_rules) {
+            let rule = catalogue.get(id).unwrap();
+            for profile in &case.profiles {
+                if !rule.applies_to(*profile) {
+                    mismatched.push(format!("{}: {id} on {profile}", case.name));
+                }
+            }
+        }
+    }
+    mismatched.sort();
+    mismatched.dedup();
+    assert_eq!(mismatched, Vec::<String>::new());
+}

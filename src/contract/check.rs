@@ -277,11 +277,6 @@ impl Contract {
         Some((op.method.clone(), path))
     }
 
-    /// The operationId a request is for, if the spec has it.
-    pub fn operation_for(&self, method: &str, path: &str) -> Option<&str> {
-        self.find(method, path).ok().map(|o| o.id.as_str())
-    }
-
     /// Violations of one request.
     pub fn check_request(&self, request: &HttpMessage<'_>) -> Vec<Violation> {
         let op = match self.find(request.method, request.path) {

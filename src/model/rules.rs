@@ -197,11 +197,6 @@ pub(crate) fn preferred_default_expiration(availability: Availability) -> Signed
     }
 }
 
-/// Precedence among session-level states: DoNotDisturb > Busy > Available > Away. Sessions only
-/// ever hold these four availabilities (faded sessions are Available or Away), so the rest rank last.
-pub fn session_rank(availability: Availability) -> u8 {
-    Semantics::GRAPH.rank(availability)
-}
 
 /// Which write a rule failure belongs to, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -458,7 +453,7 @@ mod tests {
     fn precedence_order_is_dnd_busy_available_away() {
         let ranks: Vec<u8> = [Av::DoNotDisturb, Av::Busy, Av::Available, Av::Away]
             .into_iter()
-            .map(session_rank)
+            .map(|a| Semantics::GRAPH.rank(a))
             .collect();
         assert!(ranks.windows(2).all(|w| w[0] > w[1]), "{ranks:?}");
     }
