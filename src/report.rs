@@ -198,6 +198,16 @@ impl SuiteReport {
                 if throttled == 1 { "case" } else { "cases" },
             );
         }
+        let behind = runs().filter(|r| r.behind.is_some()).count();
+        if behind > 0 {
+            if !line.is_empty() {
+                line.push_str("; ");
+            }
+            line.push_str(&format!(
+                "behind their timeline: {behind} {}",
+                if behind == 1 { "case" } else { "cases" }
+            ));
+        }
         if traffic.rereads > 0 {
             if !line.is_empty() {
                 line.push_str("; ");

@@ -72,15 +72,16 @@ fn a_burst_over_the_limit_gets_429_with_retry_after_and_none_without_conditions(
 #[test]
 fn the_real_time_suite_survives_graph_like_conditions() {
     let dir = scratch("real");
-    // Graph's conditions, harsher: a limit the suite goes over, 5% faults, tokens of 2 s; the
-    // example's lag (up to 2 s of the server's clock, so up to 3.3 ms of wall time at x600).
+    // Graph's conditions, harsher: a limit the suite goes over and tokens of 2 s; the example's
+    // 1% of faults and its lag (up to 2 s of the server's clock: 3.3 ms of wall time at x600).
+    // (Each fault's Retry-After of 1 s is ten minutes at x600: the case is then too far behind
+    // its timeline to be judged, so more faults would leave fewer cases judged, not more.)
     let example =
         std::fs::read_to_string(root().join("targets/conditions/graph-like.toml")).unwrap();
     let conditions = example
         .replace("limit = 1500", "limit = 50")
         .replace("window = 30", "window = 10")
-        .replace("token_lifetime = 120", "token_lifetime = 2")
-        .replace("rate = 0.01", "rate = 0.05");
+        .replace("token_lifetime = 120", "token_lifetime = 2");
     assert_ne!(conditions, example);
     assert!(conditions.contains("max_ms = 2000"), "the example's lag");
     let conditions_path = dir.join("conditions.toml");
@@ -125,6 +126,18 @@ fn the_real_time_suite_survives_graph_like_conditions() {
     assert!(stdout.contains(" 0 failed"), "{stdout}");
     assert!(stdout.contains("retries: "), "no retries: {stdout}");
     assert!(stdout.contains(" 0 known failures"), "{stdout}");
+    // Not applicable is not a way to pass: of the 106 cases a real clock on v1.0 can run, most
+    // are judged (97 on a machine with a load of 7; the rest throttled out or late, each named).
+    let passed: usize = stdout
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.split_once(" passed, ")
+                .map(|(n, _)| n.trim().parse().ok())
+        })
+        .flatten()
+        .unwrap_or(0);
+    assert!(passed >= 80, "only {passed} judged: {stdout}");
     assert!(
         stdout.contains("reads repeated until they showed the expected state: "),
         "the lag never showed: {stdout}"

@@ -197,7 +197,6 @@ pub(crate) fn preferred_default_expiration(availability: Availability) -> Signed
     }
 }
 
-
 /// Which write a rule failure belongs to, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {

@@ -94,6 +94,9 @@ pub struct CaseRun {
     /// The target throttled the case out (429 past the retry budget, or retries that put it
     /// too far behind its timeline): why, naming the app. Not a conformance failure.
     pub throttled: Option<String>,
+    /// On a real clock, the case fell too far behind its timeline to be judged from some step
+    /// on (a slow target, a loaded machine): why. Not a conformance failure.
+    pub behind: Option<String>,
     /// Retries after 429/503/504 and the wall time spent waiting for them.
     pub traffic: Traffic,
     pub contract_violations: usize,
@@ -172,6 +175,7 @@ pub async fn run_case(
         failures: Vec::new(),
         aborted: None,
         throttled: None,
+        behind: None,
         traffic: Traffic::default(),
         contract_violations: 0,
         simulated: case.duration(),
@@ -194,6 +198,10 @@ pub async fn run_case(
                         run.throttled = Some(format!("{e} (line {})", step.line));
                         break;
                     }
+                    Err(e @ TargetError::Behind(_)) => {
+                        run.behind = Some(format!("{e} (line {})", step.line));
+                        break;
+                    }
                     Err(e) => {
                         run.aborted = Some(format!("{}:{}: {e}", case.path.display(), step.line));
                         break;
@@ -208,29 +216,38 @@ pub async fn run_case(
     run
 }
 
-/// Reads again until a deadline: pauses that double from 50 ms, none past the deadline, and a
-/// last read at it (so that a window shorter than a pause still gets a second read).
+/// Reads again until a deadline: pauses that double from 50 ms, none past the deadline, and
+/// reads until one is sent at or after it. A read sent inside the window saw the target inside
+/// it, however late its answer came (a slow or loaded target); only one sent after the deadline
+/// says the window is over.
 struct Poll {
     deadline: Instant,
     pause: Duration,
+    /// When the read being judged was sent (the first just after the poll began).
+    sent: Instant,
 }
 
 impl Poll {
+    /// For a read about to be sent.
     fn new(window: Duration) -> Self {
+        let now = Instant::now();
         Poll {
-            deadline: Instant::now() + window,
+            deadline: now + window,
             pause: Duration::from_millis(50),
+            sent: now,
         }
     }
 
-    /// Waits before the next read; `false` when the window is over.
+    /// Waits before the next read, which is sent at once; `false` when the last read was
+    /// sent at or after the deadline.
     async fn again(&mut self) -> bool {
-        let now = Instant::now();
-        if now >= self.deadline {
+        if self.sent >= self.deadline {
             return false;
         }
-        tokio::time::sleep(self.pause.min(self.deadline - now)).await;
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        tokio::time::sleep(self.pause.min(left)).await;
         self.pause = (self.pause * 2).min(Duration::from_secs(2));
+        self.sent = Instant::now();
         true
     }
 }
@@ -268,14 +285,26 @@ impl Replay<'_> {
         let request = self.build(step, &exchange.request, exchange.via).await?;
         // A read may show the state from before a write until it has propagated: it is sent
         // again until it shows what the case expects or the target's propagation is over.
-        let reads = exchange.request.operation().is_some_and(Operation::reads);
+        let reads = exchange
+            .request
+            .operation()
+            .map_or(request.method == "GET", Operation::reads);
         let mut poll = Poll::new(if reads {
             self.session.read_window(None)
         } else {
             Duration::ZERO
         });
+        let tolerance = if reads {
+            self.session.read_tolerance(None)
+        } else {
+            Duration::ZERO
+        };
+        let mut first = true;
         let (response, mut faults) = loop {
             let response = self.session.send(request.clone()).await?;
+            if std::mem::take(&mut first) {
+                self.session.answered_in_time(step.at, tolerance, reads)?;
+            }
             let body = serde_json::from_slice::<Value>(&response.body)
                 .ok()
                 .map(|mut v| {
@@ -391,9 +420,14 @@ impl Replay<'_> {
         };
         let request = self.build(step, &read, Via::Users).await?;
         let mut poll = Poll::new(self.session.read_window(observation.within));
+        let tolerance = self.session.read_tolerance(observation.within);
         let previous = self.sequences.get(&observation.user).cloned();
+        let mut first = true;
         loop {
             let response = self.session.send(request.clone()).await?;
+            if std::mem::take(&mut first) {
+                self.session.answered_in_time(step.at, tolerance, true)?;
+            }
             let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
             let mut faults = if response.status == 200 {
                 faults_of(
@@ -532,5 +566,46 @@ fn redact_ids(redactor: &Redactor, value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(|v| redact_ids(redactor, v)),
         Value::Object(members) => members.values_mut().for_each(|v| redact_ids(redactor, v)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn no_window_no_second_read() {
+        let mut poll = Poll::new(Duration::ZERO);
+        assert!(!poll.again().await);
+    }
+
+    #[tokio::test]
+    async fn a_read_answered_after_the_window_is_sent_once_more() {
+        let mut poll = Poll::new(Duration::from_millis(10));
+        // The first read was sent inside the window; its answer took longer than the window.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(
+            poll.again().await,
+            "the first read saw the target inside the window"
+        );
+        assert!(
+            !poll.again().await,
+            "the second read was sent after the window"
+        );
+    }
+
+    #[tokio::test]
+    async fn reads_go_on_until_one_is_sent_at_the_deadline() {
+        let started = Instant::now();
+        let mut poll = Poll::new(Duration::from_millis(120));
+        let mut reads = 1;
+        while poll.again().await {
+            reads += 1;
+        }
+        // 50 ms, then 70 ms (the rest of the window, not 100): three reads, the last at the end
+        // (two if a loaded machine overslept the first pause past the deadline).
+        assert!((2..=3).contains(&reads), "{reads} reads");
+        assert!(started.elapsed() >= Duration::from_millis(120));
+        assert!(started.elapsed() < Duration::from_millis(500));
     }
 }

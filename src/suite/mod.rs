@@ -263,8 +263,9 @@ pub fn run_trial(
 
 fn verdict_of(case: &Case, run: &CaseRun, target: &SuiteTarget, strict: bool) -> Verdict {
     let known = target.known_failures.iter().find(|k| k.case == case.name);
-    // Throttled out: not judged, unless a documented expectation had already failed.
-    if let Some(why) = &run.throttled
+    // Throttled out or behind its timeline: not judged from there on, unless a documented
+    // expectation had already failed.
+    if let Some(why) = run.throttled.as_ref().or(run.behind.as_ref())
         && run.outcome() != Outcome::Failed
     {
         return Verdict::NotApplicable(why.clone());

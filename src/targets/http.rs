@@ -79,7 +79,8 @@ pub struct HttpSession {
     /// Real clock: wall time the case is behind its timeline because of retries, and the app
     /// and request that put it there.
     late: Duration,
-    late_by: Option<(String, String)>,
+    /// Why the case's next step cannot be judged, once it fell too far behind.
+    late_by: Option<TargetError>,
     /// Whether retries count against the case's timeline (not for a target's own clean-up).
     keeps_timeline: bool,
 }
@@ -325,15 +326,20 @@ impl HttpSession {
     /// The wall time a read may poll for until it shows what a case expects: the target's
     /// propagation, or on a real clock an observation's own `within` if longer.
     pub(crate) fn read_window(&self, within: Option<SignedDuration>) -> Duration {
-        let within = match (self.settings.clock, within) {
-            (ClockMode::Real, Some(w)) => Duration::try_from(w).unwrap_or(Duration::ZERO),
-            _ => Duration::ZERO,
-        };
         let scale = match self.settings.clock {
             ClockMode::Real => self.settings.time_scale,
             ClockMode::Virtual => 1.0,
         };
-        within.max(self.settings.propagation).div_f64(scale)
+        self.read_tolerance(within).div_f64(scale)
+    }
+
+    /// The same window in presence time.
+    pub(crate) fn read_tolerance(&self, within: Option<SignedDuration>) -> Duration {
+        let within = match (self.settings.clock, within) {
+            (ClockMode::Real, Some(w)) => Duration::try_from(w).unwrap_or(Duration::ZERO),
+            _ => Duration::ZERO,
+        };
+        within.max(self.settings.propagation)
     }
 
     /// A bearer token for an app, acting as itself or for a user; `None` when the target takes
@@ -463,6 +469,12 @@ impl HttpSession {
                 let wall = offset.as_secs_f64() / self.settings.time_scale;
                 let due = self.wall_start + Duration::from_secs_f64(wall.max(0.0));
                 tokio::time::sleep_until(due.into()).await;
+                let past = self.past(offset);
+                if self.keeps_timeline && past > MAX_LATE {
+                    return Err(TargetError::Behind(
+                        self.late_cause("the step started", past),
+                    ));
+                }
             }
         }
         Ok(())
@@ -471,6 +483,30 @@ impl HttpSession {
     /// Counts a read sent again until it shows what the case expects.
     pub(crate) fn count_reread(&mut self) {
         self.traffic.rereads += 1;
+    }
+
+    /// On a real clock, after a step's first answer: was it answered within `tolerance` of
+    /// presence time (at least 30 s) after the step's instant? A late read is not judged at
+    /// all; a late write is (its status stands), and the case stops at its next step.
+    pub(crate) fn answered_in_time(
+        &mut self,
+        offset: SignedDuration,
+        tolerance: Duration,
+        read: bool,
+    ) -> Result<(), TargetError> {
+        if self.settings.clock != ClockMode::Real || !self.keeps_timeline {
+            return Ok(());
+        }
+        let past = self.past(offset);
+        if past <= tolerance.max(MAX_LATE) {
+            return Ok(());
+        }
+        let late = TargetError::Behind(self.late_cause("answered", past));
+        if read {
+            return Err(late);
+        }
+        self.late_by.get_or_insert(late);
+        Ok(())
     }
 
     /// The retries this session made so far.
@@ -534,23 +570,36 @@ impl HttpSession {
         }
         self.late += pause;
         if late > MAX_LATE && self.late_by.is_none() {
-            let TargetError::Throttled { app, cause } = self.throttled(request, cause) else {
-                unreachable!("throttled() makes a Throttled error")
-            };
-            self.late_by = Some((app, cause));
+            self.late_by = Some(self.throttled(request, cause));
         }
         Ok(())
     }
 
-    /// Whether retries have put the case too far behind for its next step to be judged.
+    /// Whether retries or a late answer have put the case too far behind for its next step to
+    /// be judged.
     fn behind(&self) -> Result<(), TargetError> {
         match &self.late_by {
-            Some((app, cause)) => Err(TargetError::Throttled {
-                app: app.clone(),
-                cause: cause.clone(),
-            }),
+            Some(e) => Err(e.clone()),
             None => Ok(()),
         }
+    }
+
+    /// How far past the wall instant of `offset` it is now, in presence time.
+    fn past(&self, offset: SignedDuration) -> Duration {
+        let due = self.wall_start
+            + Duration::from_secs_f64(offset.as_secs_f64().max(0.0) / self.settings.time_scale);
+        Instant::now()
+            .saturating_duration_since(due)
+            .mul_f64(self.settings.time_scale)
+    }
+
+    fn late_cause(&self, what: &str, past: Duration) -> String {
+        format!(
+            "{what} {:.0} ms after its instant: at x{} that is {} of presence time",
+            past.as_secs_f64() * 1000.0 / self.settings.time_scale,
+            self.settings.time_scale,
+            iso(SignedDuration::try_from(past).unwrap_or(SignedDuration::MAX)),
+        )
     }
 
     /// After a retry's wait the request's token may have expired: swap in a fresh one.

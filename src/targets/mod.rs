@@ -52,7 +52,7 @@ pub enum ClockMode {
 }
 
 /// Why a target could not be driven (as opposed to a target that answered wrongly).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("cannot start the target: {0}")]
     Start(String),
@@ -70,6 +70,11 @@ pub enum TargetError {
     /// case too far behind its timeline to judge: not a conformance failure.
     #[error("throttled (app {app}): {cause}")]
     Throttled { app: String, cause: String },
+    /// On a real clock, a step started or was answered too long after its instant (a slow
+    /// target, a loaded machine): what it saw belongs to another instant than the case says, so
+    /// the case is not judged from there on. Not a conformance failure.
+    #[error("behind its timeline: {0}")]
+    Behind(String),
 }
 
 /// What a session's retries cost: counted in the run summary.
