@@ -108,7 +108,7 @@ impl SuiteReport {
                 };
                 out.push_str(&format!(
                     "{} [{}] {}{note}\n{report}\n",
-                    console.verdict(&t.verdict).to_uppercase(),
+                    console.verdict_heading(&t.verdict),
                     t.target,
                     t.case
                 ));
@@ -147,7 +147,10 @@ impl SuiteReport {
             };
             out.push_str(&format!(
                 "{} [{}] {} (verdict: {})\n",
-                console.regression(&t.regression.state).to_uppercase(),
+                console.paint(
+                    Console::regression_paint(&t.regression.state),
+                    &t.regression.state.label().to_uppercase()
+                ),
                 t.target,
                 t.case,
                 t.verdict.label()
@@ -518,23 +521,37 @@ impl Console {
         format!("{}{text}{}", style.render(), style.render_reset())
     }
 
-    fn regression(self, state: &Regression) -> String {
-        let paint = match state {
+    fn regression_paint(state: &Regression) -> Paint {
+        match state {
             Regression::Changed(_) => Paint::Failed,
             Regression::New => Paint::Deviates,
             Regression::Unchanged | Regression::Off => Paint::Quiet,
-        };
-        self.paint(paint, state.label())
+        }
     }
 
-    fn verdict(self, verdict: &Verdict) -> String {
-        let paint = match verdict {
+    fn regression(self, state: &Regression) -> String {
+        self.paint(Self::regression_paint(state), state.label())
+    }
+
+    fn verdict_paint(verdict: &Verdict) -> Paint {
+        match verdict {
             Verdict::Passed => Paint::Passed,
             Verdict::Failed(_) => Paint::Failed,
             Verdict::Deviates(_) => Paint::Deviates,
             Verdict::NotApplicable(_) | Verdict::KnownFailure(_) => Paint::Quiet,
-        };
-        self.paint(paint, verdict.label())
+        }
+    }
+
+    fn verdict(self, verdict: &Verdict) -> String {
+        self.paint(Self::verdict_paint(verdict), verdict.label())
+    }
+
+    /// `FAILED`, painted: upper case before the colour, so the escape codes stay intact.
+    fn verdict_heading(self, verdict: &Verdict) -> String {
+        self.paint(
+            Self::verdict_paint(verdict),
+            &verdict.label().to_uppercase(),
+        )
     }
 }
 
