@@ -100,7 +100,7 @@ impl RegressionResult {
 }
 
 /// Where a case's snapshot lives under a target's snapshot directory.
-pub fn snapshot_path(dir: &Path, case_name: &str) -> PathBuf {
+fn snapshot_path(dir: &Path, case_name: &str) -> PathBuf {
     dir.join(format!("{}.snap", case_name.replace("::", "__")))
 }
 
@@ -121,7 +121,7 @@ pub fn check_run(
 
 /// Compares `timeline` with the case's snapshot under `dir` (and writes it, as `mode` says).
 /// `source` names the writer in the header of new files (`tests/conformance.rs`, `presence-conformance run`).
-pub fn check(
+fn check(
     dir: &Path,
     case: &Case,
     timeline: &Timeline,
@@ -318,7 +318,7 @@ fn parse_yaml(text: &str) -> Result<Value, String> {
 }
 
 /// A value as insta's YAML emitter writes it, without the document marker, ending in one newline.
-pub(crate) fn emit_document(value: &Value) -> String {
+fn emit_document(value: &Value) -> String {
     let mut emitter = Emitter {
         out: String::new(),
         level: -1,

@@ -140,7 +140,7 @@ pub struct LoadedTarget {
 }
 
 /// Where a target's snapshots are by default: `snapshots/<name>` under the current directory.
-pub fn default_snapshots(name: &str) -> PathBuf {
+pub(crate) fn default_snapshots(name: &str) -> PathBuf {
     Path::new("snapshots").join(name)
 }
 
