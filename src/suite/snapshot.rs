@@ -192,6 +192,10 @@ fn compare(
 ) -> RegressionResult {
     let (stored_header, stored) = match parse_snapshot(text) {
         Ok(parsed) => parsed,
+        // `update` replaces a snapshot it cannot read; otherwise that is a failure.
+        Err(_) if mode == SnapshotMode::Update => {
+            return write(path, &header, observed, Regression::Changed(String::new()));
+        }
         Err(why) => {
             let why = format!("{}: not an insta snapshot: {why}", path.display());
             return failed(Regression::Changed(String::new()), why);
@@ -504,6 +508,71 @@ mod tests {
             "a: \"no\"\nb: \"12\"\nc: \"x: y\"\nd: \"-x\"\ne: \"line\\nnext\\u0001\"\nf: \"\"\ng: plain text\nh: []\ni: {}\nj: ~\nk: 1.5\nl:\n  - m:\n      - 1\n      - 2\n"
         );
         assert_eq!(parse_yaml(&text).unwrap(), value);
+    }
+
+    /// A case and a timeline with one observation of `presence`.
+    fn observed(presence: &str) -> (Case, Timeline) {
+        let text = "title: t\nsource: https://example.test\nrules: [fade.away]\nusers: [alice]\n\
+                    steps:\n  - at: PT0S\n    observe: { user: alice, availability: Offline }\n";
+        let case =
+            crate::case::load_str("topic::case", Path::new("cases/topic/case.yaml"), text).unwrap();
+        let timeline = Timeline {
+            case: case.name.clone(),
+            entries: vec![crate::runner::Entry {
+                at: "PT0S".into(),
+                line: 7,
+                by: "observer".into(),
+                request: None,
+                body: None,
+                status: None,
+                response: None,
+                observed: Some(serde_json::json!({ "presence": presence })),
+                contract: Vec::new(),
+            }],
+            ..Timeline::default()
+        };
+        (case, timeline)
+    }
+
+    #[test]
+    fn new_then_unchanged_then_changed_with_a_diff() {
+        let dir = std::env::temp_dir().join(format!("pc-snapshot-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (case, offline) = observed("Offline/Offline");
+        let src = "tests";
+        let first = check(&dir, &case, &offline, SnapshotMode::Compare, src);
+        assert_eq!((first.state, first.failure), (Regression::New, None));
+        let required = check(&dir, &case, &offline, SnapshotMode::Require, src);
+        assert!(required.failure.unwrap().contains("--snapshots require"));
+        let update = check(&dir, &case, &offline, SnapshotMode::Update, src);
+        assert_eq!(update.written, Some(dir.join("topic__case.snap")));
+        let file = std::fs::read_to_string(dir.join("topic__case.snap")).unwrap();
+        assert!(file.starts_with("---\nsource: tests\ndescription: t\ninput_file: cases/topic/case.yaml\n---\ncase: \"topic::case\"\n"), "{file}");
+        let again = check(&dir, &case, &offline, SnapshotMode::Require, src);
+        assert_eq!((again.state, again.failure), (Regression::Unchanged, None));
+        let (_, busy) = observed("Busy/Busy");
+        let changed = check(&dir, &case, &busy, SnapshotMode::Compare, src);
+        let Regression::Changed(diff) = &changed.state else {
+            panic!("{changed:?}")
+        };
+        assert!(
+            diff.contains("-      presence: Offline/Offline\n+      presence: Busy/Busy\n"),
+            "{diff}"
+        );
+        assert!(changed.failure.is_some());
+        assert_eq!(
+            check(&dir, &case, &busy, SnapshotMode::Off, src).state,
+            Regression::Off
+        );
+        // `update` accepts the change, and replaces a file it cannot read.
+        std::fs::write(dir.join("topic__case.snap"), "not a snapshot").unwrap();
+        let broken = check(&dir, &case, &busy, SnapshotMode::Compare, src);
+        assert!(broken.failure.unwrap().contains("not an insta snapshot"));
+        let fixed = check(&dir, &case, &busy, SnapshotMode::Update, src);
+        assert_eq!(fixed.failure, None);
+        let after = check(&dir, &case, &busy, SnapshotMode::Compare, src);
+        assert_eq!(after.state, Regression::Unchanged);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
