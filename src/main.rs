@@ -16,6 +16,7 @@ use presence_conformance::plural;
 use presence_conformance::server::conditions::{Conditions, ConditionsConfig};
 use presence_conformance::server::{AppState, PresenceClock, RunningServer, ServerConfig};
 use presence_conformance::suite::executor::{RunOptions, run_suite};
+use presence_conformance::suite::snapshot::SnapshotMode;
 use presence_conformance::suite::{load_cases, select_targets};
 
 #[derive(Parser)]
@@ -113,7 +114,9 @@ struct ExploreArgs {
   presence-conformance run timeout -v                       cases whose name contains `timeout`, one line each
   presence-conformance run --target targets/local.toml --html report.html --junit junit.xml
   presence-conformance run --target a.toml --target b.toml  two implementations side by side
-  presence-conformance run --target a.toml --repeat 3       a flake check")]
+  presence-conformance run --target a.toml --repeat 3       a flake check
+  presence-conformance run --target my.toml --snapshots update    record the regression baseline
+  presence-conformance run --target my.toml --snapshots require   CI: a missing or changed snapshot fails")]
 struct RunArgs {
     /// Only cases whose name contains this (e.g. `timeout` or `aggregation::busy`).
     filter: Option<String>,
@@ -160,6 +163,31 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Regression snapshots of the observed timelines, per target in `snapshots/<name>/` (or
+    /// the profile's `snapshots` directory). `compare`: a changed timeline fails the run with
+    /// a diff, a missing snapshot is "new" and does not fail; `require`: a missing snapshot
+    /// fails too; `update`: write the snapshots of new and changed timelines; `off`: none.
+    #[arg(long, value_enum, default_value = "compare")]
+    snapshots: SnapshotsArg,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SnapshotsArg {
+    Compare,
+    Require,
+    Update,
+    Off,
+}
+
+impl From<SnapshotsArg> for SnapshotMode {
+    fn from(arg: SnapshotsArg) -> Self {
+        match arg {
+            SnapshotsArg::Compare => SnapshotMode::Compare,
+            SnapshotsArg::Require => SnapshotMode::Require,
+            SnapshotsArg::Update => SnapshotMode::Update,
+            SnapshotsArg::Off => SnapshotMode::Off,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -335,15 +363,19 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
         progress: !args.quiet && std::io::stderr().is_terminal(),
         repeat: args.repeat,
+        snapshots: args.snapshots.into(),
     };
     let report = run_suite(&cases, &targets, &options);
     write_run_outputs(&args, &report)?;
     let flaky = !report.flaky().is_empty();
-    Ok(if report.failed() == 0 && !flaky {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    // A regression fails the run whatever the verdicts.
+    Ok(
+        if report.failed() == 0 && !flaky && report.regression_failures() == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// The case files to run: `--cases DIR`, else `./cases` if there is one, else the suite this

@@ -10,6 +10,7 @@ use crate::catalogue::Catalogue;
 use crate::html::{CaseView, FaultView, HtmlReport, ResultView, RuleView, VerdictKind};
 use crate::suite::Verdict;
 pub use crate::suite::executor::{SuiteReport, TrialResult};
+use crate::suite::snapshot::Regression;
 
 impl TrialResult {
     /// This trial as the HTML report shows it.
@@ -48,6 +49,11 @@ impl TrialResult {
             reason,
             faults,
             timeline: self.run.as_ref().map(|r| &r.timeline),
+            regression: self.regression.state.label(),
+            regression_diff: match &self.regression.state {
+                Regression::Changed(diff) => Some(diff.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -74,11 +80,15 @@ impl SuiteReport {
         if console.verbose {
             for t in &self.trials {
                 out.push_str(&format!(
-                    "{} [{}] {} ({:.0} ms){}\n",
+                    "{} [{}] {} ({:.0} ms){}{}\n",
                     console.verdict(&t.verdict),
                     t.target,
                     t.case,
                     t.wall.as_secs_f64() * 1000.0,
+                    match &t.regression.state {
+                        Regression::Off => String::new(),
+                        state => format!(", {}", console.regression(state)),
+                    },
                     match &t.verdict {
                         Verdict::NotApplicable(reason) | Verdict::KnownFailure(reason) =>
                             format!(": {reason}"),
@@ -98,12 +108,13 @@ impl SuiteReport {
                 };
                 out.push_str(&format!(
                     "{} [{}] {}{note}\n{report}\n",
-                    console.verdict(&t.verdict).to_uppercase(),
+                    console.verdict_heading(&t.verdict),
                     t.target,
                     t.case
                 ));
             }
         }
+        out.push_str(&self.regression_reports(console));
         out.push_str(&self.not_applicable_reasons());
         for flaky in self.flaky() {
             out.push_str(&format!(
@@ -116,6 +127,74 @@ impl SuiteReport {
         }
         out.push_str(&self.totals(console));
         out
+    }
+
+    /// Trials whose regression state fails the run: a changed timeline, a required snapshot
+    /// that is missing, a snapshot that cannot be read or written.
+    pub fn regression_failures(&self) -> usize {
+        self.trials
+            .iter()
+            .filter(|t| t.regression.failure.is_some())
+            .count()
+    }
+
+    /// Each regression that fails the run, with the unified diff of its timeline.
+    fn regression_reports(&self, console: Console) -> String {
+        let mut out = String::new();
+        for t in &self.trials {
+            let Some(failure) = &t.regression.failure else {
+                continue;
+            };
+            out.push_str(&format!(
+                "{} [{}] {} (verdict: {})\n",
+                console.paint(
+                    Console::regression_paint(&t.regression.state),
+                    &t.regression.state.label().to_uppercase()
+                ),
+                t.target,
+                t.case,
+                t.verdict.label()
+            ));
+            if let Regression::Changed(diff) = &t.regression.state {
+                out.push_str(diff);
+            }
+            out.push_str(&format!("{failure}\n"));
+            if let Some(pending) = &t.regression.written {
+                out.push_str(&format!("  pending: {}\n", pending.display()));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// `regressions: 1 changed, 2 new, 40 unchanged`, and the snapshots written; empty when
+    /// snapshots were off.
+    fn regressions_line(&self) -> String {
+        let count = |label: &str| {
+            self.trials
+                .iter()
+                .filter(|t| t.regression.state.label() == label)
+                .count()
+        };
+        let (changed, new, unchanged) = (count("changed"), count("new"), count("unchanged"));
+        if changed + new + unchanged == 0 {
+            return String::new();
+        }
+        let written = self
+            .trials
+            .iter()
+            .filter(|t| {
+                t.regression
+                    .written
+                    .as_ref()
+                    .is_some_and(|p| p.extension().is_some_and(|e| e == "snap"))
+            })
+            .count();
+        let written = match written {
+            0 => String::new(),
+            n => format!(" ({} written)", crate::plural(n, "snapshot")),
+        };
+        format!("regressions: {changed} changed, {new} new, {unchanged} unchanged{written}\n")
     }
 
     /// Why cases did not apply, one line per target and reason.
@@ -162,7 +241,7 @@ impl SuiteReport {
             0 => String::new(),
             n => format!("flaky: {n} (verdicts differ between repetitions)\n"),
         };
-        let retries = self.retries_line();
+        let retries = format!("{}{}", self.retries_line(), self.regressions_line());
         let failed = self.failed();
         let failed_text = format!("{failed} failed");
         let failed_text = if failed > 0 {
@@ -349,7 +428,7 @@ impl SuiteReport {
 
     /// JUnit XML: one test suite per target, one test case per case.
     pub fn write_junit(&self, path: &Path) -> anyhow::Result<()> {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+        use quick_junit::{Report, TestCase, TestSuite};
         let mut report = Report::new("presence-conformance");
         report.set_time(self.wall);
         let mut suites: Vec<TestSuite> = Vec::new();
@@ -357,36 +436,12 @@ impl SuiteReport {
             if suites.last().is_none_or(|s| s.name.as_str() != t.target) {
                 suites.push(TestSuite::new(t.target.clone()));
             }
-            let status = match &t.verdict {
-                Verdict::Passed => TestCaseStatus::success(),
-                Verdict::NotApplicable(reason) => {
-                    let mut s = TestCaseStatus::skipped();
-                    s.set_message(format!("not applicable: {reason}"));
-                    s
-                }
-                Verdict::KnownFailure(reason) => {
-                    let mut s = TestCaseStatus::skipped();
-                    s.set_message(format!("known failure: {reason}"));
-                    s
-                }
-                Verdict::Deviates(report) => {
-                    let mut s = TestCaseStatus::skipped();
-                    s.set_message(
-                        "deviates: differs only from our own choices (`ours` rules)".to_owned(),
-                    );
-                    s.set_description(report.clone());
-                    s
-                }
-                Verdict::Failed(report) => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(report.lines().next().unwrap_or("failed").to_owned());
-                    s.set_description(report.clone());
-                    s
-                }
-            };
+            let status = junit_status(t);
             let mut case = TestCase::new(t.case.clone(), status);
             case.set_classname(t.target.clone());
             case.set_time(t.wall);
+            case.add_property(("verdict", t.verdict.label()));
+            case.add_property(("regression", t.regression.state.label()));
             if let Some(suite) = suites.last_mut() {
                 suite.add_test_case(case);
             }
@@ -395,6 +450,62 @@ impl SuiteReport {
         let xml = report.to_string()?;
         crate::fsutil::write_atomically(path, xml.as_bytes())?;
         Ok(())
+    }
+}
+
+/// A trial's JUnit status: its verdict, and a failure when its regression state fails the run
+/// (a changed timeline with its diff), whatever the verdict.
+fn junit_status(t: &TrialResult) -> quick_junit::TestCaseStatus {
+    use quick_junit::{NonSuccessKind, TestCaseStatus};
+    let status = match &t.verdict {
+        Verdict::Passed => TestCaseStatus::success(),
+        Verdict::NotApplicable(reason) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("not applicable: {reason}"));
+            s
+        }
+        Verdict::KnownFailure(reason) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("known failure: {reason}"));
+            s
+        }
+        Verdict::Deviates(report) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message("deviates: differs only from our own choices (`ours` rules)".to_owned());
+            s.set_description(report.clone());
+            s
+        }
+        Verdict::Failed(report) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(report.lines().next().unwrap_or("failed").to_owned());
+            s.set_description(report.clone());
+            s
+        }
+    };
+    let Some(failure) = &t.regression.failure else {
+        return status;
+    };
+    let mut regression = format!("regression: {}: {failure}\n", t.regression.state.label());
+    if let Regression::Changed(diff) = &t.regression.state {
+        regression.push_str(diff);
+    }
+    match &t.verdict {
+        Verdict::Failed(report) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(report.lines().next().unwrap_or("failed").to_owned());
+            s.set_description(format!("{report}\n\n{regression}"));
+            s
+        }
+        verdict => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!(
+                "regression: {} (verdict: {})",
+                t.regression.state.label(),
+                verdict.label()
+            ));
+            s.set_description(regression);
+            s
+        }
     }
 }
 
@@ -433,14 +544,37 @@ impl Console {
         format!("{}{text}{}", style.render(), style.render_reset())
     }
 
-    fn verdict(self, verdict: &Verdict) -> String {
-        let paint = match verdict {
+    fn regression_paint(state: &Regression) -> Paint {
+        match state {
+            Regression::Changed(_) => Paint::Failed,
+            Regression::New => Paint::Deviates,
+            Regression::Unchanged | Regression::Off => Paint::Quiet,
+        }
+    }
+
+    fn regression(self, state: &Regression) -> String {
+        self.paint(Self::regression_paint(state), state.label())
+    }
+
+    fn verdict_paint(verdict: &Verdict) -> Paint {
+        match verdict {
             Verdict::Passed => Paint::Passed,
             Verdict::Failed(_) => Paint::Failed,
             Verdict::Deviates(_) => Paint::Deviates,
             Verdict::NotApplicable(_) | Verdict::KnownFailure(_) => Paint::Quiet,
-        };
-        self.paint(paint, verdict.label())
+        }
+    }
+
+    fn verdict(self, verdict: &Verdict) -> String {
+        self.paint(Self::verdict_paint(verdict), verdict.label())
+    }
+
+    /// `FAILED`, painted: upper case before the colour, so the escape codes stay intact.
+    fn verdict_heading(self, verdict: &Verdict) -> String {
+        self.paint(
+            Self::verdict_paint(verdict),
+            &verdict.label().to_uppercase(),
+        )
     }
 }
 
@@ -499,6 +633,12 @@ impl TrialResult {
             "target": self.target,
             "repetition": self.repetition,
             "verdict": self.verdict.label(),
+            "regression": self.regression.state.label(),
+            "regression_diff": match &self.regression.state {
+                Regression::Changed(diff) => Some(diff),
+                _ => None,
+            },
+            "regression_failure": self.regression.failure,
             "reason": match &self.verdict {
                 Verdict::NotApplicable(r) | Verdict::KnownFailure(r) => Some(r),
                 _ => None,

@@ -2,23 +2,24 @@
 //!
 //! `cargo test --test conformance timeout` filters by name, `-- --list` lists, and
 //! `cargo nextest run --test conformance --partition count:1/2` splits the suite. Observed
-//! timelines are insta snapshots under `snapshots/<target>/`; review changes with
-//! `cargo insta review`. Each trial has two results: its verdict, and the regression state of
-//! its timeline: a changed snapshot fails; a missing one is "new" and does not fail unless
-//! `PRESENCE_SNAPSHOTS=require` (`off` skips them; `INSTA_UPDATE=always` records them).
+//! timelines are insta snapshots under `snapshots/<target>/`, compared and written by the same
+//! module as `presence-conformance run --snapshots` (`suite::snapshot`). Each trial has two
+//! results: its verdict, and the regression state of its timeline. A changed snapshot fails with
+//! a diff (and, outside CI, a `.snap.new` for `cargo insta review`); a missing one is "new" and
+//! does not fail unless `PRESENCE_SNAPSHOTS=require` (`off` skips them; `update`, or
+//! `INSTA_UPDATE=always`, records them).
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use presence_conformance::runner::CaseRun;
+use presence_conformance::suite::snapshot::{
+    Regression, RegressionResult, SnapshotMode, check_run,
+};
 use presence_conformance::suite::{
     Judging, SuiteCase, SuiteTarget, Verdict, contract_for, load_cases, run_trial, select_targets,
     skip_reason,
 };
-
-/// insta prints diffs straight to stdout; one at a time keeps them readable.
-static SNAPSHOT_LOCK: Mutex<()> = Mutex::new(());
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
@@ -53,7 +54,9 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
         Ok(case) => skip_reason(case, target.target.as_ref()).is_some(),
         Err(_) => false,
     };
-    let snapshots = root.join("snapshots").join(target.target.name());
+    // `snapshots/<name>` under the package root (the current directory under `cargo test`),
+    // or the directory the target profile names.
+    let snapshots = root.join(&target.snapshots);
     let cases = cases.clone();
     Trial::test(entry.name.clone(), move || {
         let entry = &cases[index];
@@ -61,8 +64,15 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
             .map_err(|e| format!("the bundled contract does not load: {e}"))?;
         let outcome = run_trial(entry, &target, Some(contract), judging());
         // Two results: the conformance verdict, then the regression state of what was observed.
+        let regression = match (&entry.case, &outcome.run) {
+            (Ok(case), Some(run)) => {
+                check_run(&snapshots, case, run, snapshot_mode()?, "tests/conformance.rs")
+            }
+            _ => RegressionResult::off(),
+        };
+        let regressed = regression_report(&regression);
         match &outcome.verdict {
-            Verdict::Failed(report) => return Err(report.into()),
+            Verdict::Failed(report) => return Err(format!("{report}{regressed}").into()),
             Verdict::NotApplicable(reason) => {
                 return Err(format!("not applicable: {reason}").into());
             }
@@ -72,12 +82,16 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
             }
             Verdict::Passed | Verdict::KnownFailure(_) => {}
         }
-        match (&outcome.verdict, &entry.case, &outcome.run) {
-            (Verdict::Passed | Verdict::Deviates(_), Ok(case), Some(run)) => {
-                check_snapshot(&snapshots, &entry.path, case, run)
-            }
-            _ => Ok(()),
+        if !regressed.is_empty() {
+            return Err(regressed.into());
         }
+        if regression.state == Regression::New {
+            eprintln!(
+                "regression state new: no snapshot in {} yet (PRESENCE_SNAPSHOTS=update records it)",
+                snapshots.display()
+            );
+        }
+        Ok(())
     })
     .with_kind(kind)
     .with_ignored_flag(ignored)
@@ -92,49 +106,34 @@ fn judging() -> Judging {
     }
 }
 
-fn check_snapshot(
-    dir: &PathBuf,
-    path: &Path,
-    case: &presence_conformance::case::Case,
-    run: &CaseRun,
-) -> Result<(), Failed> {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(dir);
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.set_input_file(path);
-    settings.set_description(case.title.clone());
-    let name = case.name.replace("::", "__");
-    let mode = std::env::var("PRESENCE_SNAPSHOTS").unwrap_or_default();
-    let writing = std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always" || v == "new");
-    if mode == "off" {
-        return Ok(());
+/// `PRESENCE_SNAPSHOTS` (compare, require, update, off), as `run --snapshots`;
+/// `INSTA_UPDATE=always` records snapshots too, as insta's own variable does.
+fn snapshot_mode() -> Result<SnapshotMode, Failed> {
+    if std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always") {
+        return Ok(SnapshotMode::Update);
     }
-    if !dir.join(format!("{name}.snap")).exists() && !writing {
-        // A target's first run has no baseline yet: that is "new", not a regression.
-        if mode == "require" {
-            return Err(format!(
-                "no snapshot {}/{name}.snap (PRESENCE_SNAPSHOTS=require); record the baseline with INSTA_UPDATE=always",
-                dir.display()
-            )
-            .into());
-        }
-        eprintln!(
-            "regression state new: no snapshot {}/{name}.snap yet (INSTA_UPDATE=always records it)",
-            dir.display()
-        );
-        return Ok(());
-    }
-    let _serial = SNAPSHOT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        settings.bind(|| insta::assert_yaml_snapshot!(name.as_str(), &run.timeline));
-    }))
-    .map_err(|_| {
-        Failed::from(format!(
-            "the observed timeline of {} on {} differs from snapshots/{}/{name}.snap; review it with `cargo insta review`",
-            case.path.display(),
-            run.timeline.target,
-            run.timeline.target,
-        ))
-    })
+    std::env::var("PRESENCE_SNAPSHOTS")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| Failed::from(format!("PRESENCE_SNAPSHOTS: {e}")))
+}
+
+/// The regression that fails the trial, with its diff; empty when none does.
+fn regression_report(regression: &RegressionResult) -> String {
+    let Some(failure) = &regression.failure else {
+        return String::new();
+    };
+    let diff = match &regression.state {
+        Regression::Changed(diff) => diff.as_str(),
+        _ => "",
+    };
+    let pending = regression
+        .written
+        .as_ref()
+        .map(|p| format!("\npending review: {}", p.display()))
+        .unwrap_or_default();
+    format!(
+        "\nregression: {}: {failure}{pending}\n{diff}",
+        regression.state.label()
+    )
 }

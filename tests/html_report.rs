@@ -57,26 +57,17 @@ fn report() -> String {
         ..Semantics::GRAPH
     };
     let targets = [
-        SuiteTarget {
-            target: Arc::new(EmbeddedTarget::new(Profile::V1_0)),
-            known_failures: Vec::new(),
-        },
-        SuiteTarget {
-            target: Arc::new(EmbeddedTarget::with_semantics(
-                Profile::V1_0,
-                "late-fade",
-                late,
-            )),
-            known_failures: Vec::new(),
-        },
-        SuiteTarget {
-            target: Arc::new(EmbeddedTarget::with_semantics(
-                Profile::V1_0,
-                "available-over-busy",
-                swapped,
-            )),
-            known_failures: Vec::new(),
-        },
+        SuiteTarget::new(Arc::new(EmbeddedTarget::new(Profile::V1_0))),
+        SuiteTarget::new(Arc::new(EmbeddedTarget::with_semantics(
+            Profile::V1_0,
+            "late-fade",
+            late,
+        ))),
+        SuiteTarget::new(Arc::new(EmbeddedTarget::with_semantics(
+            Profile::V1_0,
+            "available-over-busy",
+            swapped,
+        ))),
     ];
     let suite = run_suite(&cases, &targets, &RunOptions::default());
     assert_eq!(suite.trials.len(), cases.len() * targets.len());

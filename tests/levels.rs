@@ -37,10 +37,7 @@ fn cases() -> Vec<SuiteCase> {
 
 /// Every v1.0 case whose name contains `filter` on `target`, two at a time.
 fn judge(target: EmbeddedTarget, filter: &str, judging: Judging) -> HashMap<String, Judged> {
-    let target = SuiteTarget {
-        target: Arc::new(target),
-        known_failures: Vec::new(),
-    };
+    let target = SuiteTarget::new(Arc::new(target));
     let contract = contract_for(target.target.as_ref()).expect("the bundled contract");
     let cases: Vec<SuiteCase> = cases()
         .into_iter()

@@ -140,10 +140,7 @@ fn flaky() -> Variation {
 
 fn targets(list: Vec<EmbeddedTarget>) -> Vec<SuiteTarget> {
     list.into_iter()
-        .map(|t| SuiteTarget {
-            target: Arc::new(t),
-            known_failures: Vec::new(),
-        })
+        .map(|t| SuiteTarget::new(Arc::new(t)))
         .collect()
 }
 

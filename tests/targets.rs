@@ -81,14 +81,8 @@ fn serve_with_a_virtual_clock_passes_the_suite_with_the_embedded_timelines() {
     ]);
     let dir = scratch("virtual");
     let loaded = load_target(&local_profile(&dir, &server.addr, &[])).unwrap();
-    let remote = SuiteTarget {
-        target: loaded.target,
-        known_failures: Vec::new(),
-    };
-    let embedded = SuiteTarget {
-        target: Arc::new(EmbeddedTarget::new(Profile::V1_0)),
-        known_failures: Vec::new(),
-    };
+    let remote = SuiteTarget::new(loaded.target);
+    let embedded = SuiteTarget::new(Arc::new(EmbeddedTarget::new(Profile::V1_0)));
     let cases = cases();
     let mut ran = 0;
     for case in &cases {
@@ -188,10 +182,7 @@ fn real_time_at_600x_passes_the_cases_that_tolerate_real_time() {
         )],
     );
     let loaded = load_target(&profile).unwrap();
-    let target = SuiteTarget {
-        target: loaded.target,
-        known_failures: Vec::new(),
-    };
+    let target = SuiteTarget::new(loaded.target);
     let started = Instant::now();
     let results = run_all(&target, &cases());
     let wall = started.elapsed();
@@ -264,10 +255,7 @@ fn assert_fails_quickly(addr: &str, clock: &str, cause: &str) {
         ],
     );
     let loaded = load_target(&profile).unwrap();
-    let target = SuiteTarget {
-        target: loaded.target,
-        known_failures: Vec::new(),
-    };
+    let target = SuiteTarget::new(loaded.target);
     let cases: Vec<SuiteCase> = cases().into_iter().take(4).collect();
     let started = Instant::now();
     for (name, verdict, _, _) in run_all(&target, &cases) {
@@ -347,10 +335,7 @@ steps:
         path: case.path.clone(),
         case: Ok(case),
     };
-    let target = SuiteTarget {
-        target: Arc::new(EmbeddedTarget::new(Profile::V1_0)),
-        known_failures: Vec::new(),
-    };
+    let target = SuiteTarget::new(Arc::new(EmbeddedTarget::new(Profile::V1_0)));
     let outcome = run_trial(&entry, &target, None, Judging::Default);
     let run = outcome.run.unwrap();
     let shown = serde_json::to_string(&run.timeline).unwrap();
@@ -388,10 +373,7 @@ fn without_auth_every_case_that_needs_credentials_is_not_applicable_and_none_fai
         .replace("127.0.0.1:8080", &server.addr);
     let path = dir.join("no-auth.toml");
     std::fs::write(&path, text).unwrap();
-    let target = SuiteTarget {
-        target: load_target(&path).unwrap().target,
-        known_failures: Vec::new(),
-    };
+    let target = SuiteTarget::new(load_target(&path).unwrap().target);
     let results = run_all(&target, &cases());
     let mut not_applicable = 0;
     for (name, verdict, _, _) in &results {

@@ -13,14 +13,11 @@ use presence_conformance::targets::EmbeddedTarget;
 /// The names of the cases that fail on a reference server following `rules`.
 fn failing_cases(rules: Semantics) -> Vec<String> {
     let cases = load_cases(&Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")).unwrap();
-    let target = SuiteTarget {
-        target: Arc::new(EmbeddedTarget::with_semantics(
-            Profile::V1_0,
-            "wrong",
-            rules,
-        )),
-        known_failures: Vec::new(),
-    };
+    let target = SuiteTarget::new(Arc::new(EmbeddedTarget::with_semantics(
+        Profile::V1_0,
+        "wrong",
+        rules,
+    )));
     cases
         .iter()
         .filter(|case| {

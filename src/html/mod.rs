@@ -50,6 +50,10 @@ pub struct ResultView<'a> {
     pub faults: Vec<FaultView>,
     /// The observed timeline, if the case ran.
     pub timeline: Option<&'a Timeline>,
+    /// The regression state of that timeline (`unchanged`, `changed`, `new`, `off`).
+    pub regression: &'static str,
+    /// A changed timeline's unified diff from its snapshot.
+    pub regression_diff: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +291,7 @@ fn matrix_row(report: &HtmlReport<'_>, case: &CaseView<'_>) -> Markup {
                 @match case.results.iter().find(|r| &r.target == target) {
                     Some(r) => td class={ "cell " (r.verdict.class()) } {
                         a href={ "#" (result_anchor(&case.name, target)) } title=[r.reason.as_deref()] { (r.verdict.label()) }
+                        (regression_badge(r.regression))
                     },
                     None => td.cell.absent { "—" },
                 }
@@ -410,12 +415,26 @@ fn result_block(case: &CaseView<'_>, result: &ResultView<'_>) -> Markup {
             summary {
                 span.target { (result.target) } " "
                 span class={ "verdict " (result.verdict.class()) } { (result.verdict.label()) }
+                (regression_badge(result.regression))
             }
             @if let Some(reason) = &result.reason { pre.reason { (reason) } }
+            @if let Some(diff) = &result.regression_diff {
+                p.regression-note { "The observed timeline differs from its snapshot:" }
+                pre.diff { (diff) }
+            }
             @if !result.faults.is_empty() { (faults_table(&path, &result.faults)) }
             @if let Some(timeline) = result.timeline {
                 div.picture { (svg::timeline(timeline, case.case, &result.faults)) }
             }
+        }
+    }
+}
+
+/// The regression state beside a verdict; nothing when snapshots were off.
+fn regression_badge(state: &str) -> Markup {
+    html! {
+        @if state != "off" {
+            " " span class={ "regression regression-" (state) } title="regression state against the snapshot" { (state) }
         }
     }
 }
@@ -463,6 +482,8 @@ mod tests {
             reason: None,
             faults: Vec::new(),
             timeline: None,
+            regression: "off",
+            regression_diff: None,
         };
         let case = |name: &str, rules: &[&str]| CaseView {
             name: name.into(),
@@ -514,6 +535,8 @@ mod tests {
                     reason: Some("needs a virtual clock".into()),
                     faults: Vec::new(),
                     timeline: None,
+                    regression: "off",
+                    regression_diff: None,
                 }],
             }],
             rules: Vec::new(),

@@ -105,6 +105,11 @@ pub struct CaseRun {
 }
 
 impl CaseRun {
+    /// Whether every step ran: not aborted, throttled out or left behind its timeline.
+    pub fn ran_to_the_end(&self) -> bool {
+        self.aborted.is_none() && self.throttled.is_none() && self.behind.is_none()
+    }
+
     pub fn passed(&self) -> bool {
         self.outcome() == Outcome::Passed
     }

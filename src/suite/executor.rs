@@ -6,9 +6,13 @@ use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 
+use super::snapshot::{RegressionResult, SnapshotMode};
 use super::{Judging, SuiteCase, SuiteTarget, Verdict, contract_for, run_trial};
 use crate::case::Case;
 use crate::runner::CaseRun;
+
+/// The writer named in the header of the snapshots `run` writes.
+const SOURCE: &str = "presence-conformance run";
 
 /// How to run a suite.
 #[derive(Clone, Debug)]
@@ -21,6 +25,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Runs of each case on each target (a flake check when more than one).
     pub repeat: u32,
+    /// Regression snapshots (`run` compares by default; the library default is off).
+    pub snapshots: SnapshotMode,
 }
 
 impl Default for RunOptions {
@@ -31,6 +37,7 @@ impl Default for RunOptions {
             judging: Judging::Default,
             progress: false,
             repeat: 1,
+            snapshots: SnapshotMode::Off,
         }
     }
 }
@@ -49,6 +56,8 @@ pub struct TrialResult {
     pub run: Option<CaseRun>,
     /// The case, if its file loaded.
     pub loaded: Option<Case>,
+    /// The regression state of its observed timeline against the target's snapshot.
+    pub regression: RegressionResult,
 }
 
 /// Everything a suite run produced.
@@ -80,7 +89,7 @@ pub fn run_suite(
             }
         }
     }
-    let (jobs, judging, progress) = (options.jobs, options.judging, options.progress);
+    let (jobs, progress) = (options.jobs, options.progress);
     let bar = if progress {
         indicatif::ProgressBar::new(queue.len() as u64)
     } else {
@@ -101,8 +110,7 @@ pub fn run_suite(
                     let Some((index, target, repetition)) = next else {
                         break;
                     };
-                    let mut result = trial(&cases[index], target, judging);
-                    result.repetition = repetition;
+                    let result = trial(&cases[index], target, options, repetition);
                     bar.set_message(result.case.clone());
                     bar.inc(1);
                     results
@@ -126,16 +134,28 @@ pub fn run_suite(
     }
 }
 
-/// One case on one target, every exchange checked against the bundled contract.
-fn trial(entry: &SuiteCase, target: &SuiteTarget, judging: Judging) -> TrialResult {
+/// One case on one target, every exchange checked against the bundled contract, and its
+/// timeline against the target's snapshot (on the first repetition only).
+fn trial(
+    entry: &SuiteCase,
+    target: &SuiteTarget,
+    options: &RunOptions,
+    repetition: u32,
+) -> TrialResult {
     let outcome = match contract_for(target.target.as_ref()) {
-        Ok(contract) => run_trial(entry, target, Some(contract), judging),
+        Ok(contract) => run_trial(entry, target, Some(contract), options.judging),
         Err(e) => super::TrialOutcome {
             verdict: Verdict::Failed(format!("the bundled contract does not load: {e}")),
             run: None,
         },
     };
     let run = outcome.run.as_ref();
+    let regression = match (&entry.case, run) {
+        (Ok(case), Some(run)) if repetition == 1 => {
+            super::snapshot::check_run(&target.snapshots, case, run, options.snapshots, SOURCE)
+        }
+        _ => RegressionResult::off(),
+    };
     TrialResult {
         case: entry.name.clone(),
         target: target.target.name().to_owned(),
@@ -143,8 +163,9 @@ fn trial(entry: &SuiteCase, target: &SuiteTarget, judging: Judging) -> TrialResu
         contract_violations: run.map_or(0, |r| r.contract_violations),
         simulated: run.map_or(SignedDuration::ZERO, |r| r.simulated),
         wall: run.map_or(Duration::ZERO, |r| r.wall),
-        repetition: 1,
+        repetition,
         run: outcome.run,
         loaded: entry.case.as_ref().ok().cloned(),
+        regression,
     }
 }

@@ -3,6 +3,7 @@
 //! `run` command's parallel executor is `executor.rs`.
 
 pub mod executor;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use crate::case::{Case, CaseError, case_name, discover, load_file, load_str};
 use crate::contract::{Contract, SpecDocument, SpecError, Strictness};
 use crate::model::Profile;
 use crate::runner::{CaseRun, ContractCheck, Outcome, run_case};
-use crate::targets::config::{KnownFailure, TargetConfigError, load_target};
+use crate::targets::config::{KnownFailure, TargetConfigError, default_snapshots, load_target};
 use crate::targets::{ClockMode, EmbeddedTarget, Target};
 
 /// The environment variable naming a target profile (`targets/local.toml`).
@@ -25,11 +26,25 @@ pub struct SuiteCase {
     pub case: Result<Case, CaseError>,
 }
 
-/// A target and the cases it is known to fail.
+/// A target, the cases it is known to fail, and the directory of its regression snapshots.
 #[derive(Clone)]
 pub struct SuiteTarget {
     pub target: Arc<dyn Target>,
     pub known_failures: Vec<KnownFailure>,
+    /// `snapshots/<name>` under the current directory unless its profile says otherwise.
+    pub snapshots: PathBuf,
+}
+
+impl SuiteTarget {
+    /// A target with no known failures and its snapshots in `snapshots/<name>`.
+    pub fn new(target: Arc<dyn Target>) -> Self {
+        let snapshots = default_snapshots(target.name());
+        SuiteTarget {
+            target,
+            known_failures: Vec::new(),
+            snapshots,
+        }
+    }
 }
 
 /// The suite this binary carries: `cases/` as it was when the binary was built.
@@ -125,10 +140,7 @@ pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, TargetConfi
     if paths.is_empty() {
         return Ok(Profile::ALL
             .into_iter()
-            .map(|p| SuiteTarget {
-                target: Arc::new(EmbeddedTarget::new(p)),
-                known_failures: Vec::new(),
-            })
+            .map(|p| SuiteTarget::new(Arc::new(EmbeddedTarget::new(p))))
             .collect());
     }
     paths
@@ -138,6 +150,7 @@ pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, TargetConfi
             Ok(SuiteTarget {
                 target: loaded.target,
                 known_failures: loaded.known_failures,
+                snapshots: loaded.snapshots,
             })
         })
         .collect()

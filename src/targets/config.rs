@@ -43,6 +43,9 @@ struct TargetConfigFile {
     #[serde(default = "default_concurrency")]
     concurrency: usize,
     expectations: Option<PathBuf>,
+    /// The directory of this target's regression snapshots, relative to the profile; default
+    /// `snapshots/<name>` under the current directory.
+    snapshots: Option<PathBuf>,
     #[serde(default)]
     auth: AuthFile,
     #[serde(default)]
@@ -132,10 +135,16 @@ struct ExpectationsFile {
     fail: Vec<KnownFailure>,
 }
 
-/// A loaded profile: the target and its expectations.
+/// A loaded profile: the target, its expectations and where its snapshots are.
 pub struct LoadedTarget {
     pub target: Arc<dyn Target>,
     pub known_failures: Vec<KnownFailure>,
+    pub snapshots: PathBuf,
+}
+
+/// Where a target's snapshots are by default: `snapshots/<name>` under the current directory.
+pub(crate) fn default_snapshots(name: &str) -> PathBuf {
+    Path::new("snapshots").join(name)
 }
 
 impl LoadedTarget {
@@ -158,14 +167,20 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
     })?;
     let file: TargetConfigFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     let profile: Profile = file.profile.parse().map_err(invalid)?;
+    let beside = path.parent().unwrap_or(Path::new("."));
     let known_failures = match &file.expectations {
         None => Vec::new(),
-        Some(relative) => known_failures(&path.parent().unwrap_or(Path::new(".")).join(relative))?,
+        Some(relative) => known_failures(&beside.join(relative))?,
+    };
+    let snapshots = match &file.snapshots {
+        Some(relative) => beside.join(relative),
+        None => default_snapshots(&file.name),
     };
     if file.embedded {
         return Ok(LoadedTarget {
             target: Arc::new(EmbeddedTarget::named(profile, &file.name)),
             known_failures,
+            snapshots,
         });
     }
     let base_url = file
@@ -210,6 +225,7 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
             slots: Arc::new(Semaphore::new(concurrency)),
         }),
         known_failures,
+        snapshots,
     })
 }
 
