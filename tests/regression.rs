@@ -252,7 +252,14 @@ fn a_conformant_change_is_changed_alone(dir: &Path) {
     );
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains(r#"<span class="regression regression-changed""#));
-    assert!(page.contains("-    status: 413"), "the diff is in the page");
+    assert!(
+        page.contains(r#"<span class="del">-    status: 413</span>"#),
+        "the diff is in the page, its removed lines marked"
+    );
+    assert!(
+        page.contains(r#"<td class="count regression-changed">1</td>"#),
+        "the summary counts the changed case"
+    );
 }
 
 #[test]

@@ -161,9 +161,28 @@ fn summary(report: &HtmlReport<'_>) -> Markup {
             .filter(|r| r.target == target && r.verdict == kind)
             .count()
     };
+    // The regression states, apart from the verdicts; left out when snapshots were off.
+    const REGRESSIONS: [&str; 3] = ["changed", "new", "unchanged"];
+    let regressions = |target: &str, state: &str| {
+        report
+            .cases
+            .iter()
+            .flat_map(|c| &c.results)
+            .filter(|r| r.target == target && r.regression == state)
+            .count()
+    };
+    let snapshots = report
+        .cases
+        .iter()
+        .flat_map(|c| &c.results)
+        .any(|r| r.regression != "off");
     html! {
         table.summary {
-            thead { tr { th { "target" } @for k in VerdictKind::ALL { th { (k.label()) } } } }
+            thead { tr {
+                th { "target" }
+                @for k in VerdictKind::ALL { th { (k.label()) } }
+                @if snapshots { @for state in REGRESSIONS { th.regression-head { (state) } } }
+            } }
             tbody {
                 @for target in &report.targets {
                     tr {
@@ -172,9 +191,33 @@ fn summary(report: &HtmlReport<'_>) -> Markup {
                             @let n = count(target, k);
                             td class={ "count " @if n > 0 { (k.class()) } @else { "zero" } } { (n) }
                         }
+                        @if snapshots {
+                            @for state in REGRESSIONS {
+                                @let n = regressions(target, state);
+                                td class={ "count " @if n > 0 { "regression-" (state) } @else { "zero" } } { (n) }
+                            }
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+/// A unified diff with its added and removed lines marked for colour.
+fn diff_lines(diff: &str) -> Markup {
+    html! {
+        @for line in diff.lines() {
+            @let class = if line.starts_with("+++") || line.starts_with("---") {
+                "head"
+            } else if line.starts_with('+') {
+                "add"
+            } else if line.starts_with('-') {
+                "del"
+            } else {
+                "same"
+            };
+            span class=(class) { (line) } "\n"
         }
     }
 }
@@ -420,7 +463,7 @@ fn result_block(case: &CaseView<'_>, result: &ResultView<'_>) -> Markup {
             @if let Some(reason) = &result.reason { pre.reason { (reason) } }
             @if let Some(diff) = &result.regression_diff {
                 p.regression-note { "The observed timeline differs from its snapshot:" }
-                pre.diff { (diff) }
+                pre.diff { (diff_lines(diff)) }
             }
             @if !result.faults.is_empty() { (faults_table(&path, &result.faults)) }
             @if let Some(timeline) = result.timeline {
