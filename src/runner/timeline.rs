@@ -64,20 +64,24 @@ pub struct Entry {
 /// Replaces ids by actor names and volatile values by stable placeholders.
 #[derive(Debug)]
 pub struct Redactor {
-    /// (real id, `{actor}`), longest id first.
-    ids: Vec<(String, String)>,
+    /// (real id, `{actor}`), longest id first, and the id in upper case when that differs.
+    ids: Vec<(String, String, Option<String>)>,
     /// Sequence numbers in the order first seen, so growth shows as `[seq 1]`, `[seq 2]`.
     sequences: BTreeMap<String, usize>,
 }
 
 impl Redactor {
     pub fn new(actor_ids: &BTreeMap<String, String>) -> Self {
-        let mut ids: Vec<(String, String)> = actor_ids
+        let mut ids: Vec<(String, String, Option<String>)> = actor_ids
             .iter()
-            .map(|(name, id)| (id.clone(), format!("{{{name}}}")))
-            .filter(|(id, _)| !id.is_empty())
+            .filter(|(_, id)| !id.is_empty())
+            .map(|(name, id)| {
+                let upper = id.to_ascii_uppercase();
+                let upper = (upper != *id).then_some(upper);
+                (id.clone(), format!("{{{name}}}"), upper)
+            })
             .collect();
-        ids.sort_by_key(|(id, _)| std::cmp::Reverse(id.len()));
+        ids.sort_by_key(|(id, _, _)| std::cmp::Reverse(id.len()));
         Redactor {
             ids,
             sequences: BTreeMap::new(),
@@ -87,12 +91,13 @@ impl Redactor {
     /// Ids in a text (a path, a header) replaced by actor names.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();
-        for (id, name) in &self.ids {
+        for (id, name, upper) in &self.ids {
             if out.contains(id.as_str()) {
                 out = out.replace(id.as_str(), name);
             }
-            let upper = id.to_ascii_uppercase();
-            if upper != *id && out.contains(upper.as_str()) {
+            if let Some(upper) = upper
+                && out.contains(upper.as_str())
+            {
                 out = out.replace(upper.as_str(), name);
             }
         }
