@@ -66,6 +66,8 @@ pub struct Entry {
 pub struct Redactor {
     /// (real id, `{actor}`), longest id first, and the id in upper case when that differs.
     ids: Vec<(String, String, Option<String>)>,
+    /// The shortest id's length: a shorter text holds no id.
+    shortest: usize,
     /// Sequence numbers in the order first seen, so growth shows as `[seq 1]`, `[seq 2]`.
     sequences: BTreeMap<String, usize>,
 }
@@ -83,6 +85,7 @@ impl Redactor {
             .collect();
         ids.sort_by_key(|(id, _, _)| std::cmp::Reverse(id.len()));
         Redactor {
+            shortest: ids.last().map_or(0, |(id, _, _)| id.len()),
             ids,
             sequences: BTreeMap::new(),
         }
@@ -91,6 +94,9 @@ impl Redactor {
     /// Ids in a text (a path, a header) replaced by actor names.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();
+        if text.len() < self.shortest {
+            return out;
+        }
         for (id, name, upper) in &self.ids {
             if out.contains(id.as_str()) {
                 out = out.replace(id.as_str(), name);
