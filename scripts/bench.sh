@@ -16,7 +16,7 @@ cargo build --release --quiet --bin presence-conformance || { echo "build failed
 
 # explore timelines/s
 for i in $(seq "$RUNS"); do
-  target/release/presence-conformance explore --timelines 1000 --seed 1 > "$log/explore-$i.txt" 2>&1
+  target/release/presence-conformance explore --timelines 5000 --seed 1 > "$log/explore-$i.txt" 2>&1
   grep -o '[0-9.]* timelines/s' "$log/explore-$i.txt" | awk '{ print $1 }'
 done | median > "$log/explore"
 
@@ -62,7 +62,7 @@ mem_mib=$(awk '{ print $1 }' "$log/mem" | median)
 mem_user=$(awk '{ print $2 }' "$log/mem" | median)
 
 printf '\n%-44s %s\n' "figure" "median"
-printf '%-44s %s\n' "explore --timelines 1000 --seed 1" "$(cat "$log/explore") timelines/s"
+printf '%-44s %s\n' "explore --timelines 5000 --seed 1" "$(cat "$log/explore") timelines/s"
 printf '%-44s %s\n' "suite (run --quiet) wall time" "${suite_wall} s"
 printf '%-44s %s\n' "suite simulated/wall" "${suite_ratio}x"
 if [ -n "$http_note" ]; then

@@ -121,12 +121,38 @@ pub struct Substitution<'a> {
 }
 
 impl Substitution<'_> {
+    /// One pass over `text`: a `{name}` or `{name:upper}` of a known actor becomes its id; any
+    /// other brace stays as written.
     pub(crate) fn fill(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for (name, id) in self.ids {
-            out = out.replace(&format!("{{{name}:upper}}"), &id.to_ascii_uppercase());
-            out = out.replace(&format!("{{{name}}}"), id);
+        let mut out = String::with_capacity(text.len() + 32);
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let known = after.find('}').and_then(|close| {
+                let inner = &after[..close];
+                let (name, upper) = match inner.strip_suffix(":upper") {
+                    Some(name) => (name, true),
+                    None => (inner, false),
+                };
+                self.ids.get(name).map(|id| (close, id, upper))
+            });
+            match known {
+                Some((close, id, upper)) => {
+                    if upper {
+                        out.push_str(&id.to_ascii_uppercase());
+                    } else {
+                        out.push_str(id);
+                    }
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
+        out.push_str(rest);
         out
     }
 }

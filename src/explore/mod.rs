@@ -5,6 +5,7 @@
 //! written under `cases/generated/` as a ready case that reproduces it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
@@ -14,16 +15,17 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use serde_saphyr::Location;
 
 use crate::case::file::{
-    AppFile, CaseFile, ClearPreferredFile, ClearPresenceFile, ExpectFile, Field, Located,
-    ObserveFile, PreferredFile, RequirementFile, SetPresenceFile, StatusExpiryFile,
+    AppFile, CaseFile, ClearPreferredFile, ClearPresenceFile, ContractFile, ExpectFile, Field,
+    Located, ObserveFile, PreferredFile, RequirementFile, SetPresenceFile, StatusExpiryFile,
     StatusMessageExpectFile, StatusMessageFile, StepFile,
 };
+use crate::case::load::load_value;
 use crate::case::{Case, load_str};
 use crate::model::{
     Command, CommandError, ItemBody, PresenceStore, PresenceView, Profile, SessionId, StatusExpiry,
     StatusMessageInput, UserId, iso, preferred_request, session_request,
 };
-use crate::runner::run_case;
+use crate::runner::{ContractCheck, run_case};
 use crate::targets::Target;
 
 const USERS: [&str; 2] = ["alice", "bob"];
@@ -260,8 +262,10 @@ impl Timeline {
                 request,
             })
             .map_err(|_| 400);
+        let invalid = invalid_request(&command);
         let status = self.apply(user, command);
         self.send(APPS[app], status, |s| {
+            s.contract = invalid;
             s.set_presence = Some(SetPresenceFile {
                 user: here(USERS[user].to_owned()),
                 session_id: Field::Absent,
@@ -277,8 +281,10 @@ impl Timeline {
         let command = preferred_request(Profile::V1_0, availability, activity, d)
             .map(Command::SetPreferredPresence)
             .map_err(|_| 400);
+        let invalid = invalid_request(&command);
         let status = self.apply(user, command);
         self.send(APPS[0], status, |s| {
+            s.contract = invalid;
             s.set_user_preferred_presence = Some(PreferredFile {
                 user: here(USERS[user].to_owned()),
                 availability: given(availability),
@@ -328,6 +334,13 @@ impl Timeline {
         step.observe = Some(observation(USERS[user], &view));
         self.steps.push(here(step));
     }
+}
+
+/// A request the model refuses before it reaches the presence rules (an undocumented pair, a
+/// duration out of range) is sent on purpose: its step says so, so that the contract checker's
+/// request faults are expected.
+fn invalid_request(command: &Result<Command, u16>) -> Option<ContractFile> {
+    command.is_err().then_some(ContractFile::InvalidRequest)
 }
 
 fn observation(user: &str, view: &PresenceView) -> ObserveFile {
@@ -396,24 +409,20 @@ fn load(text: &str) -> Result<Case, String> {
     load_str("generated", Path::new("generated.yaml"), text).map_err(|e| e.render())
 }
 
-/// Runs `timelines` generated timelines on `target` (seeded, so reproducible); stops at the
-/// first difference and shrinks it.
-pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
-    let started = Instant::now();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return Exploration {
-                timelines: 0,
-                wall: started.elapsed(),
-                difference: Some((String::new(), e.to_string())),
-                unreachable: None,
-            };
-        }
-    };
+/// The case of a timeline straight from its case file value, checked as a written one is but
+/// not written and parsed (`written_timelines_load_to_the_cases_that_are_run` keeps the two the
+/// same).
+fn generated_case(steps: &[GeneratedStep]) -> Result<Case, String> {
+    load_value(
+        "generated",
+        Path::new("generated.yaml"),
+        case_file(steps, "generated"),
+    )
+    .map_err(|e| e.render())
+}
+
+/// proptest's runner for `timelines` timelines from `seed`: the same seed, the same timelines.
+fn seeded_runner(timelines: u32, seed: u64) -> TestRunner {
     let config = Config {
         cases: timelines,
         failure_persistence: None,
@@ -422,21 +431,145 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
     };
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let mut runner = TestRunner::new_with_rng(
+    TestRunner::new_with_rng(
         config,
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
-    );
-    let strategy = proptest::collection::vec(step_strategy(), 1..30);
+    )
+}
+
+fn timeline_strategy() -> impl Strategy<Value = Vec<GeneratedStep>> {
+    proptest::collection::vec(step_strategy(), 1..30)
+}
+
+/// The timelines proptest generates for `seed`, in the order its runner tries them.
+pub(crate) fn generate(timelines: u32, seed: u64) -> Vec<Vec<GeneratedStep>> {
+    let generated = std::cell::RefCell::new(Vec::new());
+    // The test only collects: it never touches the runner's random numbers.
+    let _ = seeded_runner(timelines, seed).run(&timeline_strategy(), |steps| {
+        generated.borrow_mut().push(steps);
+        Ok(())
+    });
+    generated.into_inner()
+}
+
+/// Runs `timelines` generated timelines on `target` (seeded, so reproducible); stops at the
+/// first difference and shrinks it. Every exchange is checked against the bundled contract.
+///
+/// The timelines are replayed on every core; when one does not pass, proptest's own run with the
+/// same seed replays it (the ones before it are known to pass) and shrinks it.
+pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
+    let started = Instant::now();
+    let failed = |cause: String| Exploration {
+        timelines: 0,
+        wall: started.elapsed(),
+        difference: Some((String::new(), cause)),
+        unreachable: None,
+    };
+    let contract = match crate::suite::contract_for(target) {
+        Ok(c) => c as &dyn ContractCheck,
+        Err(e) => return failed(format!("the bundled contract does not load: {e}")),
+    };
+    let generated = generate(timelines, seed);
+    let first = match first_difference(target, contract, &generated) {
+        Ok(first) => first,
+        Err(e) => return failed(e),
+    };
+    let (difference, unreachable) = match first {
+        None => (None, None),
+        Some(index) => match shrink(target, contract, timelines, seed, index) {
+            Ok(found) => found,
+            Err(e) => return failed(e),
+        },
+    };
+    Exploration {
+        timelines,
+        wall: started.elapsed(),
+        difference,
+        unreachable,
+    }
+}
+
+/// Replays every timeline, on every core: the position of the first one that does not pass
+/// (differs from the model, or could not be driven).
+fn first_difference(
+    target: &dyn Target,
+    contract: &dyn ContractCheck,
+    timelines: &[Vec<GeneratedStep>],
+) -> Result<Option<usize>, String> {
+    let next = AtomicUsize::new(0);
+    let first = AtomicUsize::new(usize::MAX);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(timelines.len().max(1));
+    let replay = || -> Result<(), String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= timelines.len() || i > first.load(Ordering::Relaxed) {
+                    return;
+                }
+                let passed = match generated_case(&timelines[i]) {
+                    Ok(case) => run_case(&case, target, Some(contract)).await.passed(),
+                    Err(_) => false,
+                };
+                if !passed {
+                    first.fetch_min(i, Ordering::Relaxed);
+                }
+            }
+        });
+        Ok(())
+    };
+    let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..workers).map(|_| scope.spawn(replay)).collect();
+        running
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|_| Err("a replay thread failed".into()))
+            })
+            .collect()
+    });
+    results.into_iter().collect::<Result<(), String>>()?;
+    let first = first.into_inner();
+    Ok((first != usize::MAX).then_some(first))
+}
+
+/// A found difference, and what proptest's runner does with one: its own run with the same seed,
+/// the timelines before `first` taken as passed, replays timeline `first` from its written case,
+/// shrinks it, and the last greedy pass drops needless steps. The minimal case and its report,
+/// or the cause when the target could not be driven.
+type Found = (Option<(String, String)>, Option<String>);
+
+fn shrink(
+    target: &dyn Target,
+    contract: &dyn ContractCheck,
+    timelines: u32,
+    seed: u64,
+    first: usize,
+) -> Result<Found, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let tried = std::cell::Cell::new(0usize);
     // The first run that could not drive the target; every later run (proptest shrinks a
     // failure) fails at once, and the exploration reports the cause instead of a difference.
     let unreachable = std::cell::RefCell::new(None::<String>);
-    let result = runner.run(&strategy, |steps| {
+    let result = seeded_runner(timelines, seed).run(&timeline_strategy(), |steps| {
+        let this = tried.replace(tried.get() + 1);
+        if this < first {
+            return Ok(());
+        }
         if unreachable.borrow().is_some() {
             return Err(TestCaseError::fail("the target is unreachable"));
         }
         let text = case_text(&steps, "generated").map_err(TestCaseError::fail)?;
         let case = load(&text).map_err(TestCaseError::fail)?;
-        let run = runtime.block_on(run_case(&case, target, None));
+        let run = runtime.block_on(run_case(&case, target, Some(contract)));
         if let Some(cause) = run.aborted {
             *unreachable.borrow_mut() = Some(without_step(cause));
             return Err(TestCaseError::fail("the target is unreachable"));
@@ -455,7 +588,11 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
             let steps = drop_needless_steps(steps, |candidate| {
                 case_text(candidate, "generated")
                     .and_then(|text| load(&text))
-                    .map(|case| !runtime.block_on(run_case(&case, target, None)).passed())
+                    .map(|case| {
+                        !runtime
+                            .block_on(run_case(&case, target, Some(contract)))
+                            .passed()
+                    })
                     .unwrap_or(false)
             });
             let title = format!(
@@ -467,12 +604,7 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
         }
         Err(TestError::Abort(reason)) => Some((String::new(), reason.to_string())),
     };
-    Exploration {
-        timelines,
-        wall: started.elapsed(),
-        difference,
-        unreachable,
-    }
+    Ok((difference, unreachable))
 }
 
 /// An abort cause without the generated case's `generated.yaml:LINE: ` in front.
@@ -524,6 +656,29 @@ pub fn step_count(text: &str) -> usize {
 mod tests {
     use super::*;
     use crate::case::Action;
+
+    /// What is run is exactly what is written: the case `explore` builds in memory equals the
+    /// case its written YAML loads to, line numbers aside (in-memory steps have none).
+    #[test]
+    fn written_timelines_load_to_the_cases_that_are_run() {
+        let generated = generate(300, 11);
+        assert_eq!(generated.len(), 300);
+        for steps in generated {
+            let mut written = load(&case_text(&steps, "generated").unwrap()).unwrap();
+            for step in &mut written.steps {
+                step.line = 0;
+            }
+            let run = generated_case(&steps).unwrap();
+            assert_eq!(format!("{run:?}"), format!("{written:?}"));
+        }
+    }
+
+    #[test]
+    fn the_same_seed_generates_the_same_timelines() {
+        let (a, b) = (generate(50, 5), generate(50, 5));
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_ne!(format!("{a:?}"), format!("{:?}", generate(50, 6)));
+    }
 
     #[test]
     fn the_written_case_carries_the_model_expectations() {

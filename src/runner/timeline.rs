@@ -64,21 +64,49 @@ pub struct Entry {
 /// Replaces ids by actor names and volatile values by stable placeholders.
 #[derive(Debug)]
 pub struct Redactor {
-    /// (real id, `{actor}`), longest id first.
-    ids: Vec<(String, String)>,
+    /// Each id and its `{actor}`, longest id first; the id in upper case follows it when that
+    /// differs.
+    ids: Vec<RedactedId>,
+    /// The shortest id's length: a shorter text holds no id.
+    shortest: usize,
     /// Sequence numbers in the order first seen, so growth shows as `[seq 1]`, `[seq 2]`.
     sequences: BTreeMap<String, usize>,
 }
 
+/// An id as the redactor looks for it: its searcher is built once per case, not per text.
+#[derive(Debug)]
+struct RedactedId {
+    id: String,
+    name: String,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl RedactedId {
+    fn new(id: String, name: String) -> Self {
+        let finder = memchr::memmem::Finder::new(id.as_bytes()).into_owned();
+        RedactedId { id, name, finder }
+    }
+}
+
 impl Redactor {
     pub fn new(actor_ids: &BTreeMap<String, String>) -> Self {
-        let mut ids: Vec<(String, String)> = actor_ids
+        let mut pairs: Vec<(&String, &String)> = actor_ids
             .iter()
-            .map(|(name, id)| (id.clone(), format!("{{{name}}}")))
-            .filter(|(id, _)| !id.is_empty())
+            .filter(|(_, id)| !id.is_empty())
+            .map(|(name, id)| (id, name))
             .collect();
-        ids.sort_by_key(|(id, _)| std::cmp::Reverse(id.len()));
+        pairs.sort_by_key(|(id, _)| std::cmp::Reverse(id.len()));
+        let mut ids = Vec::new();
+        for (id, name) in pairs {
+            let name = format!("{{{name}}}");
+            let upper = id.to_ascii_uppercase();
+            ids.push(RedactedId::new(id.clone(), name.clone()));
+            if upper != *id {
+                ids.push(RedactedId::new(upper, name));
+            }
+        }
         Redactor {
+            shortest: ids.iter().map(|r| r.id.len()).min().unwrap_or(0),
             ids,
             sequences: BTreeMap::new(),
         }
@@ -87,13 +115,12 @@ impl Redactor {
     /// Ids in a text (a path, a header) replaced by actor names.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();
-        for (id, name) in &self.ids {
-            if out.contains(id.as_str()) {
-                out = out.replace(id.as_str(), name);
-            }
-            let upper = id.to_ascii_uppercase();
-            if upper != *id && out.contains(upper.as_str()) {
-                out = out.replace(upper.as_str(), name);
+        if text.len() < self.shortest {
+            return out;
+        }
+        for r in &self.ids {
+            if r.finder.find(out.as_bytes()).is_some() {
+                out = out.replace(r.id.as_str(), &r.name);
             }
         }
         out

@@ -296,22 +296,6 @@ impl RunningServer {
         Self::serve(addr, AppState::new(config, clock)).await
     }
 
-    /// Starts on `127.0.0.1:0` with the given state (e.g. [`AppState::with_semantics`]).
-    pub(crate) async fn start_with_state(state: AppState) -> std::io::Result<Self> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self::serve(addr, state).await
-    }
-
-    /// Starts on `127.0.0.1:0` serving `router`, which must be built over `state` (e.g. [`app`]
-    /// with test layers around it).
-    pub(crate) async fn start_with_router(
-        state: AppState,
-        router: Router,
-    ) -> std::io::Result<Self> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self::serve_router(addr, state, router).await
-    }
-
     /// Starts on `addr` with the given state (e.g. [`AppState::with_conditions`]).
     pub async fn start_state_on(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
         Self::serve(addr, state).await

@@ -1,5 +1,6 @@
-//! The default target: a fresh reference server per case, in-process on 127.0.0.1:0, on a
-//! virtual clock, so cases run in parallel with clocks of their own.
+//! The default target: a fresh reference server per case, on a virtual clock, so cases run in
+//! parallel with clocks of their own. Its router is called in-process (no socket): every request
+//! still goes through the session's HTTP exchange, the router's middleware and its handlers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,11 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::http::{Credentials, HttpSession, Secret, SessionSettings};
+use super::transport::Transport;
 use super::{CaseSession, ClockMode, Hold, Target, TargetError};
 use crate::case::Case;
 use crate::model::{Profile, Semantics};
 use crate::server::config::{ClientConfig, ServerConfig, UserConfig};
-use crate::server::{AppState, PresenceClock, RunningServer};
+use crate::server::{AppState, PresenceClock};
 
 /// A deliberately different reference server, built by tests to prove how the suite judges
 /// one: another configuration, and layers around its routes.
@@ -26,6 +28,10 @@ pub struct Variation {
 pub(crate) type ConfigChange = Arc<dyn Fn(&mut ServerConfig) + Send + Sync>;
 /// Layers around the server's routes.
 pub(crate) type RoutesChange = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
+
+/// The authority requests carry in-process (the `Host` the server sees, and so the base of its
+/// `@odata.context` links).
+const IN_PROCESS_BASE: &str = "http://reference.localhost";
 
 /// The embedded reference server.
 #[derive(Clone)]
@@ -173,29 +179,29 @@ impl Target for EmbeddedTarget {
         let tenant = config.tenant_id.clone();
         let state =
             AppState::with_semantics(config, PresenceClock::virtual_at_epoch(), self.semantics);
-        let started = match self.variation.as_ref().and_then(|v| v.routes.as_ref()) {
-            None => RunningServer::start_with_state(state).await,
-            Some(vary) => {
-                let router = vary(crate::server::app(state.clone()));
-                RunningServer::start_with_router(state, router).await
-            }
+        let router = crate::server::app(state);
+        let router = match self.variation.as_ref().and_then(|v| v.routes.as_ref()) {
+            None => router,
+            Some(vary) => vary(router),
         };
-        let server =
-            started.map_err(|e| TargetError::Start(format!("cannot bind 127.0.0.1:0: {e}")))?;
         if let Credentials::TokenEndpoint { url, .. } = &mut credentials {
-            *url = format!("{}/{tenant}/oauth2/v2.0/token", server.base_url());
+            *url = format!("{IN_PROCESS_BASE}/{tenant}/oauth2/v2.0/token");
         }
-        let http = HttpSession::open(SessionSettings {
-            base_url: server.base_url(),
-            version_root: format!("/{}", self.profile.url_segment()),
-            actor_ids,
-            credentials,
-            clock: ClockMode::Virtual,
-            time_scale: 1.0,
-            propagation: Duration::ZERO,
-            request_timeout: Duration::from_secs(10),
-        })
+        let timeout = Duration::from_secs(10);
+        let http = HttpSession::open_with(
+            SessionSettings {
+                base_url: IN_PROCESS_BASE.to_owned(),
+                version_root: format!("/{}", self.profile.url_segment()),
+                actor_ids,
+                credentials,
+                clock: ClockMode::Virtual,
+                time_scale: 1.0,
+                propagation: Duration::ZERO,
+                request_timeout: timeout,
+            },
+            Transport::in_process(router, timeout),
+        )
         .await?;
-        Ok(CaseSession::new(http, Hold::Server(server)))
+        Ok(CaseSession::new(http, Hold::InProcess))
     }
 }

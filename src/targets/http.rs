@@ -1,5 +1,6 @@
 //! A case session over HTTP: every target, the embedded one included, is driven through this, so
-//! the code path under test is the same one third parties get.
+//! the code path under test is the same one third parties get. The single exchange below the
+//! retries is a [`Transport`]: the network, or the embedded server's router in-process.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
+use super::transport::{Answer, Transport, form_body};
 use super::{ClockMode, HttpRequest, HttpResponse, TargetError, Traffic};
 use crate::model::iso;
 
@@ -68,7 +70,7 @@ struct CachedToken {
 
 /// A case session that speaks HTTP to a base URL.
 pub struct HttpSession {
-    client: reqwest::Client,
+    transport: Transport,
     settings: SessionSettings,
     tokens: HashMap<(String, Option<String>), CachedToken>,
     start: Timestamp,
@@ -97,15 +99,19 @@ struct TokenBody {
 }
 
 impl HttpSession {
-    /// Connects; with a virtual clock, resets the target and reads its clock.
+    /// Connects over the network; with a virtual clock, resets the target and reads its clock.
     pub(crate) async fn open(settings: SessionSettings) -> Result<Self, TargetError> {
-        let client = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            .connect_timeout(settings.request_timeout)
-            .build()
-            .map_err(|e| TargetError::Start(e.to_string()))?;
+        let transport = Transport::network(settings.request_timeout).map_err(TargetError::Start)?;
+        Self::open_with(settings, transport).await
+    }
+
+    /// Like [`HttpSession::open`], with the exchanges going through `transport`.
+    pub(crate) async fn open_with(
+        settings: SessionSettings,
+        transport: Transport,
+    ) -> Result<Self, TargetError> {
         let mut session = HttpSession {
-            client,
+            transport,
             settings,
             tokens: HashMap::new(),
             start: Timestamp::now(),
@@ -156,21 +162,22 @@ impl HttpSession {
         let url = format!("{}{path}", self.settings.base_url);
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|e| TargetError::Control(e.to_string()))?;
-        let mut request = self.client.request(method.clone(), &url);
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", "application/json")
-                .body(body);
-        }
-        let response = request
-            .send()
+        let headers = match body {
+            Some(_) => vec![("Content-Type".to_owned(), "application/json".to_owned())],
+            None => Vec::new(),
+        };
+        let response = self
+            .transport
+            .exchange(
+                &method,
+                &url,
+                &headers,
+                body.map(String::into_bytes).unwrap_or_default(),
+            )
             .await
-            .map_err(|e| TargetError::Control(format!("{method} {path}: {}", describe(&e))))?;
+            .map_err(|e| TargetError::Control(format!("{method} {path}: {e}")))?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| TargetError::Control(format!("{method} {path}: {}", describe(&e))))?;
+        let bytes = response.into_body();
         if !status.is_success() {
             return Err(TargetError::Control(format!(
                 "{method} {path} answered {status}: {}",
@@ -180,7 +187,7 @@ impl HttpSession {
                     .collect::<String>()
             )));
         }
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     async fn fetch_token(
@@ -224,15 +231,19 @@ impl HttpSession {
         } else {
             form.push(("grant_type", "client_credentials"));
         }
+        let form_type = "application/x-www-form-urlencoded";
         let response = self
-            .client
-            .post(url)
-            .form(&form)
-            .send()
+            .transport
+            .exchange(
+                &reqwest::Method::POST,
+                url,
+                &[("Content-Type".to_owned(), form_type.to_owned())],
+                form_body(&form),
+            )
             .await
-            .map_err(|e| fail(describe(&e)))?;
+            .map_err(fail)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| fail(describe(&e)))?;
+        let bytes = response.into_body();
         if !status.is_success() {
             // The identity platform's error description never contains the secret; keep it short.
             let text: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
@@ -259,7 +270,7 @@ const MAX_LATE: Duration = Duration::from_secs(30);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// How long to wait before retrying a throttled request: `Retry-After` seconds, or a backoff.
-fn retry_after(response: &reqwest::Response, attempt: u32) -> Duration {
+fn retry_after(response: &Answer, attempt: u32) -> Duration {
     response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
@@ -385,15 +396,11 @@ impl HttpSession {
         let mut attempt = 0;
         let mut answers: Vec<u16> = Vec::new();
         let response = loop {
-            let mut builder = self.client.request(method.clone(), &url);
-            for (name, value) in &request.headers {
-                builder = builder.header(name, value);
-            }
-            let response = builder
-                .body(request.body.clone())
-                .send()
+            let response = self
+                .transport
+                .exchange(&method, &url, &request.headers, request.body.clone())
                 .await
-                .map_err(|e| transport(describe(&e)))?;
+                .map_err(transport)?;
             let status = response.status().as_u16();
             if !matches!(status, 429 | 503 | 504) {
                 break response;
@@ -441,14 +448,10 @@ impl HttpSession {
                 )
             })
             .collect();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport(describe(&e)))?;
         Ok(HttpResponse {
             status,
             headers,
-            body: body.to_vec(),
+            body: response.into_body(),
         })
     }
 

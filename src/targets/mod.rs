@@ -6,6 +6,7 @@ pub mod config;
 pub mod embedded;
 pub mod http;
 pub mod remote;
+pub(crate) mod transport;
 
 use async_trait::async_trait;
 
@@ -139,10 +140,11 @@ pub struct CaseSession {
     hold: Hold,
 }
 
-/// What a case holds besides its HTTP client: a server to stop, or pooled users and a
-/// concurrency slot to give back (on drop).
+/// What a case holds besides its HTTP client: nothing for the in-process server, or pooled
+/// users and a concurrency slot to give back (on drop).
 pub(crate) enum Hold {
-    Server(crate::server::RunningServer),
+    /// The embedded server, called in-process: dropped with the session.
+    InProcess,
     Remote(remote::RemoteHold),
 }
 
@@ -157,7 +159,7 @@ impl CaseSession {
         let CaseSession { http, hold } = self;
         drop(http);
         match hold {
-            Hold::Server(server) => server.shutdown().await,
+            Hold::InProcess => {}
             Hold::Remote(lease) => drop(lease),
         }
     }
