@@ -367,6 +367,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let report = run_suite(&cases, &targets, &options);
     write_run_outputs(&args, &report)?;
+    if report.nothing_judged() {
+        eprintln!(
+            "error: no case was judged: every case was not applicable (the reasons are above)"
+        );
+        return Ok(ExitCode::from(2));
+    }
     let flaky = !report.flaky().is_empty();
     // A regression fails the run whatever the verdicts.
     Ok(

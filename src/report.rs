@@ -67,6 +67,14 @@ impl SuiteReport {
         self.count(|v| matches!(v, Verdict::Failed(_)))
     }
 
+    /// Whether no case at all was judged: every trial not applicable. Such a run proves
+    /// nothing, and must not pass as green.
+    pub fn nothing_judged(&self) -> bool {
+        self.trials
+            .iter()
+            .all(|t| matches!(t.verdict, Verdict::NotApplicable(_)))
+    }
+
     /// The summary, plain: failures and deviations in full, why cases did not apply, flaky
     /// cases, then totals and simulated time against wall time.
     pub fn render(&self) -> String {

@@ -3,6 +3,8 @@
 //! no colour off a terminal, `--repeat` reports a flaky target as flaky, and several targets are
 //! compared with a diff of what differs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -240,5 +242,52 @@ fn the_binary_carries_its_suite_and_runs_from_any_directory() {
     assert_eq!(load_cases(&dir.join("mine")).unwrap().len(), in_repo);
     let again = bin().args(["cases", "export", "mine"]).output().unwrap();
     assert_eq!(again.status.code(), Some(2), "export never overwrites");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A minimal profile for a server without auth: a name, a URL and a clock; no apps, no users.
+fn minimal_profile(dir: &Path, addr: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let profile = dir.join("minimal.toml");
+    std::fs::write(
+        &profile,
+        format!("name = \"minimal\"\nbase_url = \"http://{addr}\"\nclock = \"virtual\"\n"),
+    )
+    .unwrap();
+    profile
+}
+
+#[test]
+fn a_minimal_profile_without_auth_runs_the_suite_on_made_up_ids() {
+    let dir = std::env::temp_dir().join(format!("pc-run-minimal-{}", std::process::id()));
+    let serve = common::ServeProcess::start(&["--clock", "virtual", "--no-auth"]);
+    let profile = minimal_profile(&dir, &serve.addr);
+    let out = run(&["--target", profile.to_str().unwrap(), "--snapshots", "off"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    // Every v1.0 case that needs neither credentials nor another profile is judged.
+    assert!(stdout.contains("114 passed, 0 failed"), "{stdout}");
+    assert!(!stdout.contains("no free app registration"), "{stdout}");
+    // The three sessionId cases that need the caller's app are not applicable, and say why.
+    assert!(
+        stdout.contains("it requires credentials: the target must know the calling app"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_run_in_which_no_case_applies_is_an_error_not_a_pass() {
+    let dir = std::env::temp_dir().join(format!("pc-run-unjudged-{}", std::process::id()));
+    let serve = common::ServeProcess::start(&["--clock", "virtual", "--no-auth"]);
+    let profile = minimal_profile(&dir, &serve.addr);
+    // Beta-only cases on a v1.0 target: none applies.
+    let out = run(&["--target", profile.to_str().unwrap(), "beta_2021"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("error: no case was judged: every case was not applicable"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -85,7 +85,8 @@ pub(crate) struct CaseFile {
     #[schemars(with = "Option<Vec<String>>")]
     pub profiles: Option<Located<Vec<String>>>,
     /// Capabilities a target needs to run this case: `virtual-clock` for cases that check
-    /// instants a second apart, which a real clock cannot hit reliably.
+    /// instants a second apart, which a real clock cannot hit reliably; `credentials` for cases
+    /// whose expectations rest on the target knowing the calling app (its token).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<RequirementFile>,
     /// User actors, by name. Targets map each to a real user id.
@@ -180,6 +181,7 @@ pub(crate) struct StepFile {
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum RequirementFile {
     VirtualClock,
+    Credentials,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

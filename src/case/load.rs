@@ -197,6 +197,7 @@ impl Checker<'_> {
             rules: self.rules.clone(),
             profiles,
             needs_virtual_clock: file.requires.contains(&RequirementFile::VirtualClock),
+            needs_caller: file.requires.contains(&RequirementFile::Credentials),
             users: self.users.clone(),
             apps: self.apps.clone(),
             steps,

@@ -30,6 +30,9 @@ pub struct Case {
     pub profiles: Vec<Profile>,
     /// The case checks instants a second apart: a real-clock target cannot run it.
     pub needs_virtual_clock: bool,
+    /// The case's expectations rest on the target knowing the calling app (`requires:
+    /// [credentials]`), such as a sessionId that must be the caller's own app id.
+    pub needs_caller: bool,
     pub users: Vec<String>,
     /// Declared apps plus the observer.
     pub apps: Vec<AppActor>,
@@ -50,6 +53,9 @@ impl Case {
     /// no token or a malformed one, acts for a signed-in user, uses `/me`, or expects a refusal
     /// of credentials (401, 403).
     pub(crate) fn needs_credentials(&self) -> Option<String> {
+        if self.needs_caller {
+            return Some("it requires credentials: the target must know the calling app".into());
+        }
         self.steps.iter().find_map(|step| {
             let why = match (&step.token, &step.action) {
                 (TokenKind::None, _) => "sends no token",

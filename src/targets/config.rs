@@ -218,8 +218,14 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
             time_scale: file.time_scale,
             propagation,
             request_timeout: Duration::from_secs(file.request_timeout.max(1)),
-            apps: registrations(&file.apps, &shown)?,
-            pool: Arc::new(UserPool::new(pool_users(&file.users, &shown)?)),
+            apps: match (&file.auth, file.apps.is_empty()) {
+                (AuthFile::None, true) => made_up_apps(),
+                _ => registrations(&file.apps, &shown)?,
+            },
+            pool: Arc::new(UserPool::new(match (&file.auth, file.users.is_empty()) {
+                (AuthFile::None, true) => made_up_users(concurrency),
+                _ => pool_users(&file.users, &shown)?,
+            })),
             auth: remote_auth(file.auth),
             name: file.name,
             slots: Arc::new(Semaphore::new(concurrency)),
@@ -304,6 +310,35 @@ fn pool_users(users: &[UserFile], profile: &str) -> Result<Vec<PoolUser>, Target
                 upn: user.upn.clone(),
                 password: secret(&user.password_env, &user.password, &what, profile)?,
             })
+        })
+        .collect()
+}
+
+/// The most apps and users one case declares (besides its observer).
+const APPS_A_CASE: usize = 4;
+const USERS_A_CASE: usize = 4;
+
+/// A target that checks no credentials takes any app id: without `[[apps]]`, made-up client
+/// ids (GUIDs), one more than a case needs (its observer).
+fn made_up_apps() -> Vec<Registration> {
+    (1..=APPS_A_CASE + 1)
+        .map(|i| Registration {
+            client_id: format!("a0000000-0000-4000-8000-{i:012x}"),
+            secret: None,
+            roles: Vec::new(),
+            scopes: default_scopes(),
+        })
+        .collect()
+}
+
+/// Without `[[users]]` on a target that checks no credentials: made-up user ids (GUIDs), as
+/// many as `concurrency` cases at once need.
+fn made_up_users(concurrency: usize) -> Vec<PoolUser> {
+    (1..=USERS_A_CASE * concurrency)
+        .map(|i| PoolUser {
+            id: format!("b0000000-0000-4000-8000-{i:012x}"),
+            upn: None,
+            password: None,
         })
         .collect()
 }
