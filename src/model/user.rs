@@ -285,11 +285,35 @@ pub struct SequenceNumber {
     writes: u64,
 }
 
+impl SequenceNumber {
+    /// The longest text form: 16 digits of microseconds, and up to 16 of writes.
+    pub const MAX_LEN: usize = 32;
+
+    /// Writes the text form into `out`: the microseconds since 1970 in 16 upper-case hex digits,
+    /// then the writes in 10 (more past 2^40 writes). Fixed-width hex sorts as text exactly as
+    /// the numbers sort; instants before 1970 clamp to 0. No formatting machinery and no
+    /// allocation: the server writes it into a header on every write.
+    pub fn encode<'b>(&self, out: &'b mut [u8; Self::MAX_LEN]) -> &'b str {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let micros = u64::try_from(self.changed_at.as_microsecond()).unwrap_or(0);
+        let write_digits = (16 - self.writes.leading_zeros() as usize / 4).max(10);
+        let digits = (0..16)
+            .rev()
+            .map(|i| (micros >> (4 * i)) & 0xf)
+            .chain((0..write_digits).rev().map(|i| (self.writes >> (4 * i)) & 0xf));
+        let mut len = 0;
+        for (slot, digit) in out.iter_mut().zip(digits) {
+            *slot = HEX[digit as usize];
+            len += 1;
+        }
+        // Hex digits only: always UTF-8.
+        std::str::from_utf8(&out[..len]).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for SequenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Fixed-width hex sorts as text exactly as the numbers sort. Instants before 1970 clamp to 0.
-        let micros = u64::try_from(self.changed_at.as_microsecond()).unwrap_or(0);
-        write!(f, "{micros:016X}{:010X}", self.writes)
+        f.write_str(self.encode(&mut [0; Self::MAX_LEN]))
     }
 }
 
@@ -418,12 +442,17 @@ impl UserPresence {
             state: self.state_under(now, rules),
             status_message: self.status.as_deref().filter(|s| s.live_at(now)).cloned(),
             work_location: self.location.as_deref().cloned().unwrap_or_default(),
-            sequence: SequenceNumber {
-                changed_at: self
-                    .newest_change(now, rules)
-                    .unwrap_or(Timestamp::UNIX_EPOCH),
-                writes: self.writes,
-            },
+            sequence: self.sequence_under(now, rules),
+        }
+    }
+
+    /// The sequenceNumber of the view at `now` under `rules`, without the rest of the view.
+    pub(crate) fn sequence_under(&self, now: Timestamp, rules: &Semantics) -> SequenceNumber {
+        SequenceNumber {
+            changed_at: self
+                .newest_change(now, rules)
+                .unwrap_or(Timestamp::UNIX_EPOCH),
+            writes: self.writes,
         }
     }
 
@@ -765,6 +794,25 @@ mod tests {
         set(&mut u, "PT2M", "c", "Away", "Away", Some("PT5M"));
         assert!(u.apply(at("PT7M"), clear("c"), &G).is_err());
         assert!(u.is_idle());
+    }
+
+    #[test]
+    fn sequence_number_text_is_fixed_width_hex() {
+        for (micros, writes) in [
+            (0, 0),
+            (1_767_603_600_000_000, 1),
+            (i64::MAX, 0xFF_FFFF_FFFF),
+            (1, 0x100_0000_0000),
+            (-5, u64::MAX),
+        ] {
+            let sequence = SequenceNumber {
+                changed_at: Timestamp::from_microsecond(micros.min(Timestamp::MAX.as_microsecond()))
+                    .unwrap(),
+                writes,
+            };
+            let clamped = u64::try_from(sequence.changed_at.as_microsecond()).unwrap_or(0);
+            assert_eq!(sequence.to_string(), format!("{clamped:016X}{writes:010X}"));
+        }
     }
 
     #[test]

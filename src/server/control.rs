@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::AppState;
-use super::body::ActionBody;
+use super::body::{ActionBody, Param};
 use super::error::GraphError;
 use super::presence::format_instant;
 use crate::model::parse_edm_duration;
@@ -44,7 +44,7 @@ pub async fn advance(
     let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
     let params = body.parameters("advance", &["by"])?;
     let by = match params.raw("by") {
-        Some(Value::String(text)) => parse_edm_duration(text)
+        Some(Param::Text(text)) => parse_edm_duration(text)
             .map_err(|e| GraphError::invalid_argument(format!("by: {e}")))?,
         Some(other) => return Err(params.wrong_type("by", "an ISO 8601 duration string", other)),
         None => return Err(GraphError::bad_request("The parameter 'by' is required.")),

@@ -14,6 +14,7 @@ pub mod body;
 pub mod clock;
 pub mod conditions;
 pub mod config;
+mod context;
 pub mod control;
 pub mod error;
 pub mod presence;
@@ -24,10 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, header};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -145,7 +143,7 @@ impl AppState {
         if let (Some(c), Some(before)) = (&self.conditions, before) {
             c.hide_write(user, before, Instant::now());
         }
-        Ok(store.view(user, now).sequence)
+        Ok(store.sequence(user, now))
     }
 }
 
@@ -195,73 +193,8 @@ pub fn app(state: AppState) -> Router {
     router
         .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })
         .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            conditions::gate,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_context,
-        ))
+        .layer(context::ContextLayer::new(state.clone()))
         .with_state(state)
-}
-
-/// Gives every response a request id, renders every failure in Graph's error shape (axum's own
-/// rejections included), and logs one line per request when asked to.
-async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let client_request_id = request
-        .headers()
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 128)
-        .map(str::to_owned);
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-
-    let mut response = next.run(request).await;
-    let failure = response
-        .extensions_mut()
-        .remove::<GraphError>()
-        .or_else(|| {
-            let status = response.status();
-            let is_json = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-            ((status.is_client_error() || status.is_server_error()) && !is_json)
-                .then(|| GraphError::for_status(status))
-        });
-    if let Some(error) = failure {
-        let date = state.clock.now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
-        // axum's own 405 names the path's methods in `Allow`; keep it on the Graph error.
-        let allow = response.headers().get(header::ALLOW).cloned();
-        // A 429, 503 or 504 of the tenant conditions says when to come back.
-        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-        response = error.render(&request_id, client_request_id.as_deref(), &date);
-        if let Some(allow) = allow {
-            response.headers_mut().entry(header::ALLOW).or_insert(allow);
-        }
-        if let Some(retry_after) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after);
-        }
-    }
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        headers.insert("request-id", v);
-    }
-    if let Some(v) = client_request_id.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        headers.insert("client-request-id", v);
-    }
-    if state.config.log_requests {
-        let status = response.status().as_u16();
-        let millis = started.elapsed().as_secs_f64() * 1000.0;
-        eprintln!("{method} {path} {status} {millis:.2}ms");
-    }
-    response
 }
 
 /// A server listening on a loopback port, stopped when dropped.
