@@ -294,18 +294,19 @@ impl SequenceNumber {
     /// the numbers sort; instants before 1970 clamp to 0. No formatting machinery and no
     /// allocation: the server writes it into a header on every write.
     pub fn encode<'b>(&self, out: &'b mut [u8; Self::MAX_LEN]) -> &'b str {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        fn hex(value: u64, out: &mut [u8]) {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            let mut value = value;
+            for slot in out.iter_mut().rev() {
+                *slot = HEX[(value & 0xf) as usize];
+                value >>= 4;
+            }
+        }
         let micros = u64::try_from(self.changed_at.as_microsecond()).unwrap_or(0);
         let write_digits = (16 - self.writes.leading_zeros() as usize / 4).max(10);
-        let digits = (0..16)
-            .rev()
-            .map(|i| (micros >> (4 * i)) & 0xf)
-            .chain((0..write_digits).rev().map(|i| (self.writes >> (4 * i)) & 0xf));
-        let mut len = 0;
-        for (slot, digit) in out.iter_mut().zip(digits) {
-            *slot = HEX[digit as usize];
-            len += 1;
-        }
+        let len = 16 + write_digits;
+        hex(micros, &mut out[..16]);
+        hex(self.writes, &mut out[16..len]);
         // Hex digits only: always UTF-8.
         std::str::from_utf8(&out[..len]).unwrap_or_default()
     }

@@ -149,30 +149,12 @@ impl AppState {
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    use presence::*;
-    let mut router = Router::new()
-        .route("/{segment}/users/{id}/presence", get(get_user_presence))
-        .route("/{segment}/me/presence", get(get_my_presence))
-        .route(
-            "/{segment}/communications/presences/{id}",
-            get(get_communications_presence),
-        )
-        .route(
-            "/{segment}/communications/getPresencesByUserId",
-            post(get_presences_by_user_id),
-        )
-        .route(
-            "/{segment}/users/{id}/presence/{action}",
-            post(user_action).fallback(action_with_wrong_method),
-        )
-        .route(
-            "/{segment}/me/presence/{action}",
-            post(my_action).fallback(action_with_wrong_method),
-        )
-        .route(
-            "/{segment}/communications/presences/{id}/{action}",
-            post(communications_action).fallback(action_with_wrong_method),
-        )
+    // The version segments Graph serves are static routes, and any other segment a route
+    // parameter (answered with Graph's "Invalid version" 404): the router allocates every
+    // parameter of every request, and static segments win over parameters.
+    let mut router = ["/v1.0", "/beta", "/{segment}"]
+        .into_iter()
+        .fold(Router::new(), presence_routes)
         .route("/{segment}/oauth2/v2.0/token", post(auth::token_endpoint));
     if state.clock.as_virtual().is_some() {
         router = router
@@ -192,9 +174,44 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })
-        .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(context::ContextLayer::new(state.clone()))
+        // One layer level (each level is a boxed service cloned on every request): the body
+        // limit inside the request context.
+        .layer(tower_layer::Stack::new(
+            DefaultBodyLimit::max(state.config.body_limit),
+            context::ContextLayer::new(state.clone()),
+        ))
         .with_state(state)
+}
+
+/// The presence routes under one version segment (`/v1.0`, or a parameter).
+fn presence_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
+    use presence::*;
+    router
+        .route(
+            &format!("{segment}/users/{{id}}/presence"),
+            get(get_user_presence),
+        )
+        .route(&format!("{segment}/me/presence"), get(get_my_presence))
+        .route(
+            &format!("{segment}/communications/presences/{{id}}"),
+            get(get_communications_presence),
+        )
+        .route(
+            &format!("{segment}/communications/getPresencesByUserId"),
+            post(get_presences_by_user_id),
+        )
+        .route(
+            &format!("{segment}/users/{{id}}/presence/{{action}}"),
+            post(user_action).fallback(action_with_wrong_method),
+        )
+        .route(
+            &format!("{segment}/me/presence/{{action}}"),
+            post(my_action).fallback(action_with_wrong_method),
+        )
+        .route(
+            &format!("{segment}/communications/presences/{{id}}/{{action}}"),
+            post(communications_action).fallback(action_with_wrong_method),
+        )
 }
 
 /// A server listening on a loopback port, stopped when dropped.

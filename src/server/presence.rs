@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -78,6 +79,24 @@ impl FromRequestParts<AppState> for GraphRequest {
     }
 }
 
+/// The parameters of a path, by name: the version segment is a parameter on some routes and
+/// static on others.
+#[derive(Deserialize)]
+pub(crate) struct IdPath {
+    id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ActionPath {
+    action: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct IdActionPath {
+    id: String,
+    action: String,
+}
+
 /// Which user a path names.
 enum Subject {
     Me,
@@ -133,7 +152,7 @@ fn invalid_user_id(raw: &str) -> GraphError {
 pub(crate) async fn get_user_presence(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, id)): Path<(String, String)>,
+    Path(IdPath { id }): Path<IdPath>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
@@ -162,7 +181,7 @@ pub(crate) async fn get_my_presence(
 pub(crate) async fn get_communications_presence(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, id)): Path<(String, String)>,
+    Path(IdPath { id }): Path<IdPath>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
@@ -359,7 +378,7 @@ pub(crate) fn format_instant(t: Timestamp) -> String {
 pub(crate) async fn user_action(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, id, action)): Path<(String, String, String)>,
+    Path(IdActionPath { id, action }): Path<IdActionPath>,
     body: ActionBody,
 ) -> Result<Response, GraphError> {
     write(&state, &request, Subject::Id(id), &action, &body)
@@ -368,7 +387,7 @@ pub(crate) async fn user_action(
 pub(crate) async fn my_action(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, action)): Path<(String, String)>,
+    Path(ActionPath { action }): Path<ActionPath>,
     body: ActionBody,
 ) -> Result<Response, GraphError> {
     write(&state, &request, Subject::Me, &action, &body)
@@ -377,7 +396,7 @@ pub(crate) async fn my_action(
 pub(crate) async fn communications_action(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, id, action)): Path<(String, String, String)>,
+    Path(IdActionPath { id, action }): Path<IdActionPath>,
     body: ActionBody,
 ) -> Result<Response, GraphError> {
     write(&state, &request, Subject::Id(id), &action, &body)
