@@ -146,7 +146,9 @@ mod tests {
 
     #[test]
     fn the_common_shapes_read_as_the_full_parser_reads_them() {
-        let values = ["0", "1", "5", "07", "59", "60", "90", "240", "999", "1440", "9999"];
+        let values = [
+            "0", "1", "5", "07", "59", "60", "90", "240", "999", "1440", "9999",
+        ];
         let mut checked = 0;
         for h in std::iter::once(None).chain(values.iter().map(Some)) {
             for m in std::iter::once(None).chain(values.iter().map(Some)) {

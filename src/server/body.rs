@@ -8,11 +8,13 @@ use std::fmt;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Deserialize;
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 use serde_json::Value;
 
+use super::AppState;
 use super::error::GraphError;
 
 /// A request body, read within the configured size limit.
@@ -22,21 +24,29 @@ pub struct ActionBody {
     content_type: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequest<S> for ActionBody {
+/// Reads the body itself, within the server's `body_limit`, rather than through axum's `Bytes`
+/// under a `DefaultBodyLimit` layer: that layer costs every request an extension (and the
+/// growth of the extension map) for a limit only the body extractors read.
+impl FromRequest<AppState> for ActionBody {
     type Rejection = GraphError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, GraphError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, GraphError> {
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                GraphError::for_status(StatusCode::PAYLOAD_TOO_LARGE)
-            } else {
-                GraphError::bad_request(format!("The request body could not be read: {rejection}"))
+        let limited = Limited::new(req.into_body(), state.config.body_limit);
+        let bytes = match limited.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<LengthLimitError>() => {
+                return Err(GraphError::for_status(StatusCode::PAYLOAD_TOO_LARGE));
             }
-        })?;
+            Err(e) => {
+                return Err(GraphError::bad_request(format!(
+                    "The request body could not be read: Failed to buffer the request body: {e}"
+                )));
+            }
+        };
         Ok(ActionBody {
             bytes,
             content_type,
@@ -76,7 +86,9 @@ impl ActionBody {
         let mut members = Parameters {
             operation,
             allowed,
-            values: std::iter::repeat_with(|| None).take(allowed.len()).collect(),
+            values: std::iter::repeat_with(|| None)
+                .take(allowed.len())
+                .collect(),
         };
         if self.bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(members);
@@ -104,7 +116,9 @@ impl ActionBody {
         }
         .deserialize(&mut reader)
         .and_then(|shape| reader.end().map(|()| shape))
-        .map_err(|e| GraphError::bad_request(format!("Unable to read JSON request payload: {e}")))?;
+        .map_err(|e| {
+            GraphError::bad_request(format!("Unable to read JSON request payload: {e}"))
+        })?;
         match read {
             Shape::NotAnObject => Err(GraphError::bad_request(format!(
                 "The request payload of '{operation}' must be a JSON object."
@@ -205,7 +219,9 @@ pub(crate) fn json_kind(value: &Value) -> &'static str {
 enum Shape<'a> {
     NotAnObject,
     /// An object; the first member name (in order) that is neither allowed nor an annotation.
-    Object { first_unknown: Option<Cow<'a, str>> },
+    Object {
+        first_unknown: Option<Cow<'a, str>>,
+    },
 }
 
 /// Reads a payload into `members`.

@@ -157,7 +157,10 @@ impl RequestContext {
             let allow = response.headers().get(header::ALLOW).cloned();
             // A 429, 503 or 504 of the tenant conditions says when to come back.
             let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-            let client = self.client_request_id.as_ref().and_then(|v| v.to_str().ok());
+            let client = self
+                .client_request_id
+                .as_ref()
+                .and_then(|v| v.to_str().ok());
             let request_id = self.request_id.to_str().unwrap_or_default();
             response = error.render(request_id, client, &date);
             if let Some(allow) = allow {
@@ -186,15 +189,18 @@ impl RequestContext {
 /// The Graph error a response stands for: one a handler returned unrendered, or an error status
 /// without a JSON body (axum's own rejections, 404 and 405).
 fn failure(response: &mut Response) -> Option<GraphError> {
-    response.extensions_mut().remove::<GraphError>().or_else(|| {
-        let status = response.status();
-        let is_json = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-        ((status.is_client_error() || status.is_server_error()) && !is_json)
-            .then(|| GraphError::for_status(status))
-    })
+    response
+        .extensions_mut()
+        .remove::<GraphError>()
+        .or_else(|| {
+            let status = response.status();
+            let is_json = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            ((status.is_client_error() || status.is_server_error()) && !is_json)
+                .then(|| GraphError::for_status(status))
+        })
 }
 
 /// A random (version 4) UUID, lower-case and hyphenated, as Graph's request ids are. The random

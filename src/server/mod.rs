@@ -155,7 +155,12 @@ pub fn app(state: AppState) -> Router {
     let mut router = ["/v1.0", "/beta", "/{segment}"]
         .into_iter()
         .fold(Router::new(), presence_routes)
-        .route("/{segment}/oauth2/v2.0/token", post(auth::token_endpoint));
+        // The token form is the one body read by an axum extractor; the presence bodies apply
+        // the limit themselves (`body::ActionBody`).
+        .route(
+            "/{segment}/oauth2/v2.0/token",
+            post(auth::token_endpoint).layer(DefaultBodyLimit::max(state.config.body_limit)),
+        );
     if state.clock.as_virtual().is_some() {
         router = router
             .route("/_conformance/reset", post(control::reset))
@@ -174,18 +179,22 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })
-        // One layer level (each level is a boxed service cloned on every request): the body
-        // limit inside the request context.
-        .layer(tower_layer::Stack::new(
-            DefaultBodyLimit::max(state.config.body_limit),
-            context::ContextLayer::new(state.clone()),
-        ))
+        .layer(context::ContextLayer::new(state.clone()))
         .with_state(state)
 }
 
-/// The presence routes under one version segment (`/v1.0`, or a parameter).
+/// The presence routes under one version segment (`/v1.0`, or a parameter). Under a static
+/// segment each known action has its own routes too (they win over `{action}`).
 fn presence_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
     use presence::*;
+    let named = if segment.starts_with('{') {
+        Vec::new()
+    } else {
+        ACTIONS.into_iter().flat_map(named_action_routes).collect()
+    };
+    let router = named.into_iter().fold(router, |router, (path, method)| {
+        router.route(&format!("{segment}{path}"), method)
+    });
     router
         .route(
             &format!("{segment}/users/{{id}}/presence"),

@@ -7,6 +7,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -19,10 +20,9 @@ use super::body::{ActionBody, Param, Parameters, json_kind};
 use super::error::GraphError;
 use crate::model::windows_to_iana;
 use crate::model::{
-    Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SequenceNumber, SessionId,
-    StatusExpiry,
-    StatusMessageInput, UserId, WorkLocation, WorkLocationLayers, preferred_request, rules,
-    session_request,
+    Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SequenceNumber,
+    SessionId, StatusExpiry, StatusMessageInput, UserId, WorkLocation, WorkLocationLayers,
+    preferred_request, rules, session_request,
 };
 
 /// The response header carrying the user's sequenceNumber after a write.
@@ -402,8 +402,37 @@ pub(crate) async fn communications_action(
     write(&state, &request, Subject::Id(id), &action, &body)
 }
 
+/// The routes of one known action, on the three bases, under a static version segment: the
+/// action is the route's own, not a path parameter (the router allocates every parameter).
+/// Returns (path under the segment, method router) pairs.
+pub(crate) fn named_action_routes(action: &'static str) -> [(String, MethodRouter<AppState>); 3] {
+    let user = move |State(state): State<AppState>,
+                     request: GraphRequest,
+                     Path(IdPath { id }): Path<IdPath>,
+                     body: ActionBody| async move {
+        write(&state, &request, Subject::Id(id), action, &body)
+    };
+    let me = move |State(state): State<AppState>, request: GraphRequest, body: ActionBody| async move {
+        write(&state, &request, Subject::Me, action, &body)
+    };
+    [
+        (
+            format!("/users/{{id}}/presence/{action}"),
+            post(user).fallback(action_with_wrong_method),
+        ),
+        (
+            format!("/me/presence/{action}"),
+            post(me).fallback(action_with_wrong_method),
+        ),
+        (
+            format!("/communications/presences/{{id}}/{action}"),
+            post(user).fallback(action_with_wrong_method),
+        ),
+    ]
+}
+
 /// The actions Graph binds to a presence.
-const ACTIONS: [&str; 9] = [
+pub(crate) const ACTIONS: [&str; 9] = [
     "setPresence",
     "clearPresence",
     "setUserPreferredPresence",
