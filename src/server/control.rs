@@ -25,8 +25,11 @@ fn clock_json(state: &AppState) -> Response {
 /// `POST /_conformance/reset`: forget all presence state; the clock returns to its start.
 pub async fn reset(State(state): State<AppState>) -> Result<Response, GraphError> {
     let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
-    let mut store = state.lock_store();
-    *store = crate::model::PresenceStore::with_semantics(store.semantics());
+    let rules = state.store.semantics();
+    let mut stores = state.store.lock_all();
+    for store in &mut stores {
+        **store = crate::model::PresenceStore::with_semantics(rules);
+    }
     clock.reset();
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -49,12 +52,14 @@ pub async fn advance(
         Some(other) => return Err(params.wrong_type("by", "an ISO 8601 duration string", other)),
         None => return Err(GraphError::bad_request("The parameter 'by' is required.")),
     };
-    let mut store = state.lock_store();
+    let mut stores = state.store.lock_all();
     let now = clock
         .advance(by)
         .map_err(|e| GraphError::invalid_argument(format!("by: {e}")))?;
-    store.settle(now);
-    drop(store);
+    for store in &mut stores {
+        store.settle(now);
+    }
+    drop(stores);
     Ok(clock_json(&state))
 }
 

@@ -18,10 +18,11 @@ mod context;
 pub mod control;
 pub mod error;
 pub mod presence;
+pub mod shards;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -42,7 +43,8 @@ use crate::model::{PresenceStore, PresenceView, Semantics, UserId};
 pub struct Shared {
     pub config: ServerConfig,
     pub clock: PresenceClock,
-    pub store: Mutex<PresenceStore>,
+    /// Every user's presence, in shards by user.
+    pub store: shards::ShardedStore,
     pub tokens: TokenStore,
     /// Tenant conditions (`serve --conditions`): throttling, faults, lag. None by default.
     pub conditions: Option<conditions::Conditions>,
@@ -91,21 +93,15 @@ impl AppState {
         AppState(Arc::new(Shared {
             config,
             clock,
-            store: Mutex::new(PresenceStore::with_semantics(rules)),
+            store: shards::ShardedStore::new(rules),
             tokens: TokenStore::default(),
             conditions,
         }))
     }
 
-    /// The store, settled up to now. A poisoned lock is taken over: every store method leaves it
-    /// consistent, and nothing in them panics on client input.
-    pub(crate) fn lock_store(&self) -> MutexGuard<'_, PresenceStore> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub fn view(&self, user: &UserId) -> PresenceView {
         let now = self.clock.now();
-        let mut store = self.lock_store();
+        let mut store = self.store.lock(user);
         store.settle(now);
         let view = store.view(user, now);
         match &self.conditions {
@@ -116,14 +112,23 @@ impl AppState {
 
     pub(crate) fn view_many(&self, users: &[UserId]) -> Vec<PresenceView> {
         let now = self.clock.now();
-        let mut store = self.lock_store();
-        store.settle(now);
+        let (mut stores, shard_of) = self.store.lock_for(users);
+        for store in &mut stores {
+            store.settle(now);
+        }
         let wall = Instant::now();
         users
             .iter()
-            .map(|u| match &self.conditions {
-                Some(c) => c.visible(u, store.view(u, now), wall),
-                None => store.view(u, now),
+            .zip(shard_of)
+            .map(|(u, shard)| {
+                // Every user's shard is locked: the fallback is never taken.
+                let view = stores
+                    .get(shard)
+                    .map_or_else(|| PresenceStore::new().view(u, now), |s| s.view(u, now));
+                match &self.conditions {
+                    Some(c) => c.visible(u, view, wall),
+                    None => view,
+                }
             })
             .collect()
     }
@@ -136,7 +141,7 @@ impl AppState {
         command: crate::model::Command,
     ) -> Result<crate::model::SequenceNumber, crate::model::CommandError> {
         let now = self.clock.now();
-        let mut store = self.lock_store();
+        let mut store = self.store.lock(user);
         store.settle(now);
         let before = self.conditions.as_ref().map(|_| store.view(user, now));
         store.apply(now, user, command)?;
