@@ -38,11 +38,8 @@ pub use error::GraphError;
 
 use crate::model::{PresenceStore, PresenceView, Semantics, UserId};
 
-/// Everything the handlers share. Aligned to two cache lines, so that `Arc`'s reference counts,
-/// which every request moves on every worker thread, sit on a line of their own, apart from the
-/// configuration and the clock that every request reads.
+/// Everything the handlers share.
 #[derive(Debug)]
-#[repr(align(128))]
 pub struct Shared {
     pub config: ServerConfig,
     pub clock: PresenceClock,
