@@ -35,6 +35,38 @@ pub enum DurationError {
 
 /// Parses an `Edm.Duration`; the result may be negative or zero (range checks are the caller's).
 pub fn parse_edm_duration(input: &str) -> Result<SignedDuration, DurationError> {
+    match parse_common(input) {
+        Some(duration) => Ok(duration),
+        None => parse_any(input),
+    }
+}
+
+/// The shapes clients send on every setPresence (`PT5M`, `PT1H`, `PT1H30M`, `PT90S`): `PT`
+/// then hours, minutes and seconds of at most four digits each, in that order, at least one.
+/// Every such text matches the grammar, and jiff reads it as exactly this sum, far from any of
+/// its limits (a test checks both paths agree on every shape). Anything else: `None`.
+fn parse_common(input: &str) -> Option<SignedDuration> {
+    let mut rest = input.strip_prefix("PT")?.as_bytes();
+    let mut seconds = 0i64;
+    let mut units = [(b'H', 3600), (b'M', 60), (b'S', 1)].iter();
+    while !rest.is_empty() {
+        let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || digits > 4 {
+            return None;
+        }
+        let value = rest[..digits]
+            .iter()
+            .fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
+        let designator = *rest.get(digits)?;
+        let &(_, unit) = units.find(|(d, _)| *d == designator)?;
+        seconds += value * unit;
+        rest = &rest[digits + 1..];
+    }
+    (input.len() > 2).then(|| SignedDuration::from_secs(seconds))
+}
+
+/// Any text: the published grammar, then jiff's arithmetic.
+fn parse_any(input: &str) -> Result<SignedDuration, DurationError> {
     let malformed = || DurationError::Malformed {
         input: input.to_owned(),
     };
@@ -110,6 +142,41 @@ mod tests {
         assert_eq!(secs("PT299.5S"), Ok(299));
         assert_eq!(secs("-PT5M"), Ok(-300));
         assert_eq!(secs("PT0S"), Ok(0));
+    }
+
+    #[test]
+    fn the_common_shapes_read_as_the_full_parser_reads_them() {
+        let values = [
+            "0", "1", "5", "07", "59", "60", "90", "240", "999", "1440", "9999",
+        ];
+        let mut checked = 0;
+        for h in std::iter::once(None).chain(values.iter().map(Some)) {
+            for m in std::iter::once(None).chain(values.iter().map(Some)) {
+                for s in std::iter::once(None).chain(values.iter().map(Some)) {
+                    let mut text = "PT".to_owned();
+                    for (part, unit) in [(h, 'H'), (m, 'M'), (s, 'S')] {
+                        if let Some(v) = part {
+                            text.push_str(v);
+                            text.push(unit);
+                        }
+                    }
+                    let common = parse_common(&text);
+                    if text == "PT" {
+                        assert_eq!(common, None);
+                        continue;
+                    }
+                    assert_eq!(common.map(Ok), Some(parse_any(&text)), "{text}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 12 * 12 * 12 - 1);
+        for other in [
+            "PT", "PT5", "PT5m", "PT12345M", "PT1M1H", "PT1H1H", "PT5.5S", "P1D", "-PT5M", "PTM",
+            "PT5MX", " PT5M",
+        ] {
+            assert_eq!(parse_common(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use jiff::Timestamp;
 
 use super::rules::Semantics;
-use super::user::{Command, CommandError, Instant, PresenceView, UserPresence};
+use super::user::{Command, CommandError, Instant, PresenceView, SequenceNumber, UserPresence};
 use super::values::UserId;
 
 /// All users' presence. Pure: every call takes the current instant.
@@ -68,6 +68,15 @@ impl PresenceStore {
         match self.users.get(user) {
             Some(presence) => presence.view_under(now, &self.rules),
             None => UserPresence::default().view_under(now, &self.rules),
+        }
+    }
+
+    /// `user`'s sequenceNumber at `now`: the `sequence` of [`PresenceStore::view`], without
+    /// building the rest of the view.
+    pub fn sequence(&self, user: &UserId, now: Timestamp) -> SequenceNumber {
+        match self.users.get(user) {
+            Some(presence) => presence.sequence_under(now, &self.rules),
+            None => UserPresence::default().sequence_under(now, &self.rules),
         }
     }
 
@@ -178,7 +187,9 @@ mod tests {
         set(&mut store, 0, "u", "a", "PT5M");
         let user = UserId::new("u");
         let before = store.view(&user, at(400));
+        assert_eq!(store.sequence(&user, at(400)), before.sequence);
         store.settle(at(400));
         assert_eq!(store.view(&user, at(400)), before);
+        assert_eq!(store.sequence(&user, at(400)), before.sequence);
     }
 }

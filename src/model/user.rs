@@ -285,11 +285,36 @@ pub struct SequenceNumber {
     writes: u64,
 }
 
+impl SequenceNumber {
+    /// The longest text form: 16 digits of microseconds, and up to 16 of writes.
+    pub const MAX_LEN: usize = 32;
+
+    /// Writes the text form into `out`: the microseconds since 1970 in 16 upper-case hex digits,
+    /// then the writes in 10 (more past 2^40 writes). Fixed-width hex sorts as text exactly as
+    /// the numbers sort; instants before 1970 clamp to 0. No formatting machinery and no
+    /// allocation: the server writes it into a header on every write.
+    pub fn encode<'b>(&self, out: &'b mut [u8; Self::MAX_LEN]) -> &'b str {
+        fn hex(value: u64, out: &mut [u8]) {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            let mut value = value;
+            for slot in out.iter_mut().rev() {
+                *slot = HEX[(value & 0xf) as usize];
+                value >>= 4;
+            }
+        }
+        let micros = u64::try_from(self.changed_at.as_microsecond()).unwrap_or(0);
+        let write_digits = (16 - self.writes.leading_zeros() as usize / 4).max(10);
+        let len = 16 + write_digits;
+        hex(micros, &mut out[..16]);
+        hex(self.writes, &mut out[16..len]);
+        // Hex digits only: always UTF-8.
+        std::str::from_utf8(&out[..len]).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for SequenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Fixed-width hex sorts as text exactly as the numbers sort. Instants before 1970 clamp to 0.
-        let micros = u64::try_from(self.changed_at.as_microsecond()).unwrap_or(0);
-        write!(f, "{micros:016X}{:010X}", self.writes)
+        f.write_str(self.encode(&mut [0; Self::MAX_LEN]))
     }
 }
 
@@ -403,8 +428,14 @@ impl UserPresence {
     }
 
     fn newest_change(&self, now: Timestamp, rules: &Semantics) -> Option<Timestamp> {
+        let changed_at = self.changed_at.map(Instant::get);
+        // A timer that fired is at or before `now`: a change at `now` or later is the newest
+        // (the usual case right after a write), without walking the timers.
+        if changed_at.is_some_and(|c| c >= now) {
+            return changed_at;
+        }
         let fired = self.transitions(rules).filter(|t| *t <= now).max();
-        self.changed_at.map(Instant::get).max(fired)
+        changed_at.max(fired)
     }
 
     /// What the user shows at `now`, by the documented rules.
@@ -418,12 +449,17 @@ impl UserPresence {
             state: self.state_under(now, rules),
             status_message: self.status.as_deref().filter(|s| s.live_at(now)).cloned(),
             work_location: self.location.as_deref().cloned().unwrap_or_default(),
-            sequence: SequenceNumber {
-                changed_at: self
-                    .newest_change(now, rules)
-                    .unwrap_or(Timestamp::UNIX_EPOCH),
-                writes: self.writes,
-            },
+            sequence: self.sequence_under(now, rules),
+        }
+    }
+
+    /// The sequenceNumber of the view at `now` under `rules`, without the rest of the view.
+    pub(crate) fn sequence_under(&self, now: Timestamp, rules: &Semantics) -> SequenceNumber {
+        SequenceNumber {
+            changed_at: self
+                .newest_change(now, rules)
+                .unwrap_or(Timestamp::UNIX_EPOCH),
+            writes: self.writes,
         }
     }
 
@@ -765,6 +801,24 @@ mod tests {
         set(&mut u, "PT2M", "c", "Away", "Away", Some("PT5M"));
         assert!(u.apply(at("PT7M"), clear("c"), &G).is_err());
         assert!(u.is_idle());
+    }
+
+    #[test]
+    fn sequence_number_text_is_fixed_width_hex() {
+        for (micros, writes) in [
+            (0, 0),
+            (1_767_603_600_000_000, 1),
+            (253_402_207_200_000_000, 0xFF_FFFF_FFFF),
+            (1, 0x100_0000_0000),
+            (-5, u64::MAX),
+        ] {
+            let sequence = SequenceNumber {
+                changed_at: Timestamp::from_microsecond(micros).unwrap(),
+                writes,
+            };
+            let clamped = u64::try_from(sequence.changed_at.as_microsecond()).unwrap_or(0);
+            assert_eq!(sequence.to_string(), format!("{clamped:016X}{writes:010X}"));
+        }
     }
 
     #[test]

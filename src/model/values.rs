@@ -163,18 +163,18 @@ fn parse_canonical_guid(text: &str) -> Option<[u8; 16]> {
     if text.len() != GUID_LEN || GUID_HYPHENS.iter().any(|&i| text[i] != b'-') {
         return None;
     }
-    let mut digits = text
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !GUID_HYPHENS.contains(i))
-        .map(|(_, c)| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        });
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    // The five groups of hex digits between the hyphens.
     let mut bytes = [0u8; 16];
-    for byte in &mut bytes {
-        *byte = (digits.next()?? << 4) | digits.next()??;
+    let mut out = bytes.iter_mut();
+    for group in [0..8, 9..13, 14..18, 19..23, 24..36] {
+        for pair in text[group].chunks_exact(2) {
+            *out.next()? = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
     }
     Some(bytes)
 }

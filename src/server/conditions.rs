@@ -23,9 +23,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -279,30 +278,27 @@ fn exempt(path: &str) -> bool {
     path.starts_with("/_conformance") || path.ends_with("/oauth2/v2.0/token")
 }
 
-/// The middleware: a fault or a 429 before the handlers, or the request as it came.
-pub(crate) async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(conditions) = state.conditions.as_ref() else {
-        return next.run(request).await;
-    };
+/// The gate before the handlers: a fault or a 429 for a request the conditions stop, or `None`
+/// to let it through (always, without conditions).
+pub(crate) fn admit(state: &AppState, request: &Request) -> Option<Response> {
+    let conditions = state.conditions.as_ref()?;
     if exempt(request.uri().path()) {
-        return next.run(request).await;
+        return None;
     }
+    // A request without a valid token is the handlers' to refuse (401), and counts nowhere.
     let app = if state.config.no_auth {
-        Some("*".to_owned())
+        "*".to_owned()
     } else {
         state
             .tokens
             .authenticate(request.headers())
-            .ok()
-            .and_then(|c| c.app_id().map(str::to_owned))
-    };
-    // A request without a valid token is the handlers' to refuse (401), and counts nowhere.
-    let Some(app) = app else {
-        return next.run(request).await;
+            .ok()?
+            .app_id()?
+            .to_owned()
     };
     match conditions.gate(&app, Instant::now()) {
-        Gate::Pass => next.run(request).await,
-        Gate::Throttled { retry_after } => with_retry_after(
+        Gate::Pass => None,
+        Gate::Throttled { retry_after } => Some(with_retry_after(
             GraphError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequests",
@@ -311,7 +307,7 @@ pub(crate) async fn gate(State(state): State<AppState>, request: Request, next: 
                 ),
             ),
             retry_after,
-        ),
+        )),
         Gate::Fault { status } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let code = if status == StatusCode::GATEWAY_TIMEOUT {
@@ -319,10 +315,10 @@ pub(crate) async fn gate(State(state): State<AppState>, request: Request, next: 
             } else {
                 "ServiceNotAvailable"
             };
-            with_retry_after(
+            Some(with_retry_after(
                 GraphError::new(status, code, "The service is temporarily unavailable."),
                 1,
-            )
+            ))
         }
     }
 }

@@ -7,10 +7,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::AppState;
-use super::body::ActionBody;
+use super::body::{ActionBody, Param};
 use super::error::GraphError;
 use super::presence::format_instant;
 use crate::model::parse_edm_duration;
@@ -26,8 +26,11 @@ fn clock_json(state: &AppState) -> Response {
 /// `POST /_conformance/reset`: forget all presence state; the clock returns to its start.
 pub async fn reset(State(state): State<AppState>) -> Result<Response, GraphError> {
     let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
-    let mut store = state.lock_store();
-    *store = crate::model::PresenceStore::with_semantics(store.semantics());
+    let rules = state.store.semantics();
+    let mut stores = state.store.lock_all();
+    for store in &mut stores {
+        **store = crate::model::PresenceStore::with_semantics(rules);
+    }
     clock.reset();
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -45,17 +48,19 @@ pub async fn advance(
     let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
     let params = body.parameters("advance", &["by"])?;
     let by = match params.raw("by") {
-        Some(Value::String(text)) => parse_edm_duration(text)
+        Some(Param::Text(text)) => parse_edm_duration(text)
             .map_err(|e| GraphError::invalid_argument(format!("by: {e}")))?,
         Some(other) => return Err(params.wrong_type("by", "an ISO 8601 duration string", other)),
         None => return Err(GraphError::bad_request("The parameter 'by' is required.")),
     };
-    let mut store = state.lock_store();
+    let mut stores = state.store.lock_all();
     let now = clock
         .advance(by)
         .map_err(|e| GraphError::invalid_argument(format!("by: {e}")))?;
-    store.settle(now);
-    drop(store);
+    for store in &mut stores {
+        store.settle(now);
+    }
+    drop(stores);
     Ok(clock_json(&state))
 }
 

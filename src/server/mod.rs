@@ -14,20 +14,19 @@ pub mod body;
 pub mod clock;
 pub mod conditions;
 pub mod config;
+mod context;
 pub mod control;
 pub mod error;
 pub mod presence;
+pub mod shards;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, header};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -44,7 +43,8 @@ use crate::model::{PresenceStore, PresenceView, Semantics, UserId};
 pub struct Shared {
     pub config: ServerConfig,
     pub clock: PresenceClock,
-    pub store: Mutex<PresenceStore>,
+    /// Every user's presence, in shards by user.
+    pub store: shards::ShardedStore,
     pub tokens: TokenStore,
     /// Tenant conditions (`serve --conditions`): throttling, faults, lag. None by default.
     pub conditions: Option<conditions::Conditions>,
@@ -94,21 +94,15 @@ impl AppState {
         AppState(Arc::new(Shared {
             config,
             clock,
-            store: Mutex::new(PresenceStore::with_semantics(rules)),
+            store: shards::ShardedStore::new(rules),
             tokens: TokenStore::default(),
             conditions,
         }))
     }
 
-    /// The store, settled up to now. A poisoned lock is taken over: every store method leaves it
-    /// consistent, and nothing in them panics on client input.
-    pub(crate) fn lock_store(&self) -> MutexGuard<'_, PresenceStore> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub fn view(&self, user: &UserId) -> PresenceView {
         let now = self.clock.now();
-        let mut store = self.lock_store();
+        let mut store = self.store.lock(user);
         store.settle(now);
         let view = store.view(user, now);
         match &self.conditions {
@@ -119,14 +113,23 @@ impl AppState {
 
     pub(crate) fn view_many(&self, users: &[UserId]) -> Vec<PresenceView> {
         let now = self.clock.now();
-        let mut store = self.lock_store();
-        store.settle(now);
+        let (mut stores, shard_of) = self.store.lock_for(users);
+        for store in &mut stores {
+            store.settle(now);
+        }
         let wall = Instant::now();
         users
             .iter()
-            .map(|u| match &self.conditions {
-                Some(c) => c.visible(u, store.view(u, now), wall),
-                None => store.view(u, now),
+            .zip(shard_of)
+            .map(|(u, shard)| {
+                // Every user's shard is locked: the fallback is never taken.
+                let view = stores
+                    .get(shard)
+                    .map_or_else(|| PresenceStore::new().view(u, now), |s| s.view(u, now));
+                match &self.conditions {
+                    Some(c) => c.visible(u, view, wall),
+                    None => view,
+                }
             })
             .collect()
     }
@@ -139,44 +142,31 @@ impl AppState {
         command: crate::model::Command,
     ) -> Result<crate::model::SequenceNumber, crate::model::CommandError> {
         let now = self.clock.now();
-        let mut store = self.lock_store();
+        let mut store = self.store.lock(user);
         store.settle(now);
         let before = self.conditions.as_ref().map(|_| store.view(user, now));
         store.apply(now, user, command)?;
         if let (Some(c), Some(before)) = (&self.conditions, before) {
             c.hide_write(user, before, Instant::now());
         }
-        Ok(store.view(user, now).sequence)
+        Ok(store.sequence(user, now))
     }
 }
 
 /// The whole HTTP surface.
 pub fn app(state: AppState) -> Router {
-    use presence::*;
-    let mut router = Router::new()
-        .route("/{segment}/users/{id}/presence", get(get_user_presence))
-        .route("/{segment}/me/presence", get(get_my_presence))
+    // The version segments Graph serves are static routes, and any other segment a route
+    // parameter (answered with Graph's "Invalid version" 404): the router allocates every
+    // parameter of every request, and static segments win over parameters.
+    let mut router = ["/v1.0", "/beta", "/{segment}"]
+        .into_iter()
+        .fold(Router::new(), presence_routes)
+        // The token form is the one body read by an axum extractor; the presence bodies apply
+        // the limit themselves (`body::ActionBody`).
         .route(
-            "/{segment}/communications/presences/{id}",
-            get(get_communications_presence),
-        )
-        .route(
-            "/{segment}/communications/getPresencesByUserId",
-            post(get_presences_by_user_id),
-        )
-        .route(
-            "/{segment}/users/{id}/presence/{action}",
-            post(user_action).fallback(action_with_wrong_method),
-        )
-        .route(
-            "/{segment}/me/presence/{action}",
-            post(my_action).fallback(action_with_wrong_method),
-        )
-        .route(
-            "/{segment}/communications/presences/{id}/{action}",
-            post(communications_action).fallback(action_with_wrong_method),
-        )
-        .route("/{segment}/oauth2/v2.0/token", post(auth::token_endpoint));
+            "/{segment}/oauth2/v2.0/token",
+            post(auth::token_endpoint).layer(DefaultBodyLimit::max(state.config.body_limit)),
+        );
     // The clock can be read on any clock (a sped-up real clock runs ahead of the runner's);
     // only a virtual one can be reset and moved.
     router = router.route("/_conformance/clock", get(control::clock));
@@ -197,74 +187,48 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })
-        .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            conditions::gate,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_context,
-        ))
+        .layer(context::ContextLayer::new(state.clone()))
         .with_state(state)
 }
 
-/// Gives every response a request id, renders every failure in Graph's error shape (axum's own
-/// rejections included), and logs one line per request when asked to.
-async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let client_request_id = request
-        .headers()
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 128)
-        .map(str::to_owned);
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-
-    let mut response = next.run(request).await;
-    let failure = response
-        .extensions_mut()
-        .remove::<GraphError>()
-        .or_else(|| {
-            let status = response.status();
-            let is_json = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-            ((status.is_client_error() || status.is_server_error()) && !is_json)
-                .then(|| GraphError::for_status(status))
-        });
-    if let Some(error) = failure {
-        let date = state.clock.now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
-        // axum's own 405 names the path's methods in `Allow`; keep it on the Graph error.
-        let allow = response.headers().get(header::ALLOW).cloned();
-        // A 429, 503 or 504 of the tenant conditions says when to come back.
-        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-        response = error.render(&request_id, client_request_id.as_deref(), &date);
-        if let Some(allow) = allow {
-            response.headers_mut().entry(header::ALLOW).or_insert(allow);
-        }
-        if let Some(retry_after) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after);
-        }
-    }
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        headers.insert("request-id", v);
-    }
-    if let Some(v) = client_request_id.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        headers.insert("client-request-id", v);
-    }
-    if state.config.log_requests {
-        let status = response.status().as_u16();
-        let millis = started.elapsed().as_secs_f64() * 1000.0;
-        eprintln!("{method} {path} {status} {millis:.2}ms");
-    }
-    response
+/// The presence routes under one version segment (`/v1.0`, or a parameter). Under a static
+/// segment each known action has its own routes too (they win over `{action}`).
+fn presence_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
+    use presence::*;
+    let named = if segment.starts_with('{') {
+        Vec::new()
+    } else {
+        ACTIONS.into_iter().flat_map(named_action_routes).collect()
+    };
+    let router = named.into_iter().fold(router, |router, (path, method)| {
+        router.route(&format!("{segment}{path}"), method)
+    });
+    router
+        .route(
+            &format!("{segment}/users/{{id}}/presence"),
+            get(get_user_presence),
+        )
+        .route(&format!("{segment}/me/presence"), get(get_my_presence))
+        .route(
+            &format!("{segment}/communications/presences/{{id}}"),
+            get(get_communications_presence),
+        )
+        .route(
+            &format!("{segment}/communications/getPresencesByUserId"),
+            post(get_presences_by_user_id),
+        )
+        .route(
+            &format!("{segment}/users/{{id}}/presence/{{action}}"),
+            post(user_action).fallback(action_with_wrong_method),
+        )
+        .route(
+            &format!("{segment}/me/presence/{{action}}"),
+            post(my_action).fallback(action_with_wrong_method),
+        )
+        .route(
+            &format!("{segment}/communications/presences/{{id}}/{{action}}"),
+            post(communications_action).fallback(action_with_wrong_method),
+        )
 }
 
 /// A server listening on a loopback port, stopped when dropped.

@@ -5,33 +5,49 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::body::{ActionBody, Parameters, json_kind};
+use super::body::{ActionBody, Param, Parameters, json_kind};
 use super::error::GraphError;
 use crate::model::windows_to_iana;
 use crate::model::{
-    Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SessionId, StatusExpiry,
-    StatusMessageInput, UserId, WorkLocation, WorkLocationLayers, preferred_request, rules,
-    session_request,
+    Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SequenceNumber,
+    SessionId, StatusExpiry, StatusMessageInput, UserId, WorkLocation, WorkLocationLayers,
+    preferred_request, rules, session_request,
 };
 
 /// The response header carrying the user's sequenceNumber after a write.
 pub const SEQUENCE_HEADER: &str = "x-presence-sequence-number";
+const SEQUENCE_HEADER_NAME: HeaderName = HeaderName::from_static(SEQUENCE_HEADER);
 
 /// The version segment and the authenticated caller of a Graph request.
 pub(crate) struct GraphRequest {
     pub profile: Profile,
     pub segment: &'static str,
     pub caller: Caller,
-    pub base_url: String,
+    /// The `Host` header, for the reads' `@odata.context` (writes never need it).
+    host: Option<HeaderValue>,
+}
+
+impl GraphRequest {
+    /// `http://{host}/{segment}`: the base of `@odata.context`.
+    fn base_url(&self) -> String {
+        let host = self
+            .host
+            .as_ref()
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("graph.local");
+        format!("http://{host}/{}", self.segment)
+    }
 }
 
 impl FromRequestParts<AppState> for GraphRequest {
@@ -54,18 +70,31 @@ impl FromRequestParts<AppState> for GraphRequest {
         } else {
             state.tokens.authenticate(&parts.headers)?
         };
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("graph.local");
         Ok(GraphRequest {
             profile,
             segment,
             caller,
-            base_url: format!("http://{host}/{segment}"),
+            host: parts.headers.get(header::HOST).cloned(),
         })
     }
+}
+
+/// The parameters of a path, by name: the version segment is a parameter on some routes and
+/// static on others.
+#[derive(Deserialize)]
+pub(crate) struct IdPath {
+    id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ActionPath {
+    action: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct IdActionPath {
+    id: String,
+    action: String,
 }
 
 /// Which user a path names.
@@ -123,7 +152,7 @@ fn invalid_user_id(raw: &str) -> GraphError {
 pub(crate) async fn get_user_presence(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, id)): Path<(String, String)>,
+    Path(IdPath { id }): Path<IdPath>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
@@ -152,7 +181,7 @@ pub(crate) async fn get_my_presence(
 pub(crate) async fn get_communications_presence(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, id)): Path<(String, String)>,
+    Path(IdPath { id }): Path<IdPath>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
@@ -227,7 +256,7 @@ fn read_one(
     let mut body = serde_json::Map::new();
     body.insert(
         "@odata.context".to_owned(),
-        json!(format!("{}/$metadata#{context}", request.base_url)),
+        json!(format!("{}/$metadata#{context}", request.base_url())),
     );
     if let Value::Object(members) = presence {
         body.extend(
@@ -247,7 +276,7 @@ pub(crate) async fn get_presences_by_user_id(
 ) -> Result<Response, GraphError> {
     let params = body.parameters("getPresencesByUserId", &["ids"])?;
     let ids = match params.raw("ids") {
-        Some(Value::Array(ids)) => ids,
+        Some(Param::Json(Value::Array(ids))) => ids,
         None => return Err(GraphError::bad_request("The parameter 'ids' is required.")),
         Some(other) => return Err(params.wrong_type("ids", "an array of strings", other)),
     };
@@ -284,7 +313,7 @@ pub(crate) async fn get_presences_by_user_id(
         .map(|(user, view)| presence_json(user, view, sees_private(&request.caller, user)))
         .collect();
     Ok(json_response(json!({
-        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.presence)", request.base_url),
+        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.presence)", request.base_url()),
         "value": value,
     })))
 }
@@ -349,7 +378,7 @@ pub(crate) fn format_instant(t: Timestamp) -> String {
 pub(crate) async fn user_action(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, id, action)): Path<(String, String, String)>,
+    Path(IdActionPath { id, action }): Path<IdActionPath>,
     body: ActionBody,
 ) -> Result<Response, GraphError> {
     write(&state, &request, Subject::Id(id), &action, &body)
@@ -358,7 +387,7 @@ pub(crate) async fn user_action(
 pub(crate) async fn my_action(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, action)): Path<(String, String)>,
+    Path(ActionPath { action }): Path<ActionPath>,
     body: ActionBody,
 ) -> Result<Response, GraphError> {
     write(&state, &request, Subject::Me, &action, &body)
@@ -367,14 +396,43 @@ pub(crate) async fn my_action(
 pub(crate) async fn communications_action(
     State(state): State<AppState>,
     request: GraphRequest,
-    Path((_, id, action)): Path<(String, String, String)>,
+    Path(IdActionPath { id, action }): Path<IdActionPath>,
     body: ActionBody,
 ) -> Result<Response, GraphError> {
     write(&state, &request, Subject::Id(id), &action, &body)
 }
 
+/// The routes of one known action, on the three bases, under a static version segment: the
+/// action is the route's own, not a path parameter (the router allocates every parameter).
+/// Returns (path under the segment, method router) pairs.
+pub(crate) fn named_action_routes(action: &'static str) -> [(String, MethodRouter<AppState>); 3] {
+    let user = move |State(state): State<AppState>,
+                     request: GraphRequest,
+                     Path(IdPath { id }): Path<IdPath>,
+                     body: ActionBody| async move {
+        write(&state, &request, Subject::Id(id), action, &body)
+    };
+    let me = move |State(state): State<AppState>, request: GraphRequest, body: ActionBody| async move {
+        write(&state, &request, Subject::Me, action, &body)
+    };
+    [
+        (
+            format!("/users/{{id}}/presence/{action}"),
+            post(user).fallback(action_with_wrong_method),
+        ),
+        (
+            format!("/me/presence/{action}"),
+            post(me).fallback(action_with_wrong_method),
+        ),
+        (
+            format!("/communications/presences/{{id}}/{action}"),
+            post(user).fallback(action_with_wrong_method),
+        ),
+    ]
+}
+
 /// The actions Graph binds to a presence.
-const ACTIONS: [&str; 9] = [
+pub(crate) const ACTIONS: [&str; 9] = [
     "setPresence",
     "clearPresence",
     "setUserPreferredPresence",
@@ -439,8 +497,9 @@ fn write(
         StatusCode::OK
     };
     let mut response = status.into_response();
-    if let Ok(value) = HeaderValue::from_str(&sequence.to_string()) {
-        response.headers_mut().insert(SEQUENCE_HEADER, value);
+    let mut text = [0; SequenceNumber::MAX_LEN];
+    if let Ok(value) = HeaderValue::from_str(sequence.encode(&mut text)) {
+        response.headers_mut().insert(SEQUENCE_HEADER_NAME, value);
     }
     Ok(response)
 }
@@ -556,8 +615,8 @@ fn status_message(p: &Parameters) -> Result<Option<StatusMessageInput>, GraphErr
                 "The parameter 'statusMessage' is required.",
             ));
         }
-        Some(Value::Null) => return Ok(None),
-        Some(Value::Object(m)) => m,
+        Some(Param::Json(Value::Null)) => return Ok(None),
+        Some(Param::Json(Value::Object(m))) => m,
         Some(other) => return Err(p.wrong_type("statusMessage", "an object", other)),
     };
     // Every member is checked, even when the message clears the status.
