@@ -130,10 +130,22 @@ impl HttpSession {
             // A sped-up clock runs ahead of ours: where it stands is the case's start, if the
             // target tells (a real tenant runs at x1 and does not).
             ClockMode::Real if session.settings.time_scale != 1.0 => {
-                let wall_start = Instant::now();
+                let sent = Instant::now();
                 if let Ok(now) = session.read_clock().await {
+                    // The target read its clock somewhere between sending and answering: the
+                    // midpoint, uncertain by half the round trip, sped up.
+                    let round_trip = sent.elapsed();
                     session.start = now;
-                    session.wall_start = wall_start;
+                    session.wall_start = sent + round_trip / 2;
+                    let uncertain = (round_trip / 2).mul_f64(session.settings.time_scale);
+                    if uncertain > MAX_LATE {
+                        session.late_by = Some(TargetError::Behind(format!(
+                            "reading the target's clock took {} ms: at x{} the case's start is uncertain by {}",
+                            round_trip.as_millis(),
+                            session.settings.time_scale,
+                            iso(SignedDuration::try_from(uncertain).unwrap_or(SignedDuration::MAX)),
+                        )));
+                    }
                 }
             }
             ClockMode::Real => {}
@@ -151,6 +163,7 @@ impl HttpSession {
     /// For a session that replays no case (a target's clean-up): retries never put it behind.
     pub(crate) fn keep_no_timeline(&mut self) {
         self.keeps_timeline = false;
+        self.late_by = None;
     }
 
     async fn control(
@@ -383,6 +396,12 @@ impl HttpSession {
         Ok(Some(token))
     }
 
+    /// Drops a cached token, so that the next [`HttpSession::token`] fetches a new one.
+    pub(crate) fn forget_token(&mut self, app: &str, delegate: Option<&str>) {
+        self.tokens
+            .remove(&(app.to_owned(), delegate.map(str::to_owned)));
+    }
+
     pub async fn send(&mut self, mut request: HttpRequest) -> Result<HttpResponse, TargetError> {
         let (shown_method, shown_path) = (request.method.clone(), request.path.clone());
         let transport = |cause: String| TargetError::Transport {
@@ -395,6 +414,7 @@ impl HttpSession {
         let url = format!("{}{}", self.settings.base_url, request.path);
         let mut attempt = 0;
         let mut answers: Vec<u16> = Vec::new();
+        let mut renewed = false;
         let response = loop {
             let response = self
                 .transport
@@ -402,6 +422,12 @@ impl HttpSession {
                 .await
                 .map_err(transport)?;
             let status = response.status().as_u16();
+            // A token of ours that came due for renewal while the request was on its way (a
+            // slow target, a short lifetime) is renewed, and the request sent again, once.
+            if status == 401 && !renewed && self.refresh_bearer(&mut request).await? {
+                renewed = true;
+                continue;
+            }
             if !matches!(status, 429 | 503 | 504) {
                 break response;
             }
@@ -606,13 +632,14 @@ impl HttpSession {
     }
 
     /// After a retry's wait the request's token may have expired: swap in a fresh one.
-    async fn refresh_bearer(&mut self, request: &mut HttpRequest) -> Result<(), TargetError> {
+    /// Whether it swapped one in.
+    async fn refresh_bearer(&mut self, request: &mut HttpRequest) -> Result<bool, TargetError> {
         let Some(slot) = request
             .headers
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case("authorization"))
         else {
-            return Ok(());
+            return Ok(false);
         };
         let bearer = request.headers[slot].1.trim_start_matches("Bearer ");
         let key = self
@@ -624,7 +651,8 @@ impl HttpSession {
             && let Some(token) = self.token(&app, delegate.as_deref()).await?
         {
             request.headers[slot].1 = format!("Bearer {token}");
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 }

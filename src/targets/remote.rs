@@ -255,7 +255,6 @@ impl RemoteTarget {
         session.keep_no_timeline();
         let start = session.case_start();
         for (name, client_id) in &actor_ids {
-            let token = session.token(name, None).await?;
             for user in users {
                 let ids = BTreeMap::from([
                     ("user".to_owned(), user.clone()),
@@ -269,23 +268,53 @@ impl RemoteTarget {
                     let rendered = request
                         .render(Via::Users, &substitution)
                         .map_err(|e| TargetError::Start(e.to_string()))?;
-                    let mut headers = rendered.headers;
-                    if let Some(token) = &token {
-                        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
-                    }
-                    session
-                        .send(HttpRequest {
-                            method: rendered.method,
-                            path: format!("{root}{}", rendered.path),
-                            headers,
-                            body: rendered.body,
-                        })
-                        .await?;
+                    let request = HttpRequest {
+                        method: rendered.method,
+                        path: format!("{root}{}", rendered.path),
+                        headers: rendered.headers,
+                        body: rendered.body,
+                    };
+                    clean_one(&mut session, name, request, user).await?;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Sends one clean-up request with a fresh token (tokens may be short-lived: one fetched for the
+/// whole clean-up can expire half-way), once more with a new token after a 401, and makes sure
+/// it took: a user that cannot be cleaned would carry an earlier case's state into the next.
+async fn clean_one(
+    session: &mut HttpSession,
+    app: &str,
+    request: HttpRequest,
+    user: &str,
+) -> Result<(), TargetError> {
+    let mut status = 0;
+    for attempt in 0..2 {
+        if attempt > 0 {
+            session.forget_token(app, None);
+        }
+        let mut request = request.clone();
+        if let Some(token) = session.token(app, None).await? {
+            request
+                .headers
+                .push(("Authorization".to_owned(), format!("Bearer {token}")));
+        }
+        status = session.send(request).await?.status;
+        // 404: no session of that app to clear, which is clean too.
+        if (200..300).contains(&status) || status == 404 {
+            return Ok(());
+        }
+        if status != 401 {
+            break;
+        }
+    }
+    Err(TargetError::Start(format!(
+        "cannot clean user {user} for the case: {} {} answered {status}",
+        request.method, request.path
+    )))
 }
 
 #[async_trait]
