@@ -16,19 +16,7 @@ fn root() -> &'static Path {
 
 /// `targets/local.toml` without auth, at `addr`, with its baseline in `baseline/` beside it.
 fn write_profile(dir: &Path, addr: &str) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("targets/local.toml")).unwrap();
-    let auth = regex::Regex::new(r#"(?m)^\[auth\]\n(?:[a-z_]+ = .*\n)+"#).unwrap();
-    let text = auth
-        .replace(&text, "[auth]\nkind = \"none\"\n")
-        .replace("127.0.0.1:8080", addr)
-        .replacen(
-            "name = \"local\"",
-            "name = \"mine\"\nsnapshots = \"baseline\"",
-            1,
-        );
-    let path = dir.join("target.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    common::no_auth_profile(dir, addr, "target.toml", Some("mine"))
 }
 
 /// The script, from `dir`, with `env` on top of the recipe's settings.

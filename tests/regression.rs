@@ -31,24 +31,7 @@ fn empty_dir(name: &str) -> PathBuf {
 
 /// `targets/local.toml` without auth, at `addr`, its snapshots in `baseline/` beside it.
 fn write_profile(dir: &Path, addr: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("targets/local.toml")).unwrap();
-    let auth = regex::Regex::new(r#"(?m)^\[auth\]\n(?:[a-z_]+ = .*\n)+"#).unwrap();
-    assert!(
-        auth.is_match(&text),
-        "no [auth] block in targets/local.toml"
-    );
-    let text = auth
-        .replace(&text, "[auth]\nkind = \"none\"\n")
-        .replace("127.0.0.1:8080", addr)
-        .replacen(
-            "name = \"local\"",
-            "name = \"impl\"\nsnapshots = \"baseline\"",
-            1,
-        );
-    let path = dir.join("impl.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    common::no_auth_profile(dir, addr, "impl.toml", Some("impl"))
 }
 
 /// `presence-conformance run` in `dir` with CI=true.

@@ -362,17 +362,7 @@ fn without_auth_every_case_that_needs_credentials_is_not_applicable_and_none_fai
         "targets/local.server.toml",
     ]);
     let dir = scratch("no-auth");
-    let text = std::fs::read_to_string(root().join("targets/local.toml")).unwrap();
-    let auth_block = regex::Regex::new(r#"(?m)^\[auth\]\n(?:[a-z_]+ = .*\n)+"#).unwrap();
-    assert!(
-        auth_block.is_match(&text),
-        "no [auth] block in targets/local.toml"
-    );
-    let text = auth_block
-        .replace(&text, "[auth]\nkind = \"none\"\n")
-        .replace("127.0.0.1:8080", &server.addr);
-    let path = dir.join("no-auth.toml");
-    std::fs::write(&path, text).unwrap();
+    let path = common::no_auth_profile(&dir, &server.addr, "no-auth.toml", None);
     let target = SuiteTarget::new(load_target(&path).unwrap().target);
     let results = run_all(&target, &cases());
     let mut not_applicable = 0;

@@ -151,31 +151,22 @@ pub fn render(report: &HtmlReport<'_>) -> String {
     .into_string()
 }
 
-/// Counts per verdict per target.
+/// Counts per verdict (and regression state) per target.
 fn summary(report: &HtmlReport<'_>) -> Markup {
+    let results = || report.cases.iter().flat_map(|c| &c.results);
     let count = |target: &str, kind: VerdictKind| {
-        report
-            .cases
-            .iter()
-            .flat_map(|c| &c.results)
+        results()
             .filter(|r| r.target == target && r.verdict == kind)
             .count()
     };
     // The regression states, apart from the verdicts; left out when snapshots were off.
     const REGRESSIONS: [&str; 3] = ["changed", "new", "unchanged"];
     let regressions = |target: &str, state: &str| {
-        report
-            .cases
-            .iter()
-            .flat_map(|c| &c.results)
+        results()
             .filter(|r| r.target == target && r.regression == state)
             .count()
     };
-    let snapshots = report
-        .cases
-        .iter()
-        .flat_map(|c| &c.results)
-        .any(|r| r.regression != "off");
+    let snapshots = results().any(|r| r.regression != "off");
     html! {
         table.summary {
             thead { tr {

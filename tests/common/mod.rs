@@ -1,8 +1,10 @@
-//! What several test files share: `presence-conformance serve` in a child process.
+//! What several test files share: `presence-conformance serve` in a child process, and a target
+//! profile for it.
 
 #![allow(dead_code)] // each test file uses its own part
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// `presence-conformance serve` in a child process, killed on drop, with the address and the
@@ -55,4 +57,29 @@ impl Drop for ServeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `targets/local.toml` pointed at `addr` with `kind = "none"` auth, written to `dir/file`;
+/// `name`, when given, renames the target and keeps its snapshots in `dir/baseline`.
+pub fn no_auth_profile(dir: &Path, addr: &str, file: &str, name: Option<&str>) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("targets/local.toml")).unwrap();
+    let auth = regex::Regex::new(r#"(?m)^\[auth\]\n(?:[a-z_]+ = .*\n)+"#).unwrap();
+    assert!(
+        auth.is_match(&text),
+        "no [auth] block in targets/local.toml"
+    );
+    let mut text = auth
+        .replace(&text, "[auth]\nkind = \"none\"\n")
+        .replace("127.0.0.1:8080", addr);
+    if let Some(name) = name {
+        text = text.replacen(
+            "name = \"local\"",
+            &format!("name = \"{name}\"\nsnapshots = \"baseline\""),
+            1,
+        );
+    }
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    path
 }
