@@ -230,17 +230,33 @@ struct Poll {
     pause: Duration,
     /// When the read being judged was sent (the first just after the poll began).
     sent: Instant,
+    /// How late in presence time the first answer may come; taken by [`Poll::first_answer`].
+    tolerance: Option<Duration>,
 }
 
 impl Poll {
-    /// For a read about to be sent.
+    /// For a request about to be sent, read again within `window` of wall time.
     fn new(window: Duration) -> Self {
         let now = Instant::now();
         Poll {
             deadline: now + window,
             pause: Duration::from_millis(50),
             sent: now,
+            tolerance: Some(Duration::ZERO),
         }
+    }
+
+    /// For a read: the target's propagation, or the observation's `within` if longer.
+    fn reading(session: &HttpSession, within: Option<SignedDuration>) -> Self {
+        Poll {
+            tolerance: Some(session.read_tolerance(within)),
+            ..Poll::new(session.read_window(within))
+        }
+    }
+
+    /// After the first answer only: how late it may have come.
+    fn first_answer(&mut self) -> Option<Duration> {
+        self.tolerance.take()
     }
 
     /// Waits before the next read, which is sent at once; `false` when the last read was
@@ -294,20 +310,14 @@ impl Replay<'_> {
             .request
             .operation()
             .map_or(request.method == "GET", Operation::reads);
-        let mut poll = Poll::new(if reads {
-            self.session.read_window(None)
+        let mut poll = if reads {
+            Poll::reading(self.session, None)
         } else {
-            Duration::ZERO
-        });
-        let tolerance = if reads {
-            self.session.read_tolerance(None)
-        } else {
-            Duration::ZERO
+            Poll::new(Duration::ZERO)
         };
-        let mut first = true;
         let (response, mut faults) = loop {
             let response = self.session.send(request.clone()).await?;
-            if std::mem::take(&mut first) {
+            if let Some(tolerance) = poll.first_answer() {
                 self.session.answered_in_time(step.at, tolerance, reads)?;
             }
             let body = serde_json::from_slice::<Value>(&response.body)
@@ -424,13 +434,11 @@ impl Replay<'_> {
             user: observation.user.clone(),
         };
         let request = self.build(step, &read, Via::Users).await?;
-        let mut poll = Poll::new(self.session.read_window(observation.within));
-        let tolerance = self.session.read_tolerance(observation.within);
+        let mut poll = Poll::reading(self.session, observation.within);
         let previous = self.sequences.get(&observation.user).cloned();
-        let mut first = true;
         loop {
             let response = self.session.send(request.clone()).await?;
-            if std::mem::take(&mut first) {
+            if let Some(tolerance) = poll.first_answer() {
                 self.session.answered_in_time(step.at, tolerance, true)?;
             }
             let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
