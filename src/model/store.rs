@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 use jiff::Timestamp;
 
@@ -18,7 +19,7 @@ use super::values::UserId;
 /// that position (4 bytes) instead of by id.
 #[derive(Debug, Default)]
 pub struct PresenceStore {
-    users: IndexMap<UserId, UserPresence>,
+    users: IndexMap<UserId, UserPresence, RandomState>,
     /// One entry per user with something to expire: (that user's next expiry, user's position).
     expiries: BTreeSet<(Instant, Position)>,
     rules: Semantics,
@@ -45,22 +46,24 @@ impl PresenceStore {
         self.rules
     }
 
-    /// Applies a write to one user's presence at `now`.
+    /// Applies a write to one user's presence at `now`, and returns that user's sequenceNumber
+    /// right after it (which totally orders the user's acknowledged writes).
     pub fn apply(
         &mut self,
         now: Timestamp,
         user: &UserId,
         command: Command,
-    ) -> Result<(), CommandError> {
+    ) -> Result<SequenceNumber, CommandError> {
         let entry = self.users.entry(user.clone());
         let position = Position::try_from(entry.index())
             .unwrap_or_else(|_| unreachable!("more users than memory can hold"));
         let presence = entry.or_default();
         let before = presence.next_expiry();
         let result = presence.apply(now, command, &self.rules);
+        let sequence = presence.sequence_under(now, &self.rules);
         let after = presence.next_expiry();
         self.reindex(position, before, after);
-        result
+        result.map(|()| sequence)
     }
 
     /// What `user` shows at `now`. Users never written to show Offline.

@@ -145,11 +145,11 @@ impl AppState {
         let mut store = self.store.lock(user);
         store.settle(now);
         let before = self.conditions.as_ref().map(|_| store.view(user, now));
-        store.apply(now, user, command)?;
+        let sequence = store.apply(now, user, command)?;
         if let (Some(c), Some(before)) = (&self.conditions, before) {
             c.hide_write(user, before, Instant::now());
         }
-        Ok(store.sequence(user, now))
+        Ok(sequence)
     }
 }
 

@@ -4,9 +4,10 @@
 //! lock, in order; the batch read and the control protocol lock every shard they touch, in shard
 //! order (so never a deadlock), and see one instant across them, as with a single lock.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
+
+use foldhash::fast::FixedState;
 
 use crate::model::{PresenceStore, Semantics, UserId};
 
@@ -36,9 +37,7 @@ impl ShardedStore {
 
     /// The shard that holds `user` (a fixed hash: the same user, the same shard, every run).
     fn index(&self, user: &UserId) -> usize {
-        let mut hasher = DefaultHasher::new();
-        user.hash(&mut hasher);
-        (hasher.finish() % self.shards.len() as u64) as usize
+        (FixedState::with_seed(0).hash_one(user) % self.shards.len() as u64) as usize
     }
 
     /// The store that holds `user`, locked.
