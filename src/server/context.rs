@@ -58,6 +58,12 @@ pub(crate) struct WithContext<S> {
     state: AppState,
 }
 
+impl<S> WithContext<S> {
+    pub(crate) fn new(inner: S, state: AppState) -> Self {
+        WithContext { inner, state }
+    }
+}
+
 impl<S> Service<Request> for WithContext<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,

@@ -25,9 +25,9 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
+use axum::{Router, ServiceExt as _};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -153,8 +153,21 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, as a `Router` (in-process callers, and tests that put their own
+/// middleware around it).
 pub fn app(state: AppState) -> Router {
+    routes(state.clone()).layer(context::ContextLayer::new(state))
+}
+
+/// The whole HTTP surface as the socket server runs it: the same routes in the same request
+/// context, put around the router once instead of around each route. `Router::layer` boxes and
+/// clones every route's layer on every request, which cost a write 800 instructions.
+fn served(state: AppState) -> context::WithContext<Router> {
+    context::WithContext::new(routes(state.clone()), state)
+}
+
+/// The routes of [`app`] without the request context around them.
+fn routes(state: AppState) -> Router {
     // The version segments Graph serves are static routes, and any other segment a route
     // parameter (answered with Graph's "Invalid version" 404): the router allocates every
     // parameter of every request, and static segments win over parameters.
@@ -187,7 +200,6 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })
-        .layer(context::ContextLayer::new(state.clone()))
         .with_state(state)
 }
 
@@ -266,15 +278,7 @@ impl RunningServer {
     }
 
     async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
-        let router = app(state.clone());
-        Self::serve_router(addr, state, router).await
-    }
-
-    async fn serve_router(
-        addr: SocketAddr,
-        state: AppState,
-        router: Router,
-    ) -> std::io::Result<Self> {
+        let service = served(state.clone()).into_make_service();
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -282,7 +286,7 @@ impl RunningServer {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(e) = axum::serve(listener, router)
+            if let Err(e) = axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown)
                 .await
             {
