@@ -289,11 +289,11 @@ impl SequenceNumber {
     /// The longest text form: 16 digits of microseconds, and up to 16 of writes.
     pub const MAX_LEN: usize = 32;
 
-    /// Writes the text form into `out`: the microseconds since 1970 in 16 upper-case hex digits,
-    /// then the writes in 10 (more past 2^40 writes). Fixed-width hex sorts as text exactly as
-    /// the numbers sort; instants before 1970 clamp to 0. No formatting machinery and no
-    /// allocation: the server writes it into a header on every write.
-    pub fn encode<'b>(&self, out: &'b mut [u8; Self::MAX_LEN]) -> &'b str {
+    /// Writes the text form into `out` and returns it (ASCII): the microseconds since 1970 in 16
+    /// upper-case hex digits, then the writes in 10 (more past 2^40 writes). Fixed-width hex
+    /// sorts as text exactly as the numbers sort; instants before 1970 clamp to 0. No
+    /// formatting machinery and no allocation: the server writes it into a header on every write.
+    pub fn encode<'b>(&self, out: &'b mut [u8; Self::MAX_LEN]) -> &'b [u8] {
         fn hex(value: u64, out: &mut [u8]) {
             const HEX: &[u8; 16] = b"0123456789ABCDEF";
             let mut value = value;
@@ -307,14 +307,15 @@ impl SequenceNumber {
         let len = 16 + write_digits;
         hex(micros, &mut out[..16]);
         hex(self.writes, &mut out[16..len]);
-        // Hex digits only: always UTF-8.
-        std::str::from_utf8(&out[..len]).unwrap_or_default()
+        &out[..len]
     }
 }
 
 impl fmt::Display for SequenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.encode(&mut [0; Self::MAX_LEN]))
+        let mut text = [0; Self::MAX_LEN];
+        // Hex digits only: always UTF-8.
+        f.write_str(std::str::from_utf8(self.encode(&mut text)).unwrap_or_default())
     }
 }
 

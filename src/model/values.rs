@@ -30,6 +30,12 @@ macro_rules! graph_string_enum {
         impl FromStr for $name {
             type Err = UnknownValue;
             fn from_str(s: &str) -> Result<Self, UnknownValue> {
+                // The PascalCase spelling, as nearly every client sends it, by one `match` on
+                // the text; any other casing by comparing with each value in turn.
+                match s {
+                    $(stringify!($variant) => return Ok($name::$variant),)+
+                    _ => {}
+                }
                 $name::ALL
                     .iter()
                     .copied()
@@ -159,21 +165,36 @@ impl PartialOrd for CompactId {
 
 /// The 16 bytes of `text` when it is a GUID in canonical form (lower case, hyphenated), else `None`.
 fn parse_canonical_guid(text: &str) -> Option<[u8; 16]> {
-    let text = text.as_bytes();
-    if text.len() != GUID_LEN || GUID_HYPHENS.iter().any(|&i| text[i] != b'-') {
+    /// Each byte's value as a lower-case hex digit, or `NOT_HEX`.
+    const NOT_HEX: u8 = 0xff;
+    const NIBBLES: [u8; 256] = {
+        let mut table = [NOT_HEX; 256];
+        let mut c = 0;
+        while c < 10 {
+            table[b'0' as usize + c] = c as u8;
+            c += 1;
+        }
+        let mut c = 0;
+        while c < 6 {
+            table[b'a' as usize + c] = 10 + c as u8;
+            c += 1;
+        }
+        table
+    };
+    let text: &[u8; GUID_LEN] = text.as_bytes().try_into().ok()?;
+    if GUID_HYPHENS.iter().any(|&i| text[i] != b'-') {
         return None;
     }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
     // The five groups of hex digits between the hyphens.
     let mut bytes = [0u8; 16];
     let mut out = bytes.iter_mut();
     for group in [0..8, 9..13, 14..18, 19..23, 24..36] {
         for pair in text[group].chunks_exact(2) {
-            *out.next()? = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+            let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
+            if high == NOT_HEX || low == NOT_HEX {
+                return None;
+            }
+            *out.next()? = (high << 4) | low;
         }
     }
     Some(bytes)

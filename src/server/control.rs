@@ -46,11 +46,11 @@ pub async fn advance(
     body: ActionBody,
 ) -> Result<Response, GraphError> {
     let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
-    let params = body.parameters("advance", &["by"])?;
-    let by = match params.raw("by") {
+    let [by] = body.parameters("advance", ["by"])?;
+    let by = match by.value() {
         Some(Param::Text(text)) => parse_edm_duration(text)
             .map_err(|e| GraphError::invalid_argument(format!("by: {e}")))?,
-        Some(other) => return Err(params.wrong_type("by", "an ISO 8601 duration string", other)),
+        Some(_) => return Err(by.wrong_type("an ISO 8601 duration string")),
         None => return Err(GraphError::bad_request("The parameter 'by' is required.")),
     };
     let mut stores = state.store.lock_all();

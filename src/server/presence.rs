@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::body::{ActionBody, Param, Parameters, json_kind};
+use super::body::{ActionBody, Param, Parameter, json_kind};
 use super::error::GraphError;
 use crate::model::windows_to_iana;
 use crate::model::{
@@ -34,15 +34,13 @@ pub(crate) struct GraphRequest {
     pub profile: Profile,
     pub segment: &'static str,
     pub caller: Caller,
-    /// The `Host` header, for the reads' `@odata.context` (writes never need it).
-    host: Option<HeaderValue>,
 }
 
 impl GraphRequest {
     /// `http://{host}/{segment}`: the base of `@odata.context`.
-    fn base_url(&self) -> String {
-        let host = self
-            .host
+    fn base_url(&self, host: &Host) -> String {
+        let host = host
+            .0
             .as_ref()
             .and_then(|h| h.to_str().ok())
             .unwrap_or("graph.local");
@@ -54,14 +52,12 @@ impl FromRequestParts<AppState> for GraphRequest {
     type Rejection = GraphError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, GraphError> {
-        let first = parts.uri.path().trim_start_matches('/').split('/').next();
-        let (profile, segment) = match first {
-            Some("v1.0") => (Profile::V1_0, "v1.0"),
-            Some("beta") => (state.config.beta_profile, "beta"),
-            _ => {
+        let (profile, segment) = match version_segment(parts.uri.path()) {
+            "v1.0" => (Profile::V1_0, "v1.0"),
+            "beta" => (state.config.beta_profile, "beta"),
+            other => {
                 return Err(GraphError::not_found(format!(
-                    "Invalid version: '{}'. Use v1.0 or beta.",
-                    first.unwrap_or_default()
+                    "Invalid version: '{other}'. Use v1.0 or beta."
                 )));
             }
         };
@@ -74,8 +70,31 @@ impl FromRequestParts<AppState> for GraphRequest {
             profile,
             segment,
             caller,
-            host: parts.headers.get(header::HOST).cloned(),
         })
+    }
+}
+
+/// The first segment of a path (leading slashes skipped): Graph's version. The two Graph serves
+/// are recognised without searching the path.
+fn version_segment(path: &str) -> &str {
+    for known in ["v1.0", "beta"] {
+        let rest = path.strip_prefix('/').and_then(|p| p.strip_prefix(known));
+        if rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
+            return known;
+        }
+    }
+    let path = path.trim_start_matches('/');
+    path.split_once('/').map_or(path, |(first, _)| first)
+}
+
+/// The `Host` header, which the reads name in `@odata.context` (the writes never need it).
+pub(crate) struct Host(Option<HeaderValue>);
+
+impl<S: Sync> FromRequestParts<S> for Host {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Host(parts.headers.get(header::HOST).cloned()))
     }
 }
 
@@ -83,7 +102,7 @@ impl FromRequestParts<AppState> for GraphRequest {
 /// static on others.
 #[derive(Deserialize)]
 pub(crate) struct IdPath {
-    id: String,
+    id: PathUser,
 }
 
 #[derive(Deserialize)]
@@ -93,14 +112,39 @@ pub(crate) struct ActionPath {
 
 #[derive(Deserialize)]
 pub(crate) struct IdActionPath {
-    id: String,
+    id: PathUser,
     action: String,
+}
+
+/// A path's `{id}`, read as a user object id where the router hands the segment over, so that
+/// the usual request keeps no copy of it. Any other text is kept, and refused in its turn (after
+/// the version and the action are checked, before the body is).
+pub(crate) enum PathUser {
+    Id(UserId),
+    NotAnId(String),
+}
+
+impl<'de> Deserialize<'de> for PathUser {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Segment;
+        impl serde::de::Visitor<'_> for Segment {
+            type Value = PathUser;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path segment")
+            }
+            fn visit_str<E>(self, raw: &str) -> Result<PathUser, E> {
+                Ok(parse_user_id(raw)
+                    .map_or_else(|| PathUser::NotAnId(raw.to_owned()), PathUser::Id))
+            }
+        }
+        d.deserialize_str(Segment)
+    }
 }
 
 /// Which user a path names.
 enum Subject {
     Me,
-    Id(String),
+    Id(PathUser),
 }
 
 impl AppState {
@@ -125,7 +169,8 @@ impl AppState {
                     "/me request is only valid with delegated authentication flow.",
                 )),
             },
-            Subject::Id(raw) => parse_user_id(&raw).ok_or_else(|| invalid_user_id(&raw)),
+            Subject::Id(PathUser::Id(user)) => Ok(user),
+            Subject::Id(PathUser::NotAnId(raw)) => Err(invalid_user_id(&raw)),
         }
     }
 }
@@ -152,11 +197,13 @@ fn invalid_user_id(raw: &str) -> GraphError {
 pub(crate) async fn get_user_presence(
     State(state): State<AppState>,
     request: GraphRequest,
+    host: Host,
     Path(IdPath { id }): Path<IdPath>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
+        &request.base_url(&host),
         &request,
         &query_pairs(query)?,
         Subject::Id(id),
@@ -167,10 +214,12 @@ pub(crate) async fn get_user_presence(
 pub(crate) async fn get_my_presence(
     State(state): State<AppState>,
     request: GraphRequest,
+    host: Host,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
+        &request.base_url(&host),
         &request,
         &query_pairs(query)?,
         Subject::Me,
@@ -181,11 +230,13 @@ pub(crate) async fn get_my_presence(
 pub(crate) async fn get_communications_presence(
     State(state): State<AppState>,
     request: GraphRequest,
+    host: Host,
     Path(IdPath { id }): Path<IdPath>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, GraphError> {
     read_one(
         &state,
+        &request.base_url(&host),
         &request,
         &query_pairs(query)?,
         Subject::Id(id),
@@ -241,6 +292,7 @@ fn selection(query: &[(String, String)]) -> Result<Option<Vec<String>>, GraphErr
 
 fn read_one(
     state: &AppState,
+    base_url: &str,
     request: &GraphRequest,
     query: &[(String, String)],
     subject: Subject,
@@ -256,7 +308,7 @@ fn read_one(
     let mut body = serde_json::Map::new();
     body.insert(
         "@odata.context".to_owned(),
-        json!(format!("{}/$metadata#{context}", request.base_url())),
+        json!(format!("{base_url}/$metadata#{context}")),
     );
     if let Value::Object(members) = presence {
         body.extend(
@@ -272,14 +324,16 @@ fn read_one(
 pub(crate) async fn get_presences_by_user_id(
     State(state): State<AppState>,
     request: GraphRequest,
+    host: Host,
     body: ActionBody,
 ) -> Result<Response, GraphError> {
-    let params = body.parameters("getPresencesByUserId", &["ids"])?;
-    let ids = match params.raw("ids") {
-        Some(Param::Json(Value::Array(ids))) => ids,
+    let [parameter] = body.parameters("getPresencesByUserId", ["ids"])?;
+    let ids = match parameter.value() {
         None => return Err(GraphError::bad_request("The parameter 'ids' is required.")),
-        Some(other) => return Err(params.wrong_type("ids", "an array of strings", other)),
-    };
+        Some(Param::Json(value)) => value.as_array(),
+        Some(Param::Text(_)) => None,
+    }
+    .ok_or_else(|| parameter.wrong_type("an array of strings"))?;
     if ids.len() > rules::MAX_IDS_PER_BATCH {
         return Err(GraphError::bad_request(format!(
             "A maximum of {} user ids is supported per request; {} were sent.",
@@ -313,7 +367,7 @@ pub(crate) async fn get_presences_by_user_id(
         .map(|(user, view)| presence_json(user, view, sees_private(&request.caller, user)))
         .collect();
     Ok(json_response(json!({
-        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.presence)", request.base_url()),
+        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.presence)", request.base_url(&host)),
         "value": value,
     })))
 }
@@ -498,7 +552,7 @@ fn write(
     };
     let mut response = status.into_response();
     let mut text = [0; SequenceNumber::MAX_LEN];
-    if let Ok(value) = HeaderValue::from_str(sequence.encode(&mut text)) {
+    if let Ok(value) = HeaderValue::from_bytes(sequence.encode(&mut text)) {
         response.headers_mut().insert(SEQUENCE_HEADER_NAME, value);
     }
     Ok(response)
@@ -519,45 +573,51 @@ pub fn decode_action(
 ) -> Result<Command, GraphError> {
     match action {
         "setPresence" => {
-            let p = body.parameters(
+            let [session, availability, activity, expiration] = body.parameters(
                 action,
-                &[
+                [
                     "sessionId",
                     "availability",
                     "activity",
                     "expirationDuration",
                 ],
             )?;
-            let session = session_id(&p, caller)?;
-            let availability = p.required_text("availability")?;
-            let activity = p.required_text("activity")?;
-            let expiration = p.optional_text("expirationDuration")?;
-            let request =
-                session_request(profile, availability, activity, expiration).map_err(rule_error)?;
+            let session = session_id(&session, caller)?;
+            let request = session_request(
+                profile,
+                availability.required_text()?,
+                activity.required_text()?,
+                expiration.optional_text()?,
+            )
+            .map_err(rule_error)?;
             Ok(Command::SetPresence { session, request })
         }
         "clearPresence" => {
-            let p = body.parameters(action, &["sessionId"])?;
+            let [session] = body.parameters(action, ["sessionId"])?;
             Ok(Command::ClearPresence {
-                session: session_id(&p, caller)?,
+                session: session_id(&session, caller)?,
             })
         }
         "setUserPreferredPresence" => {
-            let p = body.parameters(action, &["availability", "activity", "expirationDuration"])?;
-            let availability = p.required_text("availability")?;
-            let activity = p.required_text("activity")?;
-            let expiration = p.optional_text("expirationDuration")?;
-            preferred_request(profile, availability, activity, expiration)
-                .map(Command::SetPreferredPresence)
-                .map_err(rule_error)
+            let [availability, activity, expiration] =
+                body.parameters(action, ["availability", "activity", "expirationDuration"])?;
+            preferred_request(
+                profile,
+                availability.required_text()?,
+                activity.required_text()?,
+                expiration.optional_text()?,
+            )
+            .map(Command::SetPreferredPresence)
+            .map_err(rule_error)
         }
         "clearUserPreferredPresence" => {
-            body.parameters(action, &[])?;
+            body.parameters(action, [])?;
             Ok(Command::ClearPreferredPresence)
         }
         "setAutomaticLocation" | "setManualLocation" => {
-            let p = body.parameters(action, &["workLocationType", "placeId"])?;
-            let location_type = p.required_text("workLocationType")?;
+            let [location_type, place_id] =
+                body.parameters(action, ["workLocationType", "placeId"])?;
+            let location_type = location_type.required_text()?;
             let allowed = profile.work_location_types();
             if !allowed.contains(&location_type) {
                 let shown: String = location_type.chars().take(64).collect();
@@ -568,7 +628,7 @@ pub fn decode_action(
             }
             let location = WorkLocation {
                 location_type: location_type.to_owned(),
-                place_id: p.optional_text("placeId")?.map(str::to_owned),
+                place_id: place_id.optional_text()?.map(str::to_owned),
             };
             Ok(if action == "setManualLocation" {
                 Command::SetManualLocation(location)
@@ -577,24 +637,24 @@ pub fn decode_action(
             })
         }
         "clearAutomaticLocation" => {
-            body.parameters(action, &[])?;
+            body.parameters(action, [])?;
             Ok(Command::ClearAutomaticLocation)
         }
         "clearLocation" => {
-            body.parameters(action, &[])?;
+            body.parameters(action, [])?;
             Ok(Command::ClearLocation)
         }
         _ => {
-            let p = body.parameters(action, &["statusMessage"])?;
-            status_message(&p).map(Command::SetStatusMessage)
+            let [message] = body.parameters(action, ["statusMessage"])?;
+            status_message(&message).map(Command::SetStatusMessage)
         }
     }
 }
 
 /// sessionId must be the calling application's id ("Provide the ID of the application as
 /// sessionId"). Without auth any non-empty id is taken.
-fn session_id(p: &Parameters, caller: &Caller) -> Result<SessionId, GraphError> {
-    let Some(raw) = p.optional_text("sessionId")?.filter(|s| !s.is_empty()) else {
+fn session_id(p: &Parameter, caller: &Caller) -> Result<SessionId, GraphError> {
+    let Some(raw) = p.optional_text()?.filter(|s| !s.is_empty()) else {
         return Err(GraphError::invalid_argument(
             "sessionId is required: provide the id of the calling application.",
         ));
@@ -608,16 +668,19 @@ fn session_id(p: &Parameters, caller: &Caller) -> Result<SessionId, GraphError> 
     }
 }
 
-fn status_message(p: &Parameters) -> Result<Option<StatusMessageInput>, GraphError> {
-    let message = match p.raw("statusMessage") {
+fn status_message(p: &Parameter) -> Result<Option<StatusMessageInput>, GraphError> {
+    let message = match p.value() {
         None => {
             return Err(GraphError::bad_request(
                 "The parameter 'statusMessage' is required.",
             ));
         }
-        Some(Param::Json(Value::Null)) => return Ok(None),
-        Some(Param::Json(Value::Object(m))) => m,
-        Some(other) => return Err(p.wrong_type("statusMessage", "an object", other)),
+        Some(Param::Json(value)) => match &**value {
+            Value::Null => return Ok(None),
+            Value::Object(m) => m,
+            _ => return Err(p.wrong_type("an object")),
+        },
+        Some(Param::Text(_)) => return Err(p.wrong_type("an object")),
     };
     // Every member is checked, even when the message clears the status.
     let expiry = match message.get("expiryDateTime") {
