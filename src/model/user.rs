@@ -401,17 +401,19 @@ impl UserPresence {
     /// The earliest instant at which something must be dropped: a session, the preferred presence
     /// or the status message expiring. Fades need no timer: they are computed at read time.
     pub fn next_expiry(&self) -> Option<Timestamp> {
-        let sessions = self.sessions().iter().map(|s| s.expires_at);
-        let preferred = self.preferred.iter().map(|p| p.expires_at);
-        let status = self
-            .status
-            .iter()
-            .filter_map(|s| s.expiry.as_ref().map(|e| Instant::new(e.at)));
-        sessions
-            .chain(preferred)
-            .chain(status)
-            .min()
-            .map(Instant::get)
+        // A plain loop: the store asks twice on every write (an iterator chain cost twice this).
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        for session in self.sessions() {
+            consider(session.expires_at);
+        }
+        if let Some(preferred) = &self.preferred {
+            consider(preferred.expires_at);
+        }
+        if let Some(expiry) = self.status.as_ref().and_then(|s| s.expiry.as_ref()) {
+            consider(Instant::new(expiry.at));
+        }
+        next.map(Instant::get)
     }
 
     /// Every instant at which what this user shows may change, due or not.

@@ -200,16 +200,15 @@ fn parse_canonical_guid(text: &str) -> Option<[u8; 16]> {
     Some(bytes)
 }
 
-fn format_guid(bytes: &[u8; 16]) -> [u8; GUID_LEN] {
+/// A GUID's canonical text: lower-case hex, hyphenated.
+pub(crate) fn format_guid(bytes: &[u8; 16]) -> [u8; GUID_LEN] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    /// Where each byte's two digits go: the hyphens are at 8, 13, 18 and 23.
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let mut out = [b'-'; GUID_LEN];
-    let mut slots = (0..GUID_LEN).filter(|i| !GUID_HYPHENS.contains(i));
-    for byte in bytes {
-        for nibble in [byte >> 4, byte & 0xf] {
-            if let Some(i) = slots.next() {
-                out[i] = HEX[usize::from(nibble)];
-            }
-        }
+    for (byte, at) in bytes.iter().zip(AT) {
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0xf)];
     }
     out
 }

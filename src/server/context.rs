@@ -21,6 +21,7 @@ use tower_service::Service;
 
 use super::conditions::{self, Rng};
 use super::{AppState, GraphError};
+use crate::model::format_guid;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
@@ -200,12 +201,14 @@ fn failure(response: &mut Response) -> Option<GraphError> {
         .remove::<GraphError>()
         .or_else(|| {
             let status = response.status();
-            let is_json = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-            ((status.is_client_error() || status.is_server_error()) && !is_json)
-                .then(|| GraphError::for_status(status))
+            let failed = status.is_client_error() || status.is_server_error();
+            let is_json = || {
+                response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+            };
+            (failed && !is_json()).then(|| GraphError::for_status(status))
         })
 }
 
@@ -221,9 +224,10 @@ fn new_request_id() -> HeaderValue {
     let mut bytes = [0; 16];
     bytes[..8].copy_from_slice(&high.to_le_bytes());
     bytes[8..].copy_from_slice(&low.to_le_bytes());
-    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
-    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
-    HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
+    // RFC 9562: version 4 in the high nibble of byte 6, variant 10 in the top bits of byte 8.
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    HeaderValue::from_bytes(&format_guid(&bytes))
         .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
 }
 

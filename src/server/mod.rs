@@ -166,14 +166,31 @@ fn served(state: AppState) -> context::WithContext<Router> {
     context::WithContext::new(routes(state.clone()), state)
 }
 
-/// The routes of [`app`] without the request context around them.
+/// The routes of [`app`] without the request context around them, in two routers: Graph's
+/// fixed routes, then, for any path they do not hold, every other route.
+///
+/// matchit keeps a backtracking stack (an allocation) for each request that passes a node where
+/// a parameter stands beside static segments. So the known versions' actions and reads, which
+/// carry nearly every request, are in a router with no parameter beside a static segment; any
+/// other version segment (answered with Graph's "Invalid version" 404), an unknown action, the
+/// token endpoint and the control protocol are in the router behind it. A path the first router
+/// holds never reaches the second, so no route of the second is shadowed that was not before:
+/// static segments won over parameters in one router too.
 fn routes(state: AppState) -> Router {
-    // The version segments Graph serves are static routes, and any other segment a route
-    // parameter (answered with Graph's "Invalid version" 404): the router allocates every
-    // parameter of every request, and static segments win over parameters.
-    let mut router = ["/v1.0", "/beta", "/{segment}"]
+    ["/v1.0", "/beta"]
         .into_iter()
-        .fold(Router::new(), presence_routes)
+        .fold(Router::new(), fixed_presence_routes)
+        .with_state(state.clone())
+        .fallback_service(other_routes(state))
+}
+
+/// Every route that is not one of Graph's fixed routes, and the 404 for paths no route holds.
+fn other_routes(state: AppState) -> Router {
+    let mut router = ["/v1.0", "/beta"]
+        .into_iter()
+        .fold(Router::new(), action_parameter_routes);
+    // Any other version segment: the same routes, under a parameter.
+    router = read_routes(action_parameter_routes(router, "/{segment}"), "/{segment}")
         // The token form is the one body read by an axum extractor; the presence bodies apply
         // the limit themselves (`body::ActionBody`).
         .route(
@@ -203,18 +220,21 @@ fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The presence routes under one version segment (`/v1.0`, or a parameter). Under a static
-/// segment each known action has its own routes too (they win over `{action}`).
-fn presence_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
+/// Graph's fixed routes under a known version segment: each action on each base, the reads and
+/// the batch read.
+fn fixed_presence_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
+    let router = presence::ACTIONS
+        .into_iter()
+        .flat_map(presence::named_action_routes)
+        .fold(router, |router, (path, method)| {
+            router.route(&format!("{segment}{path}"), method)
+        });
+    read_routes(router, segment)
+}
+
+/// The reads and the batch read under one version segment (`/v1.0`, or a parameter).
+fn read_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
     use presence::*;
-    let named = if segment.starts_with('{') {
-        Vec::new()
-    } else {
-        ACTIONS.into_iter().flat_map(named_action_routes).collect()
-    };
-    let router = named.into_iter().fold(router, |router, (path, method)| {
-        router.route(&format!("{segment}{path}"), method)
-    });
     router
         .route(
             &format!("{segment}/users/{{id}}/presence"),
@@ -229,6 +249,13 @@ fn presence_routes(router: Router<AppState>, segment: &str) -> Router<AppState> 
             &format!("{segment}/communications/getPresencesByUserId"),
             post(get_presences_by_user_id),
         )
+}
+
+/// The actions under one version segment with the action a parameter: an unknown one (a 404
+/// naming the segment), and any action under an unknown version.
+fn action_parameter_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
+    use presence::*;
+    router
         .route(
             &format!("{segment}/users/{{id}}/presence/{{action}}"),
             post(user_action).fallback(action_with_wrong_method),
