@@ -121,10 +121,22 @@ impl fmt::Display for PresenceState {
 /// back to exactly that text. Any other text (a non-canonical spelling, a name in a test) is kept as
 /// it came. So equality, hashing and order are those of the text, while a million users with two
 /// sessions each hold no id on the heap.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 enum CompactId {
     Guid([u8; 16]),
     Text(Arc<str>),
+}
+
+/// A GUID is hashed as one 128-bit word (one call into the hasher, where the derived `Hash`
+/// made three: the variant, the length, the bytes); the store hashes an id twice on every write.
+/// Equal ids hash equally: a GUID's bytes and another text never compare equal.
+impl std::hash::Hash for CompactId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            CompactId::Guid(bytes) => state.write_u128(u128::from_le_bytes(*bytes)),
+            CompactId::Text(text) => text.hash(state),
+        }
+    }
 }
 
 /// The length of a GUID's canonical text form.
