@@ -470,3 +470,147 @@ async fn user_ids_must_be_guids_and_me_without_auth_is_the_default_user() {
         (&json!("Busy"), &json!("InACall"))
     );
 }
+
+/// Every path shape the two routers share between them (Graph's fixed routes first, every other
+/// route behind them) answers as one router did: the status, and the start of the message.
+#[tokio::test]
+async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
+    let server = start(ServerConfig {
+        no_auth: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let body = json!({ "sessionId": APP, "availability": "Busy", "activity": "InACall" });
+    let cases: [(&str, String, u16, &str); 12] = [
+        (
+            "POST",
+            format!("/v1.0/users/{USER}/presence/setPresence"),
+            200,
+            "",
+        ),
+        (
+            "POST",
+            format!("/beta/communications/presences/{USER}/setPresence"),
+            200,
+            "",
+        ),
+        ("GET", format!("/v1.0/users/{USER}/presence"), 200, ""),
+        (
+            "POST",
+            format!("/v2.0/users/{USER}/presence/setPresence"),
+            404,
+            "Invalid version: 'v2.0'",
+        ),
+        (
+            "GET",
+            format!("/v2.0/users/{USER}/presence"),
+            404,
+            "Invalid version: 'v2.0'",
+        ),
+        (
+            "POST",
+            "/v2.0/communications/getPresencesByUserId".to_owned(),
+            404,
+            "Invalid version: 'v2.0'",
+        ),
+        (
+            "GET",
+            format!("/v2.0/users/{USER}/presence/setPresence"),
+            405,
+            "",
+        ),
+        (
+            "POST",
+            format!("/v1.0/users/{USER}/presence/setPresences"),
+            404,
+            "Resource not found for the segment 'setPresences'",
+        ),
+        (
+            "POST",
+            format!("/beta/me/presence/nothing"),
+            404,
+            "Resource not found for the segment 'nothing'",
+        ),
+        (
+            "POST",
+            format!("/v1.0/users/{USER}/presence/setPresence/more"),
+            404,
+            "Resource not found for the segment.",
+        ),
+        (
+            "POST",
+            "/v1.0/users/adele@contoso.test/presence/setPresence".to_owned(),
+            400,
+            "'adele@contoso.test' is not a user object id",
+        ),
+        (
+            "GET",
+            "/".to_owned(),
+            404,
+            "Resource not found for the segment.",
+        ),
+    ];
+    for (method, path, status, message) in cases {
+        let response = client
+            .request(
+                method.parse().unwrap(),
+                format!("{}{path}", server.base_url()),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        assert!(
+            response.headers().contains_key("request-id"),
+            "{method} {path}"
+        );
+        if !message.is_empty() {
+            let error: Value = response.json().await.unwrap();
+            let text = error["error"]["message"].as_str().unwrap_or_default();
+            assert!(text.starts_with(message), "{method} {path}: {text}");
+        }
+    }
+}
+
+/// A body that arrives in several pieces (chunked, with pauses) is read whole.
+#[tokio::test]
+async fn a_body_sent_in_pieces_is_read_whole() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(ServerConfig {
+        no_auth: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let body =
+        format!(r#"{{"sessionId":"{APP}","availability":"DoNotDisturb","activity":"Presenting"}}"#);
+    let (first, rest) = body.split_at(20);
+    let (second, third) = rest.split_at(30);
+    let mut socket = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let head = format!(
+        "POST /v1.0/users/{USER}/presence/setPresence HTTP/1.1\r\nHost: graph.local\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    for piece in [first, second, third] {
+        let chunk = format!("{:x}\r\n{piece}\r\n", piece.len());
+        socket.write_all(chunk.as_bytes()).await.unwrap();
+        socket.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    socket.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let presence: Value = reqwest::get(format!("{}/v1.0/users/{USER}/presence", server.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&presence["availability"], &presence["activity"]),
+        (&json!("DoNotDisturb"), &json!("Presenting"))
+    );
+}
