@@ -528,7 +528,7 @@ async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
         ),
         (
             "POST",
-            format!("/beta/me/presence/nothing"),
+            "/beta/me/presence/nothing".to_owned(),
             404,
             "Resource not found for the segment 'nothing'",
         ),

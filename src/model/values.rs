@@ -197,28 +197,29 @@ fn parse_canonical_guid(text: &str) -> Option<[u8; 16]> {
     if GUID_HYPHENS.iter().any(|&i| text[i] != b'-') {
         return None;
     }
-    // The five groups of hex digits between the hyphens.
     let mut bytes = [0u8; 16];
-    let mut out = bytes.iter_mut();
-    for group in [0..8, 9..13, 14..18, 19..23, 24..36] {
-        for pair in text[group].chunks_exact(2) {
-            let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
-            if high == NOT_HEX || low == NOT_HEX {
-                return None;
-            }
-            *out.next()? = (high << 4) | low;
+    for (byte, at) in bytes.iter_mut().zip(GUID_DIGITS_AT) {
+        let (high, low) = (
+            NIBBLES[usize::from(text[at])],
+            NIBBLES[usize::from(text[at + 1])],
+        );
+        // A digit's value is below 16; NOT_HEX is not.
+        if (high | low) > 0xf {
+            return None;
         }
+        *byte = (high << 4) | low;
     }
     Some(bytes)
 }
 
+/// Where each byte of a GUID has its two digits in the canonical text.
+const GUID_DIGITS_AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
 /// A GUID's canonical text: lower-case hex, hyphenated.
 pub(crate) fn format_guid(bytes: &[u8; 16]) -> [u8; GUID_LEN] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    /// Where each byte's two digits go: the hyphens are at 8, 13, 18 and 23.
-    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let mut out = [b'-'; GUID_LEN];
-    for (byte, at) in bytes.iter().zip(AT) {
+    for (byte, at) in bytes.iter().zip(GUID_DIGITS_AT) {
         out[at] = HEX[usize::from(byte >> 4)];
         out[at + 1] = HEX[usize::from(byte & 0xf)];
     }

@@ -99,7 +99,7 @@ impl<S: Sync> FromRequestParts<S> for Host {
 }
 
 /// The parameters of a path, by name: the version segment is a parameter on some routes and
-/// static on others.
+/// static on others. (The named actions, under a static segment only, take a [`PathUser`] alone.)
 #[derive(Deserialize)]
 pub(crate) struct IdPath {
     id: PathUser,
@@ -462,7 +462,7 @@ pub(crate) async fn communications_action(
 pub(crate) fn named_action_routes(action: &'static str) -> [(String, MethodRouter<AppState>); 3] {
     let user = move |State(state): State<AppState>,
                      request: GraphRequest,
-                     Path(IdPath { id }): Path<IdPath>,
+                     Path(id): Path<PathUser>,
                      body: ActionBody| async move {
         write(&state, &request, Subject::Id(id), action, &body)
     };
