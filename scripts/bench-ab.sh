@@ -13,37 +13,16 @@ cd "$(dirname "$0")/.."
 for bin in "$@"; do
   [ -x "$bin" ] || { echo "$bin: not an executable"; exit 2; }
 done
-if ! command -v wrk >/dev/null; then
-  { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1 || true
-fi
-command -v wrk >/dev/null || { echo "wrk: not installed (apt-get install wrk failed)"; exit 3; }
+source scripts/lib/common.sh
+need_wrk
 ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-8s}
 cargo build --release --quiet --example trivial_server
 
-script=$(mktemp --suffix .lua)
-cat > "$script" <<'LUA'
-local headers = {["Content-Type"] = "application/json"}
-local counter = 0
-request = function()
-  counter = counter + 1
-  local user = string.format("a0000000-0000-4000-8000-%012x", counter % 10000)
-  local body = '{"sessionId":"11111111-2222-4333-8444-555555555555","availability":"Busy","activity":"InACall","expirationDuration":"PT1H"}'
-  return wrk.format("POST", "/v1.0/users/" .. user .. "/presence/setPresence", headers, body)
-end
-LUA
-
 pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$script"' EXIT
-wait_port() { # port
-  for _ in $(seq 1 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null' EXIT
 rate() { # port: requests a second over DURATION
-  wrk -t2 -c64 -d"$DURATION" -s "$script" "http://127.0.0.1:$1" | awk '/Requests\/sec/ { print $2 }'
+  wrk -t2 -c64 -d"$DURATION" -s "$SETPRESENCE_LUA" "http://127.0.0.1:$1" | awk '/Requests\/sec/ { print $2 }'
 }
 measure() { # port command...: starts the server, measures, stops it
   local port=$1; shift

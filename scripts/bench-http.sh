@@ -5,49 +5,21 @@
 # (npm @stoplight/prism-cli, installed under target/prism), when npm is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v wrk >/dev/null; then
-  { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1 || true
-fi
-command -v wrk >/dev/null || { echo "wrk: not installed (apt-get install wrk failed)"; exit 3; }
+source scripts/lib/common.sh
+need_wrk
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 PRISM_VERSION=5.14.2
 cargo build --release --quiet --bin presence-conformance --example trivial_server
 
-script=$(mktemp --suffix .lua)
-cat > "$script" <<'LUA'
--- setPresence for 10,000 users, sessionId fixed (the server runs --no-auth).
--- PREFIX is the version segment (Prism serves the spec's paths without it); BEARER, a token to send
--- (Prism answers 401 without one; the reference server runs --no-auth).
-local prefix = os.getenv("PREFIX") or "/v1.0"
-local headers = {["Content-Type"] = "application/json"}
-local bearer = os.getenv("BEARER") or ""
-if bearer ~= "" then headers["Authorization"] = "Bearer " .. bearer end
-local counter = 0
-request = function()
-  counter = counter + 1
-  local user = string.format("a0000000-0000-4000-8000-%012x", counter % 10000)
-  local body = '{"sessionId":"11111111-2222-4333-8444-555555555555","availability":"Busy","activity":"InACall","expirationDuration":"PT1H"}'
-  return wrk.format("POST", prefix .. "/users/" .. user .. "/presence/setPresence", headers, body)
-end
-LUA
-
 run() { # name port [prefix [bearer]]
-  env PREFIX="${3-/v1.0}" BEARER="${4-}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$2" > "/tmp/bench-$1.txt"
+  env PREFIX="${3-/v1.0}" BEARER="${4-}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$SETPRESENCE_LUA" "http://127.0.0.1:$2" > "/tmp/bench-$1.txt"
   local rps p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' "/tmp/bench-$1.txt")
   p99=$(awk '$1 == "99%" {print $2}' "/tmp/bench-$1.txt")
   errors=$(awk '/Non-2xx/ {print $NF}' "/tmp/bench-$1.txt")
   echo "$1 $rps $p99 ${errors:-0}"
-}
-
-wait_port() { # port
-  for _ in $(seq 1 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
 }
 
 pids=()

@@ -17,27 +17,15 @@ DURATION=${DURATION:-6s}
 cargo build --release --quiet --bin presence-conformance --example trivial_server
 
 work=$(mktemp -d)
-cat > "$work/setpresence.lua" <<'LUA'
-local headers = {["Content-Type"] = "application/json"}
-local counter = 0
-request = function()
-  counter = counter + 1
-  local user = string.format("a0000000-0000-4000-8000-%012x", counter % 100)
-  local body = '{"sessionId":"11111111-2222-4333-8444-555555555555","availability":"Busy","activity":"InACall","expirationDuration":"PT1H"}'
-  return wrk.format("POST", "/v1.0/users/" .. user .. "/presence/setPresence", headers, body)
-end
-LUA
+source scripts/lib/common.sh
 
 measure() { # name port command...
   local name=$1 port=$2; shift 2
   valgrind --tool=callgrind --callgrind-out-file="$work/$name.out" "$@" >/dev/null 2>&1 &
   local pid=$!
-  for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-  done
+  wait_port "$port" || true
   local requests
-  requests=$(wrk -t1 -c4 -d"$DURATION" -s "$work/setpresence.lua" "http://127.0.0.1:$port" | awk '/requests in/ { print $1 }')
+  requests=$(USERS=100 wrk -t1 -c4 -d"$DURATION" -s "$SETPRESENCE_LUA" "http://127.0.0.1:$port" | awk '/requests in/ { print $1 }')
   kill "$pid"; wait "$pid" 2>/dev/null || true
   callgrind_annotate --inclusive=yes "$work/$name.out" 2>/dev/null |
     awk -v n="$requests" '/handle_connection::\{\{closure\}\}::\{\{closure\}\} / { gsub(/,/, "", $1); print int($1 / n), n; exit }'

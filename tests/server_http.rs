@@ -19,6 +19,15 @@ async fn start(config: ServerConfig) -> RunningServer {
         .unwrap()
 }
 
+/// A server on a virtual clock that takes requests without a token.
+async fn start_without_auth() -> RunningServer {
+    start(ServerConfig {
+        no_auth: true,
+        ..ServerConfig::default()
+    })
+    .await
+}
+
 async fn token_response(
     server: &RunningServer,
     tenant: &str,
@@ -329,11 +338,7 @@ async fn a_real_clock_server_has_no_control_protocol_and_moves_by_itself() {
 
 #[tokio::test]
 async fn the_control_protocol_resets_and_refuses_bad_advances() {
-    let server = start(ServerConfig {
-        no_auth: true,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start_without_auth().await;
     let client = reqwest::Client::new();
     let base = server.base_url();
     let advance = |by: Value| {
@@ -372,11 +377,7 @@ async fn the_control_protocol_resets_and_refuses_bad_advances() {
 
 #[tokio::test]
 async fn declared_paths_answer_405_with_allow_and_a_graph_error_for_other_methods() {
-    let server = start(ServerConfig {
-        no_auth: true,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start_without_auth().await;
     let client = reqwest::Client::new();
     let cases = [
         ("TRACE", format!("/v1.0/users/{USER}/presence"), "GET"),
@@ -422,11 +423,7 @@ async fn declared_paths_answer_405_with_allow_and_a_graph_error_for_other_method
 
 #[tokio::test]
 async fn user_ids_must_be_guids_and_me_without_auth_is_the_default_user() {
-    let server = start(ServerConfig {
-        no_auth: true,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start_without_auth().await;
     let client = reqwest::Client::new();
     let url = |p: &str| format!("{}/v1.0{p}", server.base_url());
     let response = client
@@ -475,11 +472,7 @@ async fn user_ids_must_be_guids_and_me_without_auth_is_the_default_user() {
 /// route behind them) answers as one router did: the status, and the start of the message.
 #[tokio::test]
 async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
-    let server = start(ServerConfig {
-        no_auth: true,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start_without_auth().await;
     let client = reqwest::Client::new();
     let body = json!({ "sessionId": APP, "availability": "Busy", "activity": "InACall" });
     let cases: [(&str, String, u16, &str); 12] = [
@@ -578,11 +571,7 @@ async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
 #[tokio::test]
 async fn a_body_sent_in_pieces_is_read_whole() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start(ServerConfig {
-        no_auth: true,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start_without_auth().await;
     let body =
         format!(r#"{{"sessionId":"{APP}","availability":"DoNotDisturb","activity":"Presenting"}}"#);
     let (first, rest) = body.split_at(20);
