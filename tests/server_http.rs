@@ -28,6 +28,20 @@ async fn start_without_auth() -> RunningServer {
     .await
 }
 
+/// The availability and activity `USER` shows on v1.0.
+async fn shown(server: &RunningServer) -> (Value, Value) {
+    let presence: Value = reqwest::get(format!("{}/v1.0/users/{USER}/presence", server.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        presence["availability"].clone(),
+        presence["activity"].clone(),
+    )
+}
+
 async fn token_response(
     server: &RunningServer,
     tenant: &str,
@@ -454,18 +468,7 @@ async fn user_ids_must_be_guids_and_me_without_auth_is_the_default_user() {
         me["id"], USER,
         "under --no-auth /me is the default config's user"
     );
-    let user: Value = client
-        .get(url(&format!("/users/{USER}/presence")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (&user["availability"], &user["activity"]),
-        (&json!("Busy"), &json!("InACall"))
-    );
+    assert_eq!(shown(&server).await, (json!("Busy"), json!("InACall")));
 }
 
 /// Every path shape the two routers share between them (Graph's fixed routes first, every other
@@ -592,14 +595,8 @@ async fn a_body_sent_in_pieces_is_read_whole() {
     let mut response = String::new();
     socket.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let presence: Value = reqwest::get(format!("{}/v1.0/users/{USER}/presence", server.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
-        (&presence["availability"], &presence["activity"]),
-        (&json!("DoNotDisturb"), &json!("Presenting"))
+        shown(&server).await,
+        (json!("DoNotDisturb"), json!("Presenting"))
     );
 }
