@@ -406,6 +406,31 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// The table parser and the fixed-position writer agree with the uuid crate on every
+        /// GUID, and a single non-hex digit anywhere makes the text no GUID.
+        #[test]
+        fn guids_round_trip_as_the_uuid_crate_writes_them(
+            bytes in proptest::prelude::any::<[u8; 16]>(),
+            at in 0usize..GUID_LEN,
+            other in proptest::prelude::any::<u8>(),
+        ) {
+            let text = uuid::Uuid::from_bytes(bytes).hyphenated().to_string();
+            let written = format_guid(&bytes);
+            proptest::prop_assert_eq!(written.as_slice(), text.as_bytes());
+            proptest::prop_assert_eq!(parse_canonical_guid(&text), Some(bytes));
+            let mut changed = text.clone().into_bytes();
+            changed[at] = other;
+            let still_hex = if GUID_HYPHENS.contains(&at) {
+                other == b'-'
+            } else {
+                other.is_ascii_digit() || (b'a'..=b'f').contains(&other)
+            };
+            let parsed = String::from_utf8(changed).ok().and_then(|t| parse_canonical_guid(&t));
+            proptest::prop_assert_eq!(parsed.is_some(), still_hex);
+        }
+    }
+
     #[test]
     fn other_text_is_kept_as_it_came_and_never_equals_a_guid() {
         for text in [
