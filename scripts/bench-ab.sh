@@ -14,7 +14,7 @@ for bin in "$@"; do
   [ -x "$bin" ] || { echo "$bin: not an executable"; exit 2; }
 done
 source scripts/lib/common.sh
-need_wrk
+need wrk
 ROUNDS=${ROUNDS:-9}
 DURATION=${DURATION:-8s}
 cargo build --release --quiet --example trivial_server

@@ -7,17 +7,12 @@
 # installed with apt-get when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in wrk valgrind; do
-  if ! command -v "$tool" >/dev/null; then
-    { apt-get update -qq && apt-get install -y -qq "$tool"; } >/dev/null 2>&1 || true
-  fi
-  command -v "$tool" >/dev/null || { echo "$tool: not installed (apt-get install $tool failed)"; exit 3; }
-done
+source scripts/lib/common.sh
+need wrk valgrind
 DURATION=${DURATION:-6s}
 cargo build --release --quiet --bin presence-conformance --example trivial_server
 
 work=$(mktemp -d)
-source scripts/lib/common.sh
 
 measure() { # name port command...
   local name=$1 port=$2; shift 2

@@ -1,11 +1,14 @@
 # Helpers the benchmark scripts share (sourced, not run).
 
-# wrk, installed with apt-get when missing; exits 3 when it cannot be.
-need_wrk() {
-  if ! command -v wrk >/dev/null; then
-    { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1 || true
-  fi
-  command -v wrk >/dev/null || { echo "wrk: not installed (apt-get install wrk failed)"; exit 3; }
+# Debian tools (wrk, valgrind), installed with apt-get when missing; exits 3 when one cannot be.
+need() { # tool...
+  local tool
+  for tool in "$@"; do
+    if ! command -v "$tool" >/dev/null; then
+      { apt-get update -qq && apt-get install -y -qq "$tool"; } >/dev/null 2>&1 || true
+    fi
+    command -v "$tool" >/dev/null || { echo "$tool: not installed (apt-get install $tool failed)"; exit 3; }
+  done
 }
 
 # Waits up to a minute for a server to listen on 127.0.0.1:PORT.
