@@ -570,33 +570,87 @@ async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
     }
 }
 
-/// A body that arrives in several pieces (chunked, with pauses) is read whole.
+/// A body that arrives in several pieces, with pauses, is read whole: chunked, or with its length
+/// declared (the server stops reading at the declared length, not before).
 #[tokio::test]
 async fn a_body_sent_in_pieces_is_read_whole() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = start_without_auth().await;
-    let body =
-        format!(r#"{{"sessionId":"{APP}","availability":"DoNotDisturb","activity":"Presenting"}}"#);
-    let (first, rest) = body.split_at(20);
-    let (second, third) = rest.split_at(30);
-    let mut socket = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-    let head = format!(
-        "POST /v1.0/users/{USER}/presence/setPresence HTTP/1.1\r\nHost: graph.local\r\n\
-         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-    );
-    socket.write_all(head.as_bytes()).await.unwrap();
-    for piece in [first, second, third] {
-        let chunk = format!("{:x}\r\n{piece}\r\n", piece.len());
-        socket.write_all(chunk.as_bytes()).await.unwrap();
-        socket.flush().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for chunked in [true, false] {
+        let server = start_without_auth().await;
+        let body = format!(
+            r#"{{"sessionId":"{APP}","availability":"DoNotDisturb","activity":"Presenting"}}"#
+        );
+        let (first, rest) = body.split_at(20);
+        let (second, third) = rest.split_at(30);
+        let mut socket = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let framing = if chunked {
+            "Transfer-Encoding: chunked".to_owned()
+        } else {
+            format!("Content-Length: {}", body.len())
+        };
+        let head = format!(
+            "POST /v1.0/users/{USER}/presence/setPresence HTTP/1.1\r\nHost: graph.local\r\n\
+             Content-Type: application/json\r\n{framing}\r\nConnection: close\r\n\r\n"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        for piece in [first, second, third] {
+            let piece = if chunked {
+                format!("{:x}\r\n{piece}\r\n", piece.len())
+            } else {
+                piece.to_owned()
+            };
+            socket.write_all(piece.as_bytes()).await.unwrap();
+            socket.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if chunked {
+            socket.write_all(b"0\r\n\r\n").await.unwrap();
+        }
+        let mut response = String::new();
+        socket.read_to_string(&mut response).await.unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "{framing}: {response}"
+        );
+        assert_eq!(
+            shown(&server).await,
+            (json!("DoNotDisturb"), json!("Presenting")),
+            "{framing}"
+        );
     }
-    socket.write_all(b"0\r\n\r\n").await.unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert_eq!(
-        shown(&server).await,
-        (json!("DoNotDisturb"), json!("Presenting"))
+}
+
+/// Writes sent back to back on one connection (pipelined, each with its declared length) are
+/// answered in order, each body read as its own.
+#[tokio::test]
+async fn pipelined_writes_on_one_connection_are_each_read_and_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_without_auth().await;
+    let mut requests = String::new();
+    for (availability, activity) in [
+        ("Busy", "InACall"),
+        ("Away", "Away"),
+        ("DoNotDisturb", "Presenting"),
+    ] {
+        let body = format!(
+            r#"{{"sessionId":"{APP}","availability":"{availability}","activity":"{activity}"}}"#
+        );
+        requests.push_str(&format!(
+            "POST /v1.0/users/{USER}/presence/setPresence HTTP/1.1\r\nHost: graph.local\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    }
+    requests.push_str(&format!(
+        "GET /v1.0/users/{USER}/presence HTTP/1.1\r\nHost: graph.local\r\nConnection: close\r\n\r\n"
+    ));
+    let mut socket = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    socket.write_all(requests.as_bytes()).await.unwrap();
+    let mut responses = String::new();
+    socket.read_to_string(&mut responses).await.unwrap();
+    assert_eq!(responses.matches("HTTP/1.1 200").count(), 4, "{responses}");
+    assert!(
+        responses.contains(r#""availability":"DoNotDisturb""#),
+        "the read after the three writes shows the last: {responses}"
     );
 }

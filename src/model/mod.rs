@@ -23,5 +23,5 @@ pub use user::{
 /// Where a virtual clock starts: a Monday morning, so that offsets read as times of day.
 pub const VIRTUAL_EPOCH: &str = "2026-01-05T09:00:00Z";
 
-pub(crate) use values::format_guid;
 pub use values::{Activity, Availability, IdStr, PresenceState, SessionId, UnknownValue, UserId};
+pub(crate) use values::{format_guid, parse_guid_any_case};

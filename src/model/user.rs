@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::rules::{Semantics, SessionRequest};
-use super::values::{Activity, Availability, PresenceState, SessionId};
+use super::values::{Activity, Availability, PresenceState, SessionId, hex_pairs};
 
 /// An instant as the model holds it: the value of a jiff [`Timestamp`] (whole seconds and the
 /// nanoseconds, of one sign) in 12 bytes instead of 16, so that a session is 56 bytes, not 64. It
@@ -294,20 +294,22 @@ impl SequenceNumber {
     /// sorts as text exactly as the numbers sort; instants before 1970 clamp to 0. No
     /// formatting machinery and no allocation: the server writes it into a header on every write.
     pub fn encode<'b>(&self, out: &'b mut [u8; Self::MAX_LEN]) -> &'b [u8] {
-        fn hex(value: u64, out: &mut [u8]) {
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            let mut value = value;
-            for slot in out.iter_mut().rev() {
-                *slot = HEX[(value & 0xf) as usize];
-                value >>= 4;
+        /// 16 upper-case hex digits of `value`, two a byte.
+        fn hex(value: u64) -> [u8; 16] {
+            static PAIRS: [[u8; 2]; 256] = hex_pairs(b"0123456789ABCDEF");
+            let mut digits = [0; 16];
+            for (pair, byte) in digits.chunks_exact_mut(2).zip(value.to_be_bytes()) {
+                pair.copy_from_slice(&PAIRS[usize::from(byte)]);
             }
+            digits
         }
         let micros = u64::try_from(self.changed_at.as_microsecond()).unwrap_or(0);
         let write_digits = (16 - self.writes.leading_zeros() as usize / 4).max(10);
-        let len = 16 + write_digits;
-        hex(micros, &mut out[..16]);
-        hex(self.writes, &mut out[16..len]);
-        &out[..len]
+        out[..16].copy_from_slice(&hex(micros));
+        out[16..].copy_from_slice(&hex(self.writes));
+        // The writes in their last `write_digits` digits, right after the instant's 16.
+        out.copy_within(32 - write_digits.., 16);
+        &out[..16 + write_digits]
     }
 }
 

@@ -177,51 +177,81 @@ impl PartialOrd for CompactId {
 
 /// The 16 bytes of `text` when it is a GUID in canonical form (lower case, hyphenated), else `None`.
 fn parse_canonical_guid(text: &str) -> Option<[u8; 16]> {
-    /// Each byte's value as a lower-case hex digit, or `NOT_HEX`.
-    const NOT_HEX: u8 = 0xff;
-    const NIBBLES: [u8; 256] = {
-        let mut table = [NOT_HEX; 256];
-        let mut c = 0;
-        while c < 10 {
-            table[b'0' as usize + c] = c as u8;
-            c += 1;
+    static LOWER_CASE: [u8; 256] = nibbles(false);
+    parse_guid(text, &LOWER_CASE)
+}
+
+/// The 16 bytes of `text` when it is a hyphenated GUID in either case (as Graph compares user
+/// object ids), else `None`.
+pub(crate) fn parse_guid_any_case(text: &str) -> Option<[u8; 16]> {
+    static EITHER_CASE: [u8; 256] = nibbles(true);
+    parse_guid(text, &EITHER_CASE)
+}
+
+/// Marks a byte that is no hex digit in [`nibbles`]: it has a bit a digit's value never has.
+const NOT_HEX: u8 = 0xf0;
+
+/// Each byte's value as a hex digit (lower case, and upper case when asked), else `NOT_HEX`.
+const fn nibbles(upper_too: bool) -> [u8; 256] {
+    let mut table = [NOT_HEX; 256];
+    let mut c = 0;
+    while c < 10 {
+        table[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut c = 0;
+    while c < 6 {
+        table[b'a' as usize + c] = 10 + c as u8;
+        if upper_too {
+            table[b'A' as usize + c] = 10 + c as u8;
         }
-        let mut c = 0;
-        while c < 6 {
-            table[b'a' as usize + c] = 10 + c as u8;
-            c += 1;
-        }
-        table
-    };
+        c += 1;
+    }
+    table
+}
+
+/// The 36-character hyphenated form read with `table`. Whether every digit is one is checked
+/// once, after the loop: a table entry with a high bit set spoils the whole.
+fn parse_guid(text: &str, table: &[u8; 256]) -> Option<[u8; 16]> {
     let text: &[u8; GUID_LEN] = text.as_bytes().try_into().ok()?;
     if GUID_HYPHENS.iter().any(|&i| text[i] != b'-') {
         return None;
     }
     let mut bytes = [0u8; 16];
+    let mut spoiled = 0;
     for (byte, at) in bytes.iter_mut().zip(GUID_DIGITS_AT) {
         let (high, low) = (
-            NIBBLES[usize::from(text[at])],
-            NIBBLES[usize::from(text[at + 1])],
+            table[usize::from(text[at])],
+            table[usize::from(text[at + 1])],
         );
-        // A digit's value is below 16; NOT_HEX is not.
-        if (high | low) > 0xf {
-            return None;
-        }
+        spoiled |= high | low;
         *byte = (high << 4) | low;
     }
-    Some(bytes)
+    (spoiled & NOT_HEX == 0).then_some(bytes)
 }
 
 /// Where each byte of a GUID has its two digits in the canonical text.
 const GUID_DIGITS_AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
 
+/// Each byte's two hex digits, from `digits` (the sixteen of one case).
+pub(crate) const fn hex_pairs(digits: &[u8; 16]) -> [[u8; 2]; 256] {
+    let mut table = [[0; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = [digits[b >> 4], digits[b & 0xf]];
+        b += 1;
+    }
+    table
+}
+
 /// A GUID's canonical text: lower-case hex, hyphenated.
 pub(crate) fn format_guid(bytes: &[u8; 16]) -> [u8; GUID_LEN] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    static PAIRS: [[u8; 2]; 256] = hex_pairs(b"0123456789abcdef");
     let mut out = [b'-'; GUID_LEN];
     for (byte, at) in bytes.iter().zip(GUID_DIGITS_AT) {
-        out[at] = HEX[usize::from(byte >> 4)];
-        out[at + 1] = HEX[usize::from(byte & 0xf)];
+        let [high, low] = PAIRS[usize::from(*byte)];
+        out[at] = high;
+        out[at + 1] = low;
     }
     out
 }
@@ -428,6 +458,12 @@ mod tests {
             };
             let parsed = String::from_utf8(changed).ok().and_then(|t| parse_canonical_guid(&t));
             proptest::prop_assert_eq!(parsed.is_some(), still_hex);
+            // Upper case: a user object id in the path, not a canonical (stored-as-bytes) id.
+            let upper = text.to_ascii_uppercase();
+            proptest::prop_assert_eq!(parse_guid_any_case(&upper), Some(bytes));
+            proptest::prop_assert_eq!(parse_guid_any_case(&text), Some(bytes));
+            let has_letter = upper.bytes().any(|b| b.is_ascii_uppercase());
+            proptest::prop_assert_eq!(parse_canonical_guid(&upper).is_some(), !has_letter);
         }
     }
 

@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 
 use axum::body::Bytes;
+use axum::body::HttpBody as _;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -61,9 +62,12 @@ impl FromRequest<AppState> for ActionBody {
         req: Request,
         state: &AppState,
     ) -> impl Future<Output = Result<Self, GraphError>> + Send {
+        // The first value, as `HeaderMap::get` finds it, by a walk over the few headers a
+        // request has (cheaper than `get`'s hash).
         let content_type = ContentType::of(
             req.headers()
-                .get(header::CONTENT_TYPE)
+                .iter()
+                .find_map(|(name, value)| (name == header::CONTENT_TYPE).then_some(value))
                 .map(|v| v.as_bytes()),
         );
         let body = Limited::new(req.into_body(), state.config.body_limit);
@@ -78,10 +82,17 @@ impl FromRequest<AppState> for ActionBody {
 
 /// Every data frame of a body, in one buffer: the frame itself when there is one, as there
 /// nearly always is for a small body. A body over the limit is a 413.
+///
+/// Reading stops as soon as the body says it has ended (its declared length has arrived), as
+/// `http_body::Body::is_end_stream` allows: asking hyper once more for the end costs the
+/// connection task another turn of its loop before the handler can go on.
 async fn read_all(mut body: Limited<axum::body::Body>) -> Result<Bytes, GraphError> {
     let mut first = Bytes::new();
     let mut joined: Option<Vec<u8>> = None;
-    while let Some(frame) = body.frame().await {
+    while !body.is_end_stream() {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
         let frame = frame.map_err(|e| {
             if e.is::<LengthLimitError>() {
                 GraphError::for_status(StatusCode::PAYLOAD_TOO_LARGE)
@@ -389,30 +400,42 @@ fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
 
 /// How many bytes of `bytes` come before a closing quote, when none of them is a backslash or a
 /// control character. Eight bytes at a time (the zero-byte test of "Bit Twiddling Hacks"): the
-/// lowest flagged byte is exact, which is the only one read.
+/// lowest flagged byte is exact, which is the only one read. The last bytes are read as the
+/// last eight, overlapping bytes already found clean.
 fn plain_len(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
+    let flags = |chunk: &[u8]| -> Option<u64> {
         let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let flagged = (zero_bytes(word ^ (ONES * u64::from(b'"')))
-            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGHS;
+        let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x;
+        Some(
+            (zero_bytes(word ^ (ONES * u64::from(b'"')))
+                | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+                | (word.wrapping_sub(ONES * 0x20) & !word))
+                & HIGHS,
+        )
+    };
+    let closing = |len: usize| (bytes.get(len) == Some(&b'"')).then_some(len);
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let flagged = flags(chunk)?;
         if flagged != 0 {
-            at += flagged.trailing_zeros() as usize / 8;
-            return (bytes.get(at) == Some(&b'"')).then_some(at);
+            return closing(at + flagged.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    let rest = chunks.remainder();
-    let len = rest
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    (rest.get(len) == Some(&b'"')).then_some(at + len)
+    match bytes.len().checked_sub(8) {
+        Some(last) if at < bytes.len() => {
+            let flagged = flags(bytes.get(last..)?)?;
+            (flagged != 0).then_some(())?;
+            closing(last + flagged.trailing_zeros() as usize / 8)
+        }
+        _ => closing(
+            bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?,
+        ),
+    }
 }
 
 /// Reads a whole payload into `members`: one JSON value and nothing after it.

@@ -18,12 +18,12 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::{ActionBody, Param, Parameter, json_kind};
 use super::error::GraphError;
-use crate::model::windows_to_iana;
 use crate::model::{
     Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SequenceNumber,
     SessionId, StatusExpiry, StatusMessageInput, UserId, WorkLocation, WorkLocationLayers,
     preferred_request, rules, session_request,
 };
+use crate::model::{parse_guid_any_case, windows_to_iana};
 
 /// The response header carrying the user's sequenceNumber after a write.
 pub const SEQUENCE_HEADER: &str = "x-presence-sequence-number";
@@ -177,11 +177,7 @@ impl AppState {
 
 /// A user object id: a GUID in its 36-character form, compared case-insensitively.
 pub(crate) fn parse_user_id(raw: &str) -> Option<UserId> {
-    if raw.len() != 36 {
-        return None;
-    }
-    let id = uuid::Uuid::try_parse(raw).ok()?;
-    Some(UserId::from_guid(id.into_bytes()))
+    parse_guid_any_case(raw).map(UserId::from_guid)
 }
 
 /// A path id that is no GUID: 400 BadRequest, as for a non-GUID id in getPresencesByUserId.
