@@ -601,10 +601,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // One server until the process exits: its state is never freed.
         let state = match conditions {
             Some(c) => AppState::with_conditions(config, clock, Conditions::new(c)),
             None => AppState::new(config, clock),
-        };
+        }
+        .for_the_process();
         let server = match RunningServer::start_state_on(addr, state).await {
             Ok(server) => server,
             Err(e) => {

@@ -654,3 +654,35 @@ async fn pipelined_writes_on_one_connection_are_each_read_and_answered() {
         "the read after the three writes shows the last: {responses}"
     );
 }
+
+/// A state kept for the rest of the process (the `serve` command's) serves exactly as a counted
+/// one: the same writes, the same reads, and every copy is the one state.
+#[tokio::test]
+async fn a_state_kept_for_the_process_serves_as_a_counted_one() {
+    use presence_conformance::server::AppState;
+    let config = ServerConfig {
+        no_auth: true,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(config, PresenceClock::virtual_at_epoch()).for_the_process();
+    let copy = state.clone();
+    assert!(std::ptr::eq(&*state, &*copy), "copies share the one state");
+    let server = RunningServer::start_state_on("127.0.0.1:0".parse().unwrap(), state)
+        .await
+        .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/v1.0/users/{USER}/presence/setPresence",
+            server.base_url()
+        ))
+        .json(&json!({"sessionId": APP, "availability": "Busy", "activity": "InACall"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(shown(&server).await, (json!("Busy"), json!("InACall")));
+    assert!(
+        std::ptr::eq(&*copy, &**server.state()),
+        "the server's state is the one kept"
+    );
+}

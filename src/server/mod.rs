@@ -52,16 +52,42 @@ pub struct Shared {
 
 /// The handlers' state: cheap to clone.
 #[derive(Clone, Debug)]
-pub struct AppState(Arc<Shared>);
+pub struct AppState(Holder);
+
+/// How a state is held. axum copies the state several times for every request, and a reference
+/// count that two cores increment and decrement on every request moves its cache line between
+/// them each time: a point of the server's share of its ceiling (`docs/perf/server.md`).
+#[derive(Clone, Debug)]
+enum Holder {
+    /// Counted: a server that stops and frees its state (tests, the embedded target).
+    Counted(Arc<Shared>),
+    /// Until the process ends (the `serve` command's one server): copies touch no count.
+    Process(&'static Shared),
+}
 
 impl Deref for AppState {
     type Target = Shared;
     fn deref(&self) -> &Shared {
-        &self.0
+        match &self.0 {
+            Holder::Counted(shared) => shared,
+            Holder::Process(shared) => shared,
+        }
     }
 }
 
 impl AppState {
+    /// This state, kept for the rest of the process and never freed: for a server that runs
+    /// until the process exits (`serve`), whose requests then copy it without a reference count.
+    pub fn for_the_process(self) -> Self {
+        match self.0 {
+            Holder::Counted(shared) => {
+                let kept: &'static Arc<Shared> = Box::leak(Box::new(shared));
+                AppState(Holder::Process(kept))
+            }
+            held @ Holder::Process(_) => AppState(held),
+        }
+    }
+
     pub fn new(config: ServerConfig, clock: PresenceClock) -> Self {
         Self::with_semantics(config, clock, Semantics::GRAPH)
     }
@@ -91,13 +117,13 @@ impl AppState {
             config.token_lifetime = std::time::Duration::from_secs(seconds);
         }
         let conditions = conditions.map(|c| c.on_clock(clock.time_scale()));
-        AppState(Arc::new(Shared {
+        AppState(Holder::Counted(Arc::new(Shared {
             config,
             clock,
             store: shards::ShardedStore::new(rules),
             tokens: TokenStore::default(),
             conditions,
-        }))
+        })))
     }
 
     pub fn view(&self, user: &UserId) -> PresenceView {
