@@ -16,8 +16,8 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::AppState;
 use super::error::GraphError;
+use super::{AppState, request_header};
 
 /// A request body, read within the configured size limit.
 #[derive(Debug)]
@@ -62,13 +62,8 @@ impl FromRequest<AppState> for ActionBody {
         req: Request,
         state: &AppState,
     ) -> impl Future<Output = Result<Self, GraphError>> + Send {
-        // The first value, as `HeaderMap::get` finds it, by a walk over the few headers a
-        // request has (cheaper than `get`'s hash).
         let content_type = ContentType::of(
-            req.headers()
-                .iter()
-                .find_map(|(name, value)| (name == header::CONTENT_TYPE).then_some(value))
-                .map(|v| v.as_bytes()),
+            request_header(req.headers(), &header::CONTENT_TYPE).map(|v| v.as_bytes()),
         );
         let body = Limited::new(req.into_body(), state.config.body_limit);
         async move {
@@ -400,42 +395,30 @@ fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
 
 /// How many bytes of `bytes` come before a closing quote, when none of them is a backslash or a
 /// control character. Eight bytes at a time (the zero-byte test of "Bit Twiddling Hacks"): the
-/// lowest flagged byte is exact, which is the only one read. The last bytes are read as the
-/// last eight, overlapping bytes already found clean.
+/// lowest flagged byte is exact, which is the only one read.
 fn plain_len(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let flags = |chunk: &[u8]| -> Option<u64> {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x;
-        Some(
-            (zero_bytes(word ^ (ONES * u64::from(b'"')))
-                | zero_bytes(word ^ (ONES * u64::from(b'\\')))
-                | (word.wrapping_sub(ONES * 0x20) & !word))
-                & HIGHS,
-        )
-    };
-    let closing = |len: usize| (bytes.get(len) == Some(&b'"')).then_some(len);
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x;
+    let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let flagged = flags(chunk)?;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let flagged = (zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGHS;
         if flagged != 0 {
-            return closing(at + flagged.trailing_zeros() as usize / 8);
+            at += flagged.trailing_zeros() as usize / 8;
+            return (bytes.get(at) == Some(&b'"')).then_some(at);
         }
         at += 8;
     }
-    match bytes.len().checked_sub(8) {
-        Some(last) if at < bytes.len() => {
-            let flagged = flags(bytes.get(last..)?)?;
-            (flagged != 0).then_some(())?;
-            closing(last + flagged.trailing_zeros() as usize / 8)
-        }
-        _ => closing(
-            bytes
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?,
-        ),
-    }
+    let rest = chunks.remainder();
+    let len = rest
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (rest.get(len) == Some(&b'"')).then_some(at + len)
 }
 
 /// Reads a whole payload into `members`: one JSON value and nothing after it.

@@ -20,7 +20,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::conditions::{self, Rng};
-use super::{AppState, GraphError};
+use super::{AppState, GraphError, request_header};
 use crate::model::format_guid;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
@@ -137,13 +137,7 @@ struct RequestContext {
 
 impl RequestContext {
     fn of(state: &AppState, request: &Request) -> Self {
-        // The first value, as `HeaderMap::get` finds it, but by a walk over the few headers a
-        // request has: `get` hashes the 17-byte name byte by byte first, which cost more than
-        // the walk.
-        let client_request_id = request
-            .headers()
-            .iter()
-            .find_map(|(name, value)| (*name == CLIENT_REQUEST_ID).then_some(value))
+        let client_request_id = request_header(request.headers(), &CLIENT_REQUEST_ID)
             .filter(|v| v.to_str().is_ok() && v.len() <= CLIENT_REQUEST_ID_MAX)
             .cloned();
         let log = state.config.log_requests.then(|| {
