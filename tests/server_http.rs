@@ -471,14 +471,16 @@ async fn user_ids_must_be_guids_and_me_without_auth_is_the_default_user() {
     assert_eq!(shown(&server).await, (json!("Busy"), json!("InACall")));
 }
 
-/// Every path shape the two routers share between them (Graph's fixed routes first, every other
-/// route behind them) answers as one router did: the status, and the start of the message.
+/// Every path shape answers as it did when one router held every route, whether the server's own
+/// parse of Graph's presence paths answers it or the router behind it (the token endpoint, the
+/// control protocol, the 404): the status, and the start of the message.
 #[tokio::test]
 async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
     let server = start_without_auth().await;
     let client = reqwest::Client::new();
     let body = json!({ "sessionId": APP, "availability": "Busy", "activity": "InACall" });
-    let cases: [(&str, String, u16, &str); 12] = [
+    let encoded_user = USER.replace('-', "%2D");
+    let cases: [(&str, String, u16, &str); 15] = [
         (
             "POST",
             format!("/v1.0/users/{USER}/presence/setPresence"),
@@ -546,6 +548,25 @@ async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
             404,
             "Resource not found for the segment.",
         ),
+        // A path parameter is percent-decoded, as a router decodes it.
+        (
+            "POST",
+            format!("/v1.0/users/{encoded_user}/presence/setPresence"),
+            200,
+            "",
+        ),
+        (
+            "GET",
+            format!("/v1.0/users/{USER}/presence/"),
+            404,
+            "Resource not found for the segment.",
+        ),
+        (
+            "POST",
+            "/v1.0/communications/getPresencesByUserId/more".to_owned(),
+            404,
+            "Resource not found for the segment.",
+        ),
     ];
     for (method, path, status, message) in cases {
         let response = client
@@ -568,6 +589,24 @@ async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
             assert!(text.starts_with(message), "{method} {path}: {text}");
         }
     }
+}
+
+/// HEAD on a presence is GET without the body: the same status and headers.
+#[tokio::test]
+async fn head_on_a_presence_answers_as_get_without_a_body() {
+    let server = start_without_auth().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1.0/users/{USER}/presence", server.base_url());
+    let got = client.get(&url).send().await.unwrap();
+    let head = client.head(&url).send().await.unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(
+        head.headers()["content-type"],
+        got.headers()["content-type"]
+    );
+    assert!(head.headers().contains_key("request-id"));
+    assert!(head.bytes().await.unwrap().is_empty());
+    assert!(!got.bytes().await.unwrap().is_empty());
 }
 
 /// A body that arrives in several pieces, with pauses, is read whole: chunked, or with its length

@@ -51,10 +51,6 @@ impl ContentType {
 /// Reads the body itself, within the server's `body_limit`, rather than through axum's `Bytes`
 /// under a `DefaultBodyLimit` layer: that layer costs every request an extension (and the
 /// growth of the extension map) for a limit only the body extractors read.
-///
-/// Not an `async fn`: its future would keep the whole request (headers and all) for as long as
-/// the body takes to arrive, and make the write handler's future too large for the allocator's
-/// per-thread cache (`docs/perf/server.md`). The headers are read first; only the body waits.
 impl FromRequest<AppState> for ActionBody {
     type Rejection = GraphError;
 
@@ -62,10 +58,24 @@ impl FromRequest<AppState> for ActionBody {
         req: Request,
         state: &AppState,
     ) -> impl Future<Output = Result<Self, GraphError>> + Send {
+        ActionBody::read(req, state.config.body_limit)
+    }
+}
+
+impl ActionBody {
+    /// A request's body, once it has arrived, with at most `limit` bytes (a 413 beyond).
+    ///
+    /// Not an `async fn`: its future would keep the whole request (headers and all) for as long
+    /// as the body takes to arrive, and make the write's future too large for the allocator's
+    /// per-thread cache (`docs/perf/server.md`). The headers are read first; only the body waits.
+    pub(crate) fn read(
+        req: Request,
+        limit: usize,
+    ) -> impl Future<Output = Result<Self, GraphError>> + Send + 'static {
         let content_type = ContentType::of(
             request_header(req.headers(), &header::CONTENT_TYPE).map(|v| v.as_bytes()),
         );
-        let body = Limited::new(req.into_body(), state.config.body_limit);
+        let body = Limited::new(req.into_body(), limit);
         async move {
             Ok(ActionBody {
                 bytes: read_all(body).await?,

@@ -1,10 +1,12 @@
-//! The request context around every route: a request id on every response, the caller's
+//! The request context around every request: a request id on every response, the caller's
 //! client-request-id echoed, every failure rendered in Graph's error shape (axum's own rejections
-//! included), the tenant conditions' gate, and one log line per request when asked to.
+//! included), the tenant conditions' gate, and one log line per request when asked to. Inside it,
+//! Graph's presence paths are answered from their parse (`presence::answer`) and every other
+//! request goes to the router.
 //!
-//! One hand-written layer instead of a chain of `axum::middleware::from_fn`: each of those clones
-//! and boxes the inner service and boxes a future on every request, which on the write path cost
-//! as much as the presence rules themselves.
+//! One hand-written service instead of a chain of `axum::middleware::from_fn`: each of those
+//! clones and boxes the inner service and boxes a future on every request, which on the write
+//! path cost as much as the presence rules themselves.
 
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -16,10 +18,10 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Response;
-use tower_layer::Layer;
 use tower_service::Service;
 
 use super::conditions::{self, Rng};
+use super::presence::{self, Answer};
 use super::{AppState, GraphError, request_header};
 use crate::model::format_guid;
 
@@ -29,30 +31,7 @@ const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id
 /// The longest client-request-id echoed back.
 const CLIENT_REQUEST_ID_MAX: usize = 128;
 
-/// Puts [`WithContext`] around a route.
-#[derive(Clone, Debug)]
-pub(crate) struct ContextLayer {
-    state: AppState,
-}
-
-impl ContextLayer {
-    pub(crate) fn new(state: AppState) -> Self {
-        ContextLayer { state }
-    }
-}
-
-impl<S> Layer<S> for ContextLayer {
-    type Service = WithContext<S>;
-
-    fn layer(&self, inner: S) -> WithContext<S> {
-        WithContext {
-            inner,
-            state: self.state.clone(),
-        }
-    }
-}
-
-/// A route with the request context around it.
+/// The router, with Graph's presence paths and the request context around it.
 #[derive(Clone, Debug)]
 pub(crate) struct WithContext<S> {
     inner: S,
@@ -81,8 +60,12 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let context = RequestContext::of(&self.state, &request);
         let inner = match conditions::admit(&self.state, &request) {
-            Some(refused) => Inner::Refused(Some(refused)),
-            None => Inner::Routed(self.inner.call(request)),
+            Some(refused) => Inner::Ready(Some(refused)),
+            None => match presence::answer(&self.state, request) {
+                Answer::Now(response) => Inner::Ready(Some(response)),
+                Answer::Later(future) => Inner::Presence(future),
+                Answer::NotPresence(other) => Inner::Routed(self.inner.call(other)),
+            },
         };
         ContextFuture {
             inner,
@@ -92,7 +75,8 @@ where
     }
 }
 
-/// The route's response (or the conditions' refusal), then the context applied to it.
+/// The response (the presence answer, the route's, or the conditions' refusal), then the
+/// context applied to it.
 pub(crate) struct ContextFuture<F> {
     inner: Inner<F>,
     context: Option<RequestContext>,
@@ -100,8 +84,12 @@ pub(crate) struct ContextFuture<F> {
 }
 
 enum Inner<F> {
+    /// A presence path's answer, once the body has been read.
+    Presence(Pin<Box<dyn Future<Output = Response> + Send>>),
+    /// Another path's route.
     Routed(F),
-    Refused(Option<Response>),
+    /// Answered at once.
+    Ready(Option<Response>),
 }
 
 impl<F> Future for ContextFuture<F>
@@ -118,7 +106,11 @@ where
                 Poll::Ready(Err(never)) => match never {},
                 Poll::Pending => return Poll::Pending,
             },
-            Inner::Refused(refused) => refused.take().unwrap_or_default(),
+            Inner::Presence(future) => match future.as_mut().poll(cx) {
+                Poll::Ready(response) => response,
+                Poll::Pending => return Poll::Pending,
+            },
+            Inner::Ready(ready) => ready.take().unwrap_or_default(),
         };
         Poll::Ready(Ok(match this.context.take() {
             Some(context) => context.finish(&this.state, response),

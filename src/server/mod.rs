@@ -17,6 +17,7 @@ pub mod config;
 mod context;
 pub mod control;
 pub mod error;
+mod graph_path;
 pub mod presence;
 pub mod shards;
 
@@ -192,49 +193,26 @@ pub(crate) fn request_header<'h>(
 }
 
 /// The whole HTTP surface, as a `Router` (in-process callers, and tests that put their own
-/// middleware around it).
+/// middleware around it): the socket server's one service, as the router's fallback.
 pub fn app(state: AppState) -> Router {
-    routes(state.clone()).layer(context::ContextLayer::new(state))
+    Router::new().fallback_service(served(state))
 }
 
-/// The whole HTTP surface as the socket server runs it: the same routes in the same request
-/// context, put around the router once instead of around each route. `Router::layer` boxes and
-/// clones every route's layer on every request, which cost a write 800 instructions.
+/// The whole HTTP surface as the socket server runs it: Graph's presence paths answered from
+/// their parse (`graph_path`), every other path by [`routes`], all in one request context.
 fn served(state: AppState) -> context::WithContext<Router> {
     context::WithContext::new(routes(state.clone()), state)
 }
 
-/// The routes of [`app`] without the request context around them, in two routers: Graph's
-/// fixed routes, then, for any path they do not hold, every other route.
-///
-/// matchit keeps a backtracking stack (an allocation) for each request that passes a node where
-/// a parameter stands beside static segments. So the known versions' actions and reads, which
-/// carry nearly every request, are in a router with no parameter beside a static segment; any
-/// other version segment (answered with Graph's "Invalid version" 404), an unknown action, the
-/// token endpoint and the control protocol are in the router behind it. A path the first router
-/// holds never reaches the second, so no route of the second is shadowed that was not before:
-/// static segments won over parameters in one router too.
+/// Every route besides Graph's presence paths: the token endpoint, the control protocol, and
+/// the 404 for a path nothing holds.
 fn routes(state: AppState) -> Router {
-    ["/v1.0", "/beta"]
-        .into_iter()
-        .fold(Router::new(), fixed_presence_routes)
-        .with_state(state.clone())
-        .fallback_service(other_routes(state))
-}
-
-/// Every route that is not one of Graph's fixed routes, and the 404 for paths no route holds.
-fn other_routes(state: AppState) -> Router {
-    let mut router = ["/v1.0", "/beta"]
-        .into_iter()
-        .fold(Router::new(), action_parameter_routes);
-    // Any other version segment: the same routes, under a parameter.
-    router = read_routes(action_parameter_routes(router, "/{segment}"), "/{segment}")
-        // The token form is the one body read by an axum extractor; the presence bodies apply
-        // the limit themselves (`body::ActionBody`).
-        .route(
-            "/{segment}/oauth2/v2.0/token",
-            post(auth::token_endpoint).layer(DefaultBodyLimit::max(state.config.body_limit)),
-        );
+    // The token form is the one body read by an axum extractor; the presence bodies apply the
+    // limit themselves (`body::ActionBody`).
+    let mut router = Router::new().route(
+        "/{segment}/oauth2/v2.0/token",
+        post(auth::token_endpoint).layer(DefaultBodyLimit::max(state.config.body_limit)),
+    );
     // The clock can be read on any clock (a sped-up real clock runs ahead of the runner's);
     // only a virtual one can be reset and moved.
     router = router.route("/_conformance/clock", get(control::clock));
@@ -256,56 +234,6 @@ fn other_routes(state: AppState) -> Router {
     router
         .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })
         .with_state(state)
-}
-
-/// Graph's fixed routes under a known version segment: each action on each base, the reads and
-/// the batch read.
-fn fixed_presence_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
-    let router = presence::ACTIONS
-        .into_iter()
-        .flat_map(presence::named_action_routes)
-        .fold(router, |router, (path, method)| {
-            router.route(&format!("{segment}{path}"), method)
-        });
-    read_routes(router, segment)
-}
-
-/// The reads and the batch read under one version segment (`/v1.0`, or a parameter).
-fn read_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
-    use presence::*;
-    router
-        .route(
-            &format!("{segment}/users/{{id}}/presence"),
-            get(get_user_presence),
-        )
-        .route(&format!("{segment}/me/presence"), get(get_my_presence))
-        .route(
-            &format!("{segment}/communications/presences/{{id}}"),
-            get(get_communications_presence),
-        )
-        .route(
-            &format!("{segment}/communications/getPresencesByUserId"),
-            post(get_presences_by_user_id),
-        )
-}
-
-/// The actions under one version segment with the action a parameter: an unknown one (a 404
-/// naming the segment), and any action under an unknown version.
-fn action_parameter_routes(router: Router<AppState>, segment: &str) -> Router<AppState> {
-    use presence::*;
-    router
-        .route(
-            &format!("{segment}/users/{{id}}/presence/{{action}}"),
-            post(user_action).fallback(action_with_wrong_method),
-        )
-        .route(
-            &format!("{segment}/me/presence/{{action}}"),
-            post(my_action).fallback(action_with_wrong_method),
-        )
-        .route(
-            &format!("{segment}/communications/presences/{{id}}/{{action}}"),
-            post(communications_action).fallback(action_with_wrong_method),
-        )
 }
 
 /// A server listening on a loopback port, stopped when dropped.

@@ -1,33 +1,116 @@
-//! The presence routes: reads, the batch read, and the five write actions on each of Graph's
-//! three bases (`/users/{id}/presence`, `/me/presence`, `/communications/presences/{id}`).
+//! The presence surface: which of Graph's presence paths a request names, and its answer, for
+//! the reads, the batch read, and the write actions on each of Graph's three bases
+//! (`/users/{id}/presence`, `/me/presence`, `/communications/presences/{id}`).
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::body::Body;
+use axum::extract::{Query, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, post};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
 use super::body::{ActionBody, Param, Parameter, json_kind};
 use super::error::GraphError;
+use super::graph_path::{GraphPath, PresenceOf, Resource, Segment};
 use crate::model::{
     Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SequenceNumber,
     SessionId, StatusExpiry, StatusMessageInput, UserId, WorkLocation, WorkLocationLayers,
     preferred_request, rules, session_request,
 };
 use crate::model::{parse_guid_any_case, windows_to_iana};
+use crate::operation::Via;
 
 /// The response header carrying the user's sequenceNumber after a write.
 pub const SEQUENCE_HEADER: &str = "x-presence-sequence-number";
 const SEQUENCE_HEADER_NAME: HeaderName = HeaderName::from_static(SEQUENCE_HEADER);
+
+/// The answer to a request for a presence path.
+pub(crate) enum Answer {
+    /// At once: a read, or a refusal.
+    Now(Response),
+    /// Once the request's body has been read.
+    Later(Pin<Box<dyn Future<Output = Response> + Send>>),
+    /// None: the path is not one of Graph's presence paths. The request, for the router.
+    NotPresence(Request),
+}
+
+/// Answers a request for one of Graph's presence paths, or hands back any other request. The
+/// checks come in the order Graph's routes made them: the method (405), the version segment
+/// (404), the caller (401), then the resource's own (the action, the user, the body).
+pub(crate) fn answer(state: &AppState, request: Request) -> Answer {
+    let Some(path) = GraphPath::parse(request.uri().path()) else {
+        return Answer::NotPresence(request);
+    };
+    let head = request.method() == Method::HEAD;
+    match path.resource {
+        Resource::Presence(of) => {
+            let mut response = match request.method() {
+                &Method::GET | &Method::HEAD => read(state, path.version, of, &request),
+                _ => Err(method_not_allowed("GET,HEAD")),
+            }
+            .into_response();
+            if head {
+                *response.body_mut() = Body::empty();
+            }
+            Answer::Now(response)
+        }
+        Resource::Action(of, segment) => {
+            let action = action_named(segment);
+            let checked = match request.method() {
+                &Method::POST => GraphRequest::of(state, path.version, request.headers()),
+                _ => Err(wrong_method_on(&action)),
+            };
+            match checked {
+                Err(refused) => Answer::Now(refused.into_response()),
+                Ok(graph) => {
+                    let subject = Subject::of(of);
+                    after_body(state, request, move |state, body| {
+                        write(state, &graph, subject, &action, body)
+                    })
+                }
+            }
+        }
+        Resource::PresencesByUserId => {
+            let checked = match request.method() {
+                &Method::POST => GraphRequest::of(state, path.version, request.headers()),
+                _ => Err(method_not_allowed("POST")),
+            };
+            match checked {
+                Err(refused) => Answer::Now(refused.into_response()),
+                Ok(graph) => {
+                    let base_url = graph.base_url(request.headers());
+                    after_body(state, request, move |state, body| {
+                        presences_by_user_id(state, &graph, &base_url, body)
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// The answer of `then` once the request's body has been read (or the body's refusal: 413, or
+/// a body that could not be read).
+fn after_body<F>(state: &AppState, request: Request, then: F) -> Answer
+where
+    F: FnOnce(&AppState, &ActionBody) -> Result<Response, GraphError> + Send + 'static,
+{
+    let body = ActionBody::read(request, state.config.body_limit);
+    let state = state.clone();
+    Answer::Later(Box::pin(async move {
+        body.await
+            .and_then(|body| then(&state, &body))
+            .into_response()
+    }))
+}
 
 /// The version segment and the authenticated caller of a Graph request.
 pub(crate) struct GraphRequest {
@@ -37,22 +120,9 @@ pub(crate) struct GraphRequest {
 }
 
 impl GraphRequest {
-    /// `http://{host}/{segment}`: the base of `@odata.context`.
-    fn base_url(&self, host: &Host) -> String {
-        let host = host
-            .0
-            .as_ref()
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("graph.local");
-        format!("http://{host}/{}", self.segment)
-    }
-}
-
-impl FromRequestParts<AppState> for GraphRequest {
-    type Rejection = GraphError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, GraphError> {
-        let (profile, segment) = match version_segment(parts.uri.path()) {
+    /// The request's version (Graph serves `v1.0` and `beta`: any other is a 404) and caller.
+    fn of(state: &AppState, version: &str, headers: &HeaderMap) -> Result<Self, GraphError> {
+        let (profile, segment) = match version {
             "v1.0" => (Profile::V1_0, "v1.0"),
             "beta" => (state.config.beta_profile, "beta"),
             other => {
@@ -64,7 +134,7 @@ impl FromRequestParts<AppState> for GraphRequest {
         let caller = if state.config.no_auth {
             Caller::Anonymous
         } else {
-            state.tokens.authenticate(&parts.headers)?
+            state.tokens.authenticate(headers)?
         };
         Ok(GraphRequest {
             profile,
@@ -72,72 +142,29 @@ impl FromRequestParts<AppState> for GraphRequest {
             caller,
         })
     }
-}
 
-/// The first segment of a path (leading slashes skipped): Graph's version. The two Graph serves
-/// are recognised without searching the path.
-fn version_segment(path: &str) -> &str {
-    for known in ["v1.0", "beta"] {
-        let rest = path.strip_prefix('/').and_then(|p| p.strip_prefix(known));
-        if rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
-            return known;
-        }
-    }
-    let path = path.trim_start_matches('/');
-    path.split_once('/').map_or(path, |(first, _)| first)
-}
-
-/// The `Host` header, which the reads name in `@odata.context` (the writes never need it).
-pub(crate) struct Host(Option<HeaderValue>);
-
-impl<S: Sync> FromRequestParts<S> for Host {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Host(parts.headers.get(header::HOST).cloned()))
+    /// `http://{host}/{segment}`, with the request's `Host`: the base of `@odata.context`.
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("graph.local");
+        format!("http://{host}/{}", self.segment)
     }
 }
 
-/// The parameters of a path, by name: the version segment is a parameter on some routes and
-/// static on others. (The named actions, under a static segment only, take a [`PathUser`] alone.)
-#[derive(Deserialize)]
-pub(crate) struct IdPath {
-    id: PathUser,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct ActionPath {
-    action: String,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct IdActionPath {
-    id: PathUser,
-    action: String,
-}
-
-/// A path's `{id}`, read as a user object id where the router hands the segment over, so that
-/// the usual request keeps no copy of it. Any other text is kept, and refused in its turn (after
-/// the version and the action are checked, before the body is).
+/// A path's `{id}`, read as a user object id, percent-decoded as a router decodes a path
+/// parameter. Any other text is kept, and refused in its turn (after the version and the action
+/// are checked, before the body is).
 pub(crate) enum PathUser {
     Id(UserId),
     NotAnId(String),
 }
 
-impl<'de> Deserialize<'de> for PathUser {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Segment;
-        impl serde::de::Visitor<'_> for Segment {
-            type Value = PathUser;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a path segment")
-            }
-            fn visit_str<E>(self, raw: &str) -> Result<PathUser, E> {
-                Ok(parse_user_id(raw)
-                    .map_or_else(|| PathUser::NotAnId(raw.to_owned()), PathUser::Id))
-            }
-        }
-        d.deserialize_str(Segment)
+impl PathUser {
+    fn of(segment: Segment<'_>) -> Self {
+        let raw = segment.decoded();
+        parse_user_id(&raw).map_or_else(|| PathUser::NotAnId(raw.into_owned()), PathUser::Id)
     }
 }
 
@@ -145,6 +172,15 @@ impl<'de> Deserialize<'de> for PathUser {
 enum Subject {
     Me,
     Id(PathUser),
+}
+
+impl Subject {
+    fn of(presence: PresenceOf<'_>) -> Self {
+        match presence {
+            PresenceOf::Me => Subject::Me,
+            PresenceOf::User(id) | PresenceOf::Communications(id) => Subject::Id(PathUser::of(id)),
+        }
+    }
 }
 
 impl AppState {
@@ -190,53 +226,28 @@ fn invalid_user_id(raw: &str) -> GraphError {
 
 // ---- reads -------------------------------------------------------------------------------
 
-pub(crate) async fn get_user_presence(
-    State(state): State<AppState>,
-    request: GraphRequest,
-    host: Host,
-    Path(IdPath { id }): Path<IdPath>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+/// `GET` a presence, on any of the three bases.
+fn read(
+    state: &AppState,
+    version: &str,
+    of: PresenceOf<'_>,
+    request: &Request,
 ) -> Result<Response, GraphError> {
+    let graph = GraphRequest::of(state, version, request.headers())?;
+    let context = match of.via() {
+        Via::Users | Via::Me => "users('{}')/presence/$entity",
+        Via::Communications => "communications/presences/$entity",
+    };
+    let query = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
+        .map(|Query(pairs)| pairs)
+        .map_err(|e| GraphError::bad_request(format!("The query string is invalid: {e}")))?;
     read_one(
-        &state,
-        &request.base_url(&host),
-        &request,
-        &query_pairs(query)?,
-        Subject::Id(id),
-        "users('{}')/presence/$entity",
-    )
-}
-
-pub(crate) async fn get_my_presence(
-    State(state): State<AppState>,
-    request: GraphRequest,
-    host: Host,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, GraphError> {
-    read_one(
-        &state,
-        &request.base_url(&host),
-        &request,
-        &query_pairs(query)?,
-        Subject::Me,
-        "users('{}')/presence/$entity",
-    )
-}
-
-pub(crate) async fn get_communications_presence(
-    State(state): State<AppState>,
-    request: GraphRequest,
-    host: Host,
-    Path(IdPath { id }): Path<IdPath>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, GraphError> {
-    read_one(
-        &state,
-        &request.base_url(&host),
-        &request,
-        &query_pairs(query)?,
-        Subject::Id(id),
-        "communications/presences/$entity",
+        state,
+        &graph.base_url(request.headers()),
+        &graph,
+        &query,
+        Subject::of(of),
+        context,
     )
 }
 
@@ -250,14 +261,6 @@ const SELECTABLE: [&str; 7] = [
     "statusMessage",
     "workLocation",
 ];
-
-fn query_pairs(
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Vec<(String, String)>, GraphError> {
-    query
-        .map(|Query(pairs)| pairs)
-        .map_err(|e| GraphError::bad_request(format!("The query string is invalid: {e}")))
-}
 
 /// `$select=a,b`: the properties to return (`id` always comes), or `None` for all. Unknown,
 /// empty and repeated names are refused, as OData refuses them.
@@ -317,11 +320,11 @@ fn read_one(
 }
 
 /// `POST /communications/getPresencesByUserId`.
-pub(crate) async fn get_presences_by_user_id(
-    State(state): State<AppState>,
-    request: GraphRequest,
-    host: Host,
-    body: ActionBody,
+fn presences_by_user_id(
+    state: &AppState,
+    request: &GraphRequest,
+    base_url: &str,
+    body: &ActionBody,
 ) -> Result<Response, GraphError> {
     let [parameter] = body.parameters("getPresencesByUserId", ["ids"])?;
     let ids = match parameter.value() {
@@ -363,7 +366,7 @@ pub(crate) async fn get_presences_by_user_id(
         .map(|(user, view)| presence_json(user, view, sees_private(&request.caller, user)))
         .collect();
     Ok(json_response(json!({
-        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.presence)", request.base_url(&host)),
+        "@odata.context": format!("{base_url}/$metadata#Collection(microsoft.graph.presence)"),
         "value": value,
     })))
 }
@@ -425,62 +428,6 @@ pub(crate) fn format_instant(t: Timestamp) -> String {
 
 // ---- writes ------------------------------------------------------------------------------
 
-pub(crate) async fn user_action(
-    State(state): State<AppState>,
-    request: GraphRequest,
-    Path(IdActionPath { id, action }): Path<IdActionPath>,
-    body: ActionBody,
-) -> Result<Response, GraphError> {
-    write(&state, &request, Subject::Id(id), &action, &body)
-}
-
-pub(crate) async fn my_action(
-    State(state): State<AppState>,
-    request: GraphRequest,
-    Path(ActionPath { action }): Path<ActionPath>,
-    body: ActionBody,
-) -> Result<Response, GraphError> {
-    write(&state, &request, Subject::Me, &action, &body)
-}
-
-pub(crate) async fn communications_action(
-    State(state): State<AppState>,
-    request: GraphRequest,
-    Path(IdActionPath { id, action }): Path<IdActionPath>,
-    body: ActionBody,
-) -> Result<Response, GraphError> {
-    write(&state, &request, Subject::Id(id), &action, &body)
-}
-
-/// The routes of one known action, on the three bases, under a static version segment: the
-/// action is the route's own, not a path parameter (the router allocates every parameter).
-/// Returns (path under the segment, method router) pairs.
-pub(crate) fn named_action_routes(action: &'static str) -> [(String, MethodRouter<AppState>); 3] {
-    let user = move |State(state): State<AppState>,
-                     request: GraphRequest,
-                     Path(id): Path<PathUser>,
-                     body: ActionBody| async move {
-        write(&state, &request, Subject::Id(id), action, &body)
-    };
-    let me = move |State(state): State<AppState>, request: GraphRequest, body: ActionBody| async move {
-        write(&state, &request, Subject::Me, action, &body)
-    };
-    [
-        (
-            format!("/users/{{id}}/presence/{action}"),
-            post(user).fallback(action_with_wrong_method),
-        ),
-        (
-            format!("/me/presence/{action}"),
-            post(me).fallback(action_with_wrong_method),
-        ),
-        (
-            format!("/communications/presences/{{id}}/{action}"),
-            post(user).fallback(action_with_wrong_method),
-        ),
-    ]
-}
-
 /// The actions Graph binds to a presence.
 pub(crate) const ACTIONS: [&str; 9] = [
     "setPresence",
@@ -499,14 +446,22 @@ fn unknown_segment(action: &str) -> GraphError {
     GraphError::not_found(format!("Resource not found for the segment '{shown}'."))
 }
 
+/// An action's segment, decoded: the action's own name when it is one Graph binds.
+fn action_named(segment: Segment<'_>) -> Cow<'static, str> {
+    let name = segment.decoded();
+    ACTIONS
+        .into_iter()
+        .find(|action| *action == name)
+        .map_or_else(|| Cow::Owned(name.into_owned()), Cow::Borrowed)
+}
+
 /// Any method but POST on an action path: 405 (with `Allow: POST`) for an action, 404 for a
 /// segment that is none.
-pub(crate) async fn action_with_wrong_method(uri: axum::http::Uri) -> GraphError {
-    let last = uri.path().rsplit('/').next().unwrap_or_default();
-    if ACTIONS.contains(&last) {
+fn wrong_method_on(action: &str) -> GraphError {
+    if ACTIONS.contains(&action) {
         method_not_allowed("POST")
     } else {
-        unknown_segment(last)
+        unknown_segment(action)
     }
 }
 

@@ -1,0 +1,206 @@
+//! Graph's presence paths, parsed once: which presence resource a request's path names, with
+//! its version segment, user and action as they came.
+//!
+//! The server answers these paths from this parse rather than from a route table: axum's router
+//! allocates every path parameter (a key and a percent-decoded value), a matched-path extension
+//! and its map, and boxes each route's future, which cost a write more instructions than reading,
+//! checking and applying it (`docs/perf/server.md`). Every other path (the token endpoint, the
+//! control protocol, anything unknown) is still routed by axum.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
+
+use crate::operation::Via;
+
+/// A path of the form Graph serves presence under: `/{version}/{resource}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GraphPath<'p> {
+    /// The first segment, as it came: `v1.0`, `beta`, or another (Graph's "Invalid version").
+    pub version: &'p str,
+    pub resource: Resource<'p>,
+}
+
+/// The presence resource a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resource<'p> {
+    /// `…/presence` (read with GET).
+    Presence(PresenceOf<'p>),
+    /// `…/presence/{action}` (called with POST); the action's segment as it came.
+    Action(PresenceOf<'p>, Segment<'p>),
+    /// `/communications/getPresencesByUserId` (the batch read, called with POST).
+    PresencesByUserId,
+}
+
+/// Whose presence: one of Graph's three path forms, with the `{id}` segment where it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PresenceOf<'p> {
+    /// `/users/{id}/presence`
+    User(Segment<'p>),
+    /// `/me/presence`
+    Me,
+    /// `/communications/presences/{id}`
+    Communications(Segment<'p>),
+}
+
+impl PresenceOf<'_> {
+    /// The path form, as the case format names it.
+    pub(crate) fn via(&self) -> Via {
+        match self {
+            PresenceOf::User(_) => Via::Users,
+            PresenceOf::Me => Via::Me,
+            PresenceOf::Communications(_) => Via::Communications,
+        }
+    }
+}
+
+/// One path segment as it came, percent-encoded or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Segment<'p>(&'p str);
+
+impl<'p> Segment<'p> {
+    /// The segment percent-decoded, as a router hands a path parameter over; bytes that do not
+    /// decode to UTF-8 are replaced (such a segment names no user and no action).
+    pub(crate) fn decoded(&self) -> Cow<'p, str> {
+        if self.0.contains('%') {
+            percent_decode_str(self.0).decode_utf8_lossy()
+        } else {
+            Cow::Borrowed(self.0)
+        }
+    }
+}
+
+impl<'p> GraphPath<'p> {
+    /// The presence resource `path` names, or `None` for any other path. Every segment must be
+    /// non-empty (so a trailing slash names nothing); the static segments are matched as they
+    /// came, case and encoding included.
+    pub(crate) fn parse(path: &'p str) -> Option<Self> {
+        let mut segments = path.strip_prefix('/')?.split('/');
+        let version = segments.next().filter(|v| !v.is_empty())?;
+        let mut next = || segments.next().filter(|s| !s.is_empty()).map(Segment);
+        let presence = match next()?.0 {
+            "users" => {
+                let id = next()?;
+                (next()?.0 == "presence").then_some(PresenceOf::User(id))?
+            }
+            "me" => (next()?.0 == "presence").then_some(PresenceOf::Me)?,
+            "communications" => match next()?.0 {
+                "presences" => PresenceOf::Communications(next()?),
+                "getPresencesByUserId" => {
+                    return segments.next().is_none().then_some(GraphPath {
+                        version,
+                        resource: Resource::PresencesByUserId,
+                    });
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let resource = match segments.next() {
+            None => Resource::Presence(presence),
+            Some(action) if !action.is_empty() => Resource::Action(presence, Segment(action)),
+            Some(_) => return None,
+        };
+        segments
+            .next()
+            .is_none()
+            .then_some(GraphPath { version, resource })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USER: &str = "a0000000-0000-4000-8000-000000000001";
+
+    fn parsed(path: &str) -> Option<(String, String)> {
+        GraphPath::parse(path).map(|p| (p.version.to_owned(), format!("{:?}", p.resource)))
+    }
+
+    #[test]
+    fn graph_presence_paths_name_their_resource() {
+        fn user(path: &str) -> Option<Resource<'_>> {
+            GraphPath::parse(path).map(|p| p.resource)
+        }
+        assert_eq!(
+            user(&format!("/v1.0/users/{USER}/presence")),
+            Some(Resource::Presence(PresenceOf::User(Segment(USER))))
+        );
+        assert_eq!(
+            user(&format!("/beta/users/{USER}/presence/setPresence")),
+            Some(Resource::Action(
+                PresenceOf::User(Segment(USER)),
+                Segment("setPresence")
+            ))
+        );
+        assert_eq!(
+            user("/v1.0/me/presence"),
+            Some(Resource::Presence(PresenceOf::Me))
+        );
+        assert_eq!(
+            user("/v1.0/me/presence/clearPresence"),
+            Some(Resource::Action(PresenceOf::Me, Segment("clearPresence")))
+        );
+        assert_eq!(
+            user(&format!(
+                "/v1.0/communications/presences/{USER}/setStatusMessage"
+            )),
+            Some(Resource::Action(
+                PresenceOf::Communications(Segment(USER)),
+                Segment("setStatusMessage")
+            ))
+        );
+        assert_eq!(
+            user("/v2.0/communications/getPresencesByUserId"),
+            Some(Resource::PresencesByUserId)
+        );
+        assert_eq!(
+            GraphPath::parse("/v2.0/me/presence").map(|p| p.version),
+            Some("v2.0")
+        );
+    }
+
+    #[test]
+    fn other_paths_name_no_presence() {
+        for path in [
+            "",
+            "/",
+            "//users/x/presence",
+            "/v1.0",
+            "/v1.0/",
+            "/v1.0/users",
+            "/v1.0/users//presence",
+            "/v1.0/users/x",
+            "/v1.0/users/x/presence/",
+            "/v1.0/users/x/presences",
+            "/v1.0/users/x/presence/setPresence/more",
+            "/v1.0/users/x/presence/setPresence/",
+            "/v1.0/me",
+            "/v1.0/me/presence/",
+            "/v1.0/Me/presence",
+            "/v1.0/us%65rs/x/presence",
+            "/v1.0/communications",
+            "/v1.0/communications/presences",
+            "/v1.0/communications/presences/",
+            "/v1.0/communications/getPresencesByUserId/",
+            "/v1.0/communications/getPresencesByUserId/x",
+            "/v1.0/communications/other",
+            "/tenant/oauth2/v2.0/token",
+            "/_conformance/clock",
+            "/_conformance/clock/advance",
+            "v1.0/me/presence",
+        ] {
+            assert_eq!(parsed(path), None, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn segments_decode_as_a_router_decodes_its_parameters() {
+        assert_eq!(Segment("a%2Db").decoded(), "a-b");
+        assert_eq!(Segment("..%2F..%2Fetc").decoded(), "../../etc");
+        assert_eq!(Segment("%ZZ").decoded(), "%ZZ");
+        assert_eq!(Segment("a%FFb").decoded(), "a\u{fffd}b");
+        assert!(matches!(Segment(USER).decoded(), Cow::Borrowed(_)));
+    }
+}
