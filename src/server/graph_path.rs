@@ -59,13 +59,40 @@ impl PresenceOf<'_> {
 pub(crate) struct Segment<'p>(&'p str);
 
 impl<'p> Segment<'p> {
+    /// The segment as it came.
+    pub(crate) fn raw(&self) -> &'p str {
+        self.0
+    }
+
     /// The segment percent-decoded, as a router hands a path parameter over; bytes that do not
     /// decode to UTF-8 are replaced (such a segment names no user and no action).
     pub(crate) fn decoded(&self) -> Cow<'p, str> {
-        if self.0.contains('%') {
+        if self.0.bytes().any(|b| b == b'%') {
             percent_decode_str(self.0).decode_utf8_lossy()
         } else {
             Cow::Borrowed(self.0)
+        }
+    }
+}
+
+/// The segments of a path after its leading slash. A byte loop rather than `str::split`, whose
+/// searcher cost the parse more than the rest of it (a path is a few dozen bytes).
+struct Segments<'p>(Option<&'p str>);
+
+impl<'p> Iterator for Segments<'p> {
+    type Item = &'p str;
+
+    fn next(&mut self) -> Option<&'p str> {
+        let rest = self.0?;
+        match rest.bytes().position(|b| b == b'/') {
+            Some(slash) => {
+                self.0 = rest.get(slash + 1..);
+                rest.get(..slash)
+            }
+            None => {
+                self.0 = None;
+                Some(rest)
+            }
         }
     }
 }
@@ -75,7 +102,7 @@ impl<'p> GraphPath<'p> {
     /// non-empty (so a trailing slash names nothing); the static segments are matched as they
     /// came, case and encoding included.
     pub(crate) fn parse(path: &'p str) -> Option<Self> {
-        let mut segments = path.strip_prefix('/')?.split('/');
+        let mut segments = Segments(Some(path.strip_prefix('/')?));
         let version = segments.next().filter(|v| !v.is_empty())?;
         let mut next = || segments.next().filter(|s| !s.is_empty()).map(Segment);
         let presence = match next()?.0 {

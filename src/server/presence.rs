@@ -163,6 +163,10 @@ pub(crate) enum PathUser {
 
 impl PathUser {
     fn of(segment: Segment<'_>) -> Self {
+        // A GUID holds no escape: the segment as it came is nearly always the id itself.
+        if let Some(user) = parse_user_id(segment.raw()) {
+            return PathUser::Id(user);
+        }
         let raw = segment.decoded();
         parse_user_id(&raw).map_or_else(|| PathUser::NotAnId(raw.into_owned()), PathUser::Id)
     }
@@ -448,11 +452,13 @@ fn unknown_segment(action: &str) -> GraphError {
 
 /// An action's segment, decoded: the action's own name when it is one Graph binds.
 fn action_named(segment: Segment<'_>) -> Cow<'static, str> {
+    let known = |name: &str| ACTIONS.into_iter().find(|action| *action == name);
+    // An action's name holds no escape: the segment as it came is nearly always the name.
+    if let Some(action) = known(segment.raw()) {
+        return Cow::Borrowed(action);
+    }
     let name = segment.decoded();
-    ACTIONS
-        .into_iter()
-        .find(|action| *action == name)
-        .map_or_else(|| Cow::Owned(name.into_owned()), Cow::Borrowed)
+    known(&name).map_or_else(|| Cow::Owned(name.into_owned()), Cow::Borrowed)
 }
 
 /// Any method but POST on an action path: 405 (with `Allow: POST`) for an action, 404 for a
