@@ -591,7 +591,8 @@ async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
     }
 }
 
-/// HEAD on a presence is GET without the body: the same status and headers.
+/// HEAD on a presence is GET without the body: the same status and headers, the length of the
+/// body a GET would have had included.
 #[tokio::test]
 async fn head_on_a_presence_answers_as_get_without_a_body() {
     let server = start_without_auth().await;
@@ -605,6 +606,10 @@ async fn head_on_a_presence_answers_as_get_without_a_body() {
         got.headers()["content-type"]
     );
     assert!(head.headers().contains_key("request-id"));
+    assert_eq!(
+        head.headers()["content-length"],
+        got.headers()["content-length"]
+    );
     assert!(head.bytes().await.unwrap().is_empty());
     assert!(!got.bytes().await.unwrap().is_empty());
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, HttpBody as _};
 use axum::extract::{Query, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -50,18 +50,18 @@ pub(crate) fn answer(state: &AppState, request: Request) -> Answer {
     let Some(path) = GraphPath::parse(request.uri().path()) else {
         return Answer::NotPresence(request);
     };
-    let head = request.method() == Method::HEAD;
     match path.resource {
         Resource::Presence(of) => {
-            let mut response = match request.method() {
+            let response = match request.method() {
                 &Method::GET | &Method::HEAD => read(state, path.version, of, &request),
                 _ => Err(method_not_allowed("GET,HEAD")),
             }
             .into_response();
-            if head {
-                *response.body_mut() = Body::empty();
-            }
-            Answer::Now(response)
+            Answer::Now(if request.method() == Method::HEAD {
+                without_body(response)
+            } else {
+                response
+            })
         }
         Resource::Action(of, segment) => {
             let action = action_named(segment);
@@ -95,6 +95,17 @@ pub(crate) fn answer(state: &AppState, request: Request) -> Answer {
             }
         }
     }
+}
+
+/// A HEAD's response: the GET's, with the length of the body it would have had and no body.
+fn without_body(mut response: Response) -> Response {
+    if let Some(length) = response.body().size_hint().exact() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    *response.body_mut() = Body::empty();
+    response
 }
 
 /// The answer of `then` once the request's body has been read (or the body's refusal: 413, or
