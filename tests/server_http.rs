@@ -480,7 +480,7 @@ async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
     let client = reqwest::Client::new();
     let body = json!({ "sessionId": APP, "availability": "Busy", "activity": "InACall" });
     let encoded_user = USER.replace('-', "%2D");
-    let cases: [(&str, String, u16, &str); 15] = [
+    let cases: [(&str, String, u16, &str); 17] = [
         (
             "POST",
             format!("/v1.0/users/{USER}/presence/setPresence"),
@@ -557,7 +557,19 @@ async fn each_path_shape_is_answered_by_the_route_that_holds_it() {
         ),
         (
             "GET",
+            format!("/v1.0/users/{USER}/presence/set%50resence"),
+            405,
+            "",
+        ),
+        (
+            "GET",
             format!("/v1.0/users/{USER}/presence/"),
+            404,
+            "Resource not found for the segment.",
+        ),
+        (
+            "GET",
+            "/v1.0/users//presence".to_owned(),
             404,
             "Resource not found for the segment.",
         ),
