@@ -2,7 +2,6 @@
 //! the reads, the batch read, and the write actions on each of Graph's three bases
 //! (`/users/{id}/presence`, `/me/presence`, `/communications/presences/{id}`).
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -64,7 +63,7 @@ pub(crate) fn answer(state: &AppState, request: Request) -> Answer {
             })
         }
         Resource::Action(of, segment) => {
-            let action = action_named(segment);
+            let action = action_of(segment);
             let checked = match request.method() {
                 &Method::POST => GraphRequest::of(state, path.version, request.headers()),
                 _ => Err(wrong_method_on(&action)),
@@ -74,7 +73,7 @@ pub(crate) fn answer(state: &AppState, request: Request) -> Answer {
                 Ok(graph) => {
                     let subject = Subject::of(of);
                     after_body(state, request, move |state, body| {
-                        write(state, &graph, subject, &action, body)
+                        write(state, &graph, subject, action, body)
                     })
                 }
             }
@@ -461,24 +460,24 @@ fn unknown_segment(action: &str) -> GraphError {
     GraphError::not_found(format!("Resource not found for the segment '{shown}'."))
 }
 
-/// An action's segment, decoded: the action's own name when it is one Graph binds.
-fn action_named(segment: Segment<'_>) -> Cow<'static, str> {
+/// An action's segment, decoded, looked up once: the name of an action Graph binds, or the
+/// segment that names none.
+fn action_of(segment: Segment<'_>) -> Result<&'static str, String> {
     let known = |name: &str| ACTIONS.into_iter().find(|action| *action == name);
     // An action's name holds no escape: the segment as it came is nearly always the name.
     if let Some(action) = known(segment.raw()) {
-        return Cow::Borrowed(action);
+        return Ok(action);
     }
     let name = segment.decoded();
-    known(&name).map_or_else(|| Cow::Owned(name.into_owned()), Cow::Borrowed)
+    known(&name).ok_or_else(|| name.into_owned())
 }
 
 /// Any method but POST on an action path: 405 (with `Allow: POST`) for an action, 404 for a
 /// segment that is none.
-fn wrong_method_on(action: &str) -> GraphError {
-    if ACTIONS.contains(&action) {
-        method_not_allowed("POST")
-    } else {
-        unknown_segment(action)
+fn wrong_method_on(action: &Result<&'static str, String>) -> GraphError {
+    match action {
+        Ok(_) => method_not_allowed("POST"),
+        Err(segment) => unknown_segment(segment),
     }
 }
 
@@ -491,14 +490,14 @@ fn write(
     state: &AppState,
     request: &GraphRequest,
     subject: Subject,
-    action: &str,
+    action: Result<&'static str, String>,
     body: &ActionBody,
 ) -> Result<Response, GraphError> {
+    let action = action.map_err(|segment| unknown_segment(&segment))?;
     let me = matches!(subject, Subject::Me);
-    if !ACTIONS.contains(&action)
-        || (rules::WORK_LOCATION_ACTIONS.contains(&action)
-            && !me
-            && !request.profile.work_location_on_every_base())
+    if rules::WORK_LOCATION_ACTIONS.contains(&action)
+        && !me
+        && !request.profile.work_location_on_every_base()
     {
         return Err(unknown_segment(action));
     }
