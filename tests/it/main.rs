@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod concurrency;
 mod conditions;
+mod edges;
 mod explore;
 mod hostile;
 mod html_report;
