@@ -339,7 +339,11 @@ impl Target for RemoteTarget {
         // Any HTTP answer will do: the target is up.
         match client.get(&self.base_url).send().await {
             Ok(_) => Ok(()),
-            Err(e) => Err(format!("{}: {}", self.base_url, super::http::describe(&e))),
+            Err(e) => Err(format!(
+                "{}: {}",
+                self.base_url,
+                super::transport::describe(&e)
+            )),
         }
     }
 
