@@ -60,27 +60,33 @@ fn every_rule_a_case_names_applies_to_every_profile_it_runs_on() {
 }
 
 /// The HTTP status codes (100..=599) a text names: three digits standing alone, so that
-/// `PT240M` or `650 ids` are not taken for one.
+/// `PT240M`, `650 ids` or `1,500 requests` are not taken for one (a comma between digits joins
+/// them; "400, and" still names 400).
 fn status_codes(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
+    let digit = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    // Part of a number: a digit, or a comma between two digits.
+    let in_number = |i: usize| {
+        digit(i) || (bytes.get(i) == Some(&b',') && i > 0 && digit(i - 1) && digit(i + 1))
+    };
     let mut codes = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
+        if !digit(i) {
             i += 1;
             continue;
         }
-        let alone = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b',');
-        let before = start.checked_sub(1).and_then(|j| bytes.get(j));
-        if i - start == 3
-            && alone(before)
-            && alone(bytes.get(i))
-            && (b'1'..=b'5').contains(&bytes[start])
-        {
+        let start = i;
+        while in_number(i) {
+            i += 1;
+        }
+        let letter = |j: Option<usize>| {
+            j.and_then(|j| bytes.get(j))
+                .is_some_and(u8::is_ascii_alphabetic)
+        };
+        let joined =
+            (start > 0 && in_number(start - 1)) || letter(start.checked_sub(1)) || letter(Some(i));
+        if i - start == 3 && !joined && (b'1'..=b'5').contains(&bytes[start]) {
             codes.push(&text[start..i]);
         }
     }
@@ -90,6 +96,7 @@ fn status_codes(text: &str) -> Vec<&str> {
 #[test]
 fn status_codes_are_found_standing_alone() {
     assert_eq!(status_codes("gets 400 (not 404)"), ["400", "404"]);
+    assert_eq!(status_codes("refused with 400, changing nothing"), ["400"]);
     assert_eq!(
         status_codes("PT240M, 650 ids, 1,500 per 30 s, 4041"),
         Vec::<&str>::new()
