@@ -255,8 +255,8 @@ impl Checker<'_> {
     }
 
     /// The rules a step's expectations rest on: the step's rule or the case's primary rule; for
-    /// error codes and sequence numbers, the first of those that checks them, else the
-    /// catalogue's default.
+    /// a refusal's status code, error codes and sequence numbers, the first of those that checks
+    /// them, else the catalogue's default.
     fn step_rules(&self, step_rule: Option<&Located<String>>) -> Result<StepRules, CaseError> {
         let step_rule = step_rule.map(|r| self.rule_id(r)).transpose()?;
         let listed = step_rule
@@ -277,6 +277,7 @@ impl Checker<'_> {
                 },
             )
         };
+        let status = claimed(Aspect::Status);
         let error_code = claimed(Aspect::ErrorCode);
         let sequence_number = claimed(Aspect::SequenceNumber);
         let general = match step_rule {
@@ -285,6 +286,7 @@ impl Checker<'_> {
         };
         Ok(StepRules {
             general,
+            status,
             error_code,
             sequence_number,
         })

@@ -90,6 +90,7 @@ impl crate::catalogue::ChecksRules for Case {
         let resting = self.steps.iter().flat_map(|s| {
             [
                 s.rules.general.id.as_str(),
+                s.rules.status.id.as_str(),
                 s.rules.error_code.id.as_str(),
                 s.rules.sequence_number.id.as_str(),
             ]
@@ -140,11 +141,13 @@ pub struct RuleRef {
     pub level: Level,
 }
 
-/// The rules a step's expectations rest on: error codes and sequence numbers have rules of their
-/// own; every other expectation rests on the general rule.
+/// The rules a step's expectations rest on: a refusal's status code, error codes and sequence
+/// numbers have rules of their own; every other expectation rests on the general rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepRules {
     pub general: RuleRef,
+    /// The rule an expected refusal's status code (outside 2xx) rests on.
+    pub status: RuleRef,
     pub error_code: RuleRef,
     pub sequence_number: RuleRef,
 }

@@ -13,14 +13,25 @@ use serde_json::{Value, json};
 use crate::case::request::Substitution;
 use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, TokenKind};
 use crate::catalogue::Level;
-use crate::contract::{ContractCheck, ExchangeRecord};
+use crate::contract::{Clause, ContractCheck, ExchangeRecord, Violation};
 use crate::model::iso;
 use crate::operation::{Operation, Profile, Via};
 use crate::targets::{HttpRequest, HttpResponse, HttpSession, Target, TargetError, Traffic};
+pub use judge::{FaultKind, PresenceField};
 pub use timeline::{Acting, Entry, Redactor, SentRequest, Timeline};
 
-/// The rule every contract fault rests on: Microsoft's OpenAPI description.
-pub(crate) const CONTRACT_RULE: &str = "contract.openapi";
+/// The rule a contract fault rests on: Microsoft's OpenAPI description and the prose rules of
+/// its documentation, or our additions to them (and answers to operations we do not declare).
+fn contract_rule(clause: Clause) -> RuleRef {
+    let id = match clause.level() {
+        Level::Ours => "contract.ours",
+        _ => "contract.openapi",
+    };
+    RuleRef {
+        id: id.to_owned(),
+        level: clause.level(),
+    }
+}
 
 /// Something that did not hold, at one step.
 #[derive(Clone, Debug)]
@@ -32,22 +43,29 @@ pub struct Failure {
     pub faults: Vec<Fault>,
 }
 
-/// One expectation that did not hold, and the rule it rests on.
+/// One expectation that did not hold, and the rule it rests on (its location is its
+/// [`Failure`]'s line). Reports render it with `Display`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
-    pub text: String,
+    pub kind: FaultKind,
     pub rule: RuleRef,
 }
 
 impl Fault {
-    fn contract(text: String) -> Fault {
+    fn contract(violation: Violation, on_purpose_hint: bool) -> Fault {
         Fault {
-            text,
-            rule: RuleRef {
-                id: CONTRACT_RULE.to_owned(),
-                level: Level::Documented,
+            rule: contract_rule(violation.clause),
+            kind: FaultKind::Contract {
+                violation,
+                on_purpose_hint,
             },
         }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind.fmt(f)
     }
 }
 
@@ -116,8 +134,8 @@ impl CaseRun {
             out.push_str(&format!("{path}:{}: at {} {}\n", f.line, iso(f.at), f.step));
             for fault in &f.faults {
                 out.push_str(&format!(
-                    "    {} [{} {}]\n",
-                    fault.text, fault.rule.level, fault.rule.id
+                    "    {fault} [{} {}]\n",
+                    fault.rule.level, fault.rule.id
                 ));
             }
         }
@@ -387,28 +405,27 @@ impl Replay<'_> {
             response_content_type: response.header("content-type"),
             response_body: &response.body,
         });
-        let mut shown = Vec::new();
-        for v in &found.response {
-            faults.push(Fault::contract(format!("contract: response {v}")));
-            shown.push(format!("response {}", self.redactor.text(v)));
-        }
-        if !invalid_request {
-            for v in &found.request {
-                faults.push(Fault::contract(format!("contract: request {v} (mark the step `contract: invalid-request` if this is on purpose)")));
-            }
-        }
-        shown.extend(
-            found
-                .request
-                .iter()
-                .map(|v| format!("request {}", self.redactor.text(v))),
-        );
-        run.contract_violations += found.response.len()
+        let counted = found.response.len()
             + if invalid_request {
                 0
             } else {
                 found.request.len()
             };
+        let mut shown = Vec::new();
+        for v in &found.response {
+            shown.push(format!("response {}", self.redactor.text(&v.to_string())));
+            faults.push(Fault::contract(v.clone(), false));
+        }
+        shown.extend(
+            found
+                .request
+                .iter()
+                .map(|v| format!("request {}", self.redactor.text(&v.to_string()))),
+        );
+        if !invalid_request {
+            faults.extend(found.request.into_iter().map(|v| Fault::contract(v, true)));
+        }
+        run.contract_violations += counted;
         shown
     }
 
@@ -437,7 +454,9 @@ impl Replay<'_> {
                 )
             } else {
                 vec![Fault {
-                    text: format!("GET presence answered {}", response.status),
+                    kind: FaultKind::PresenceRead {
+                        observed: response.status,
+                    },
                     rule: step.rules.general.clone(),
                 }]
             };
@@ -550,13 +569,13 @@ impl Replay<'_> {
     }
 }
 
-/// Mismatches with the rules of the step they happened at.
-fn faults_of(mismatches: Vec<judge::Mismatch>, step: &Step) -> Vec<Fault> {
-    mismatches
+/// What did not hold, with the rules of the step it happened at.
+fn faults_of(kinds: Vec<FaultKind>, step: &Step) -> Vec<Fault> {
+    kinds
         .into_iter()
-        .map(|m| Fault {
-            rule: m.expectation.rule(&step.rules).clone(),
-            text: m.text,
+        .map(|kind| Fault {
+            rule: kind.rule(&step.rules).clone(),
+            kind,
         })
         .collect()
 }
