@@ -509,6 +509,20 @@ impl HttpSession {
         Ok(())
     }
 
+    /// Lets `by` of presence time pass on a virtual clock while a read waits for a write to
+    /// propagate (a target under lag); the case's later steps keep their instants.
+    pub(crate) async fn let_pass(&mut self, by: Duration) -> Result<(), TargetError> {
+        if self.settings.clock != ClockMode::Virtual || by.is_zero() {
+            return Ok(());
+        }
+        let by = SignedDuration::try_from(by).unwrap_or(SignedDuration::ZERO);
+        let body = serde_json::json!({ "by": iso(by) }).to_string();
+        self.control("POST", "/_conformance/clock/advance", Some(body))
+            .await?;
+        self.advanced += by;
+        Ok(())
+    }
+
     /// Counts a read sent again until it shows what the case expects.
     pub(crate) fn count_reread(&mut self) {
         self.traffic.rereads += 1;
