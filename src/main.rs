@@ -521,7 +521,9 @@ fn write_run_outputs(
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
     }
     if let Some(path) = &args.html {
-        let page = presence_conformance::html::render(&report.html_view());
+        let mut view = report.html_view();
+        view.meta.command = std::env::args().collect::<Vec<_>>().join(" ");
+        let page = presence_conformance::html::render(&view);
         presence_conformance::fsutil::write_atomically(path, page.as_bytes())
             .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
     }

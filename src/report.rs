@@ -437,10 +437,20 @@ impl SuiteReport {
                     .collect()
             })
             .unwrap_or_default();
+        let meta = crate::html::RunMeta {
+            date: jiff::Timestamp::now()
+                .strftime("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+            version: format!("presence-conformance {}", env!("CARGO_PKG_VERSION")),
+            targets: self.targets.clone(),
+            command: String::new(),
+            stopped: self.stopped.clone(),
+        };
         HtmlReport {
             targets,
             cases,
             rules,
+            meta,
         }
     }
 

@@ -228,6 +228,11 @@ struct Poll {
     sent: Instant,
     /// How late in presence time the first answer may come; taken by [`Poll::first_answer`].
     tolerance: Option<Duration>,
+    /// On a virtual clock, the presence time the poll may still let pass (the clock does not
+    /// move while a read waits in wall time): each pause advances it instead.
+    virtual_left: Option<Duration>,
+    /// The presence time to advance a virtual clock by before the next read.
+    advance: Duration,
 }
 
 impl Poll {
@@ -239,15 +244,30 @@ impl Poll {
             pause: Duration::from_millis(50),
             sent: now,
             tolerance: Some(Duration::ZERO),
+            virtual_left: None,
+            advance: Duration::ZERO,
         }
     }
 
-    /// For a read: the target's propagation, or the observation's `within` if longer.
+    /// For a read: the target's propagation, or the observation's `within` if longer. On a
+    /// virtual clock the propagation is waited out on that clock.
     fn reading(session: &HttpSession, within: Option<SignedDuration>) -> Self {
+        let tolerance = session.read_tolerance(within);
+        if session.clock() == crate::targets::ClockMode::Virtual {
+            return Poll {
+                virtual_left: Some(tolerance),
+                ..Poll::new(Duration::ZERO)
+            };
+        }
         Poll {
-            tolerance: Some(session.read_tolerance(within)),
+            tolerance: Some(tolerance),
             ..Poll::new(session.read_window(within))
         }
+    }
+
+    /// The presence time a virtual clock must pass before the read [`Poll::again`] allowed.
+    fn take_advance(&mut self) -> Duration {
+        std::mem::take(&mut self.advance)
     }
 
     /// After the first answer only: how late it may have come.
@@ -258,6 +278,15 @@ impl Poll {
     /// Waits before the next read, which is sent at once; `false` when the last read was
     /// sent at or after the deadline.
     async fn again(&mut self) -> bool {
+        if let Some(left) = &mut self.virtual_left {
+            if left.is_zero() {
+                return false;
+            }
+            self.advance = self.pause.min(*left);
+            *left -= self.advance;
+            self.pause = (self.pause * 2).min(Duration::from_secs(2));
+            return true;
+        }
         if self.sent >= self.deadline {
             return false;
         }
@@ -332,6 +361,7 @@ impl Replay<'_> {
             if faults.is_empty() || !poll.again().await {
                 break (response, faults);
             }
+            self.session.let_pass(poll.take_advance()).await?;
             self.session.count_reread();
         };
         let contract = self.check_contract(
@@ -461,6 +491,7 @@ impl Replay<'_> {
                 }]
             };
             if !faults.is_empty() && poll.again().await {
+                self.session.let_pass(poll.take_advance()).await?;
                 self.session.count_reread();
                 continue;
             }

@@ -70,6 +70,8 @@ pub struct SuiteReport {
     pub wall: Duration,
     /// Why the run stopped before every trial ran, if it did (those trials are "not run").
     pub stopped: Option<String>,
+    /// Each target's name and URL (`in-process` for the embedded reference), in order.
+    pub targets: Vec<(String, String)>,
 }
 
 /// The cases `filter` selects, by index.
@@ -148,6 +150,13 @@ pub fn run_suite(
         trials,
         wall: started.elapsed(),
         stopped: options.stop.cause().map(str::to_owned),
+        targets: targets
+            .iter()
+            .map(|t| {
+                let url = t.target.base_url().unwrap_or("in-process");
+                (t.target.name().to_owned(), url.to_owned())
+            })
+            .collect(),
     }
 }
 

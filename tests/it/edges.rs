@@ -236,10 +236,24 @@ fn a_target_that_stops_answering_stops_the_run_and_the_reports_are_written() {
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     assert!(junit.contains("not run: "), "{junit}");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert!(
-        html.contains("not run"),
-        "the HTML report marks what did not run"
-    );
+    // The top of the page: the run's metadata (the target's URL, the command line, why it
+    // stopped), then failures and changes first, with one line for what did not run.
+    let first = html
+        .find("Failures and changes first")
+        .expect("the top section");
+    let matrix = html.find("Cases by topic").unwrap();
+    assert!(first < matrix);
+    for shown in [
+        format!("<code>{url}</code>"),
+        "stopped early".to_owned(),
+        "--junit junit.xml --html report.html".to_owned(),
+        "class=\"not-run-line\"".to_owned(),
+    ] {
+        assert!(
+            html[..matrix].contains(&shown),
+            "{shown} missing at the top"
+        );
+    }
 }
 
 #[cfg(unix)]
