@@ -205,6 +205,13 @@ pub enum CatalogueError {
     NoDefault(Aspect),
 }
 
+/// What the catalogue reads of a case to count coverage: its name, and the rules it checks (those
+/// it names and every rule one of its expectations rests on).
+pub trait ChecksRules {
+    fn case_name(&self) -> &str;
+    fn rule_ids(&self) -> Vec<&str>;
+}
+
 /// Every rule, by id.
 #[derive(Debug)]
 pub struct Catalogue {
@@ -265,29 +272,19 @@ impl Catalogue {
             .ok_or(CatalogueError::NoDefault(aspect))
     }
 
-    /// Each rule with the cases that check it (by name, in the order given): a case checks the
-    /// rules it names and every rule one of its expectations rests on.
-    pub fn coverage<'c>(
+    /// Each rule with the cases that check it (by name, in the order given).
+    pub fn coverage<'c, C: ChecksRules + 'c>(
         &self,
-        cases: impl IntoIterator<Item = &'c crate::case::Case>,
+        cases: impl IntoIterator<Item = &'c C>,
     ) -> Vec<(&Rule, Vec<String>)> {
         let mut covered: Vec<Vec<String>> = vec![Vec::new(); self.rules.len()];
         for case in cases {
-            let named = case.rules.iter().map(String::as_str);
-            let resting = case.steps.iter().flat_map(|s| {
-                [
-                    s.rules.general.id.as_str(),
-                    s.rules.status.id.as_str(),
-                    s.rules.error_code.id.as_str(),
-                    s.rules.sequence_number.id.as_str(),
-                ]
-            });
-            for id in named.chain(resting) {
+            let name = case.case_name();
+            for id in case.rule_ids() {
                 if let Some(&i) = self.index.get(id)
-                    && covered[i].last() != Some(&case.name)
-                    && !covered[i].contains(&case.name)
+                    && !covered[i].iter().any(|n| n == name)
                 {
-                    covered[i].push(case.name.clone());
+                    covered[i].push(name.to_owned());
                 }
             }
         }

@@ -611,26 +611,20 @@ pub(crate) struct StepContext<'c> {
     loc: &'c Loc,
 }
 
-impl StepContext<'_> {
-    /// A user actor of the case.
-    pub(crate) fn user(&self, name: &Located<String>) -> Result<String, CaseError> {
+impl StepCheck for StepContext<'_> {
+    fn user(&self, name: &Located<String>) -> Result<String, CaseError> {
         self.checker.user(name)
     }
 
-    /// The user named, or the signed-in user (`via: me`).
-    pub(crate) fn user_or_signed_in(
-        &self,
-        user: &Option<Located<String>>,
-    ) -> Result<String, CaseError> {
+    fn user_or_signed_in(&self, user: &Option<Located<String>>) -> Result<String, CaseError> {
         self.checker.optional_user(user, self.delegate, self.loc)
     }
 
-    /// sessionId as sent: the acting app's id by default.
-    pub(crate) fn session_id(&self, written: &Field<String>) -> Field<String> {
+    fn session_id(&self, written: &Field<String>) -> Field<String> {
         self.checker.session_id(written, self.actor)
     }
 
-    pub(crate) fn error(&self, at: &Loc, message: impl Into<String>) -> CaseError {
+    fn error(&self, at: &Loc, message: String) -> CaseError {
         self.checker.error(at, message)
     }
 }

@@ -10,7 +10,8 @@ use crate::catalogue::Level;
 use crate::model::Profile;
 use crate::operation::Via;
 
-pub use super::file::{Field, SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
+pub use super::file::{SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
+pub use super::request::Field;
 
 /// The implicit reader every case has: an app with `Presence.Read.All`.
 pub(crate) const OBSERVER: &str = "observer";
@@ -77,6 +78,28 @@ impl Case {
             .iter()
             .map(String::as_str)
             .chain(self.apps.iter().map(|a| a.name.as_str()))
+    }
+}
+
+impl crate::catalogue::ChecksRules for Case {
+    fn case_name(&self) -> &str {
+        &self.name
+    }
+
+    fn rule_ids(&self) -> Vec<&str> {
+        let resting = self.steps.iter().flat_map(|s| {
+            [
+                s.rules.general.id.as_str(),
+                s.rules.status.id.as_str(),
+                s.rules.error_code.id.as_str(),
+                s.rules.sequence_number.id.as_str(),
+            ]
+        });
+        self.rules
+            .iter()
+            .map(String::as_str)
+            .chain(resting)
+            .collect()
     }
 }
 

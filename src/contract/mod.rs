@@ -134,8 +134,32 @@ pub enum SpecError {
     Bundled(String),
 }
 
-impl crate::runner::ContractCheck for Contract {
-    fn check(&self, exchange: &crate::runner::ExchangeRecord<'_>) -> crate::runner::ContractFaults {
+/// One exchange as the contract checker sees it. Paths are relative to the version root.
+#[derive(Debug)]
+pub struct ExchangeRecord<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub request_content_type: Option<&'a str>,
+    pub request_body: &'a [u8],
+    pub status: u16,
+    pub response_content_type: Option<&'a str>,
+    pub response_body: &'a [u8],
+}
+
+/// Contract faults of one exchange, one line each.
+#[derive(Debug, Default)]
+pub struct ContractFaults {
+    pub request: Vec<Violation>,
+    pub response: Vec<Violation>,
+}
+
+/// Validates exchanges against a spec (implemented by `contract::Contract`).
+pub trait ContractCheck: Send + Sync {
+    fn check(&self, exchange: &ExchangeRecord<'_>) -> ContractFaults;
+}
+
+impl ContractCheck for Contract {
+    fn check(&self, exchange: &ExchangeRecord<'_>) -> ContractFaults {
         let request = HttpMessage {
             method: exchange.method,
             path: exchange.path,
@@ -148,7 +172,7 @@ impl crate::runner::ContractCheck for Contract {
             content_type: exchange.response_content_type,
             body: exchange.response_body,
         };
-        crate::runner::ContractFaults {
+        ContractFaults {
             request: self.check_request(&request),
             response: self.check_response(&request, exchange.status, &response),
         }

@@ -13,36 +13,12 @@ use serde_json::{Value, json};
 use crate::case::request::Substitution;
 use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, TokenKind};
 use crate::catalogue::Level;
-use crate::contract::{Clause, Violation};
+use crate::contract::{Clause, ContractCheck, ExchangeRecord, Violation};
 use crate::model::iso;
-use crate::operation::{Operation, Via};
+use crate::operation::{Operation, Profile, Via};
 use crate::targets::{HttpRequest, HttpResponse, HttpSession, Target, TargetError, Traffic};
 pub use judge::{FaultKind, PresenceField};
-pub use timeline::{Entry, Redactor, Timeline};
-
-/// One exchange as the contract checker sees it. Paths are relative to the version root.
-#[derive(Debug)]
-pub struct ExchangeRecord<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub request_content_type: Option<&'a str>,
-    pub request_body: &'a [u8],
-    pub status: u16,
-    pub response_content_type: Option<&'a str>,
-    pub response_body: &'a [u8],
-}
-
-/// Contract violations of one exchange.
-#[derive(Debug, Default)]
-pub struct ContractFaults {
-    pub request: Vec<Violation>,
-    pub response: Vec<Violation>,
-}
-
-/// Validates exchanges against a spec (implemented by `contract::Contract`).
-pub trait ContractCheck: Send + Sync {
-    fn check(&self, exchange: &ExchangeRecord<'_>) -> ContractFaults;
-}
+pub use timeline::{Acting, Entry, Redactor, SentRequest, Timeline};
 
 /// The rule a contract fault rests on: Microsoft's OpenAPI description and the prose rules of
 /// its documentation, or our additions to them (and answers to operations we do not declare).
@@ -166,7 +142,7 @@ impl CaseRun {
         let until = self.failures.first().map_or(u64::MAX, |f| f.line);
         out.push_str("timeline up to there:\n");
         for e in self.timeline.entries.iter().filter(|e| e.line <= until) {
-            out.push_str(&format!("    {} ", e.at));
+            out.push_str(&format!("    {} ", iso(e.at)));
             match (&e.request, &e.observed) {
                 (Some(request), _) => out.push_str(&format!(
                     "{} {request} -> {}",
@@ -213,6 +189,7 @@ pub async fn run_case(
                 redactor: Redactor::new(session.http.actor_ids()),
                 session: &mut session.http,
                 contract,
+                profile: target.profile(),
                 sequences: HashMap::new(),
             };
             for step in &case.steps {
@@ -296,6 +273,8 @@ struct Replay<'a> {
     session: &'a mut HttpSession,
     redactor: Redactor,
     contract: Option<&'a dyn ContractCheck>,
+    /// The API version the target serves.
+    profile: Profile,
     /// Each user's sequenceNumber at their last observation.
     sequences: HashMap<String, String>,
 }
@@ -309,10 +288,10 @@ impl Replay<'_> {
         }
     }
 
-    fn by(step: &Step) -> String {
-        match &step.delegate {
-            Some(user) => format!("{} for {user}", step.actor),
-            None => step.actor.clone(),
+    fn by(step: &Step) -> Acting {
+        Acting {
+            app: step.actor.clone(),
+            delegate: step.delegate.clone(),
         }
     }
 
@@ -362,15 +341,23 @@ impl Replay<'_> {
             &mut faults,
             run,
         );
+        let sent = match exchange.request.operation() {
+            Some(operation) => SentRequest::Graph {
+                operation,
+                request: exchange.request.clone(),
+                via: exchange.via,
+                profile: self.profile,
+            },
+            None => SentRequest::Raw {
+                method: request.method.clone(),
+                path: self.redactor.text(&request.path),
+            },
+        };
         run.timeline.entries.push(Entry {
-            at: iso(step.at),
+            at: step.at,
             line: step.line,
             by: Self::by(step),
-            request: Some(format!(
-                "{} {}",
-                request.method,
-                self.redactor.text(&request.path)
-            )),
+            request: Some(sent),
             body: self.redactor.body(&request.body),
             status: Some(response.status),
             response: self.redactor.body(&response.body),
@@ -484,7 +471,7 @@ impl Replay<'_> {
             }
             let observed = self.observed(&body, response.status);
             run.timeline.entries.push(Entry {
-                at: iso(step.at),
+                at: step.at,
                 line: step.line,
                 by: Self::by(step),
                 request: None,
