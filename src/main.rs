@@ -597,7 +597,7 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         shown += 1;
-        if covering.is_empty() && rule.level.fails_by_default() {
+        if covering.is_empty() && rule.level.fails_by_default() && rule.untestable.is_none() {
             uncovered_binding += 1;
         }
         println!(
@@ -610,6 +610,9 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
         );
         if !covering.is_empty() {
             println!("    cases: {}", covering.join(", "));
+        }
+        if let Some(why) = &rule.untestable {
+            println!("    untestable: {why}");
         }
     }
     let total = catalogue.rules().len();
