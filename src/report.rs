@@ -28,6 +28,7 @@ impl TrialResult {
             Verdict::Deviates(_) => (VerdictKind::Deviates, None),
             Verdict::KnownFailure(reason) => (VerdictKind::KnownFailure, Some(reason.clone())),
             Verdict::NotApplicable(reason) => (VerdictKind::NotApplicable, Some(reason.clone())),
+            Verdict::NotRun(reason) => (VerdictKind::NotRun, Some(reason.clone())),
         };
         let faults = self
             .run
@@ -38,7 +39,7 @@ impl TrialResult {
                     line: f.line,
                     at: crate::model::iso(f.at),
                     step: f.step.clone(),
-                    fault: format!("{} [{}]", fault.text, fault.rule.id),
+                    fault: format!("{fault} [{}]", fault.rule.id),
                     level: fault.rule.level.to_string(),
                 })
             })
@@ -98,8 +99,9 @@ impl SuiteReport {
                         state => format!(", {}", console.regression(state)),
                     },
                     match &t.verdict {
-                        Verdict::NotApplicable(reason) | Verdict::KnownFailure(reason) =>
-                            format!(": {reason}"),
+                        Verdict::NotApplicable(reason)
+                        | Verdict::KnownFailure(reason)
+                        | Verdict::NotRun(reason) => format!(": {reason}"),
                         _ => String::new(),
                     }
                 ));
@@ -240,6 +242,14 @@ impl SuiteReport {
         let deviate = self.count(|v| matches!(v, Verdict::Deviates(_)));
         let not_applicable = self.count(|v| matches!(v, Verdict::NotApplicable(_)));
         let known = self.count(|v| matches!(v, Verdict::KnownFailure(_)));
+        let not_run = match self.count(|v| matches!(v, Verdict::NotRun(_))) {
+            0 => String::new(),
+            n => format!(", {n} not run"),
+        };
+        let stopped = match &self.stopped {
+            Some(cause) => format!("stopped early: {cause}\n"),
+            None => String::new(),
+        };
         let violations: usize = self.trials.iter().map(|t| t.contract_violations).sum();
         let simulated: f64 = self.trials.iter().map(|t| t.simulated.as_secs_f64()).sum();
         let wall = self.wall.as_secs_f64();
@@ -258,7 +268,7 @@ impl SuiteReport {
             failed_text
         };
         format!(
-            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{retries}{flaky}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}\n",
+            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{retries}{flaky}{stopped}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}{not_run}\n",
             targets.join(", "),
             crate::model::iso(SignedDuration::from_secs(simulated as i64)),
             if wall > 0.0 { simulated / wall } else { 0.0 },
@@ -427,10 +437,20 @@ impl SuiteReport {
                     .collect()
             })
             .unwrap_or_default();
+        let meta = crate::html::RunMeta {
+            date: jiff::Timestamp::now()
+                .strftime("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+            version: format!("presence-conformance {}", env!("CARGO_PKG_VERSION")),
+            targets: self.targets.clone(),
+            command: String::new(),
+            stopped: self.stopped.clone(),
+        };
         HtmlReport {
             targets,
             cases,
             rules,
+            meta,
         }
     }
 
@@ -475,6 +495,11 @@ fn junit_status(t: &TrialResult) -> quick_junit::TestCaseStatus {
         Verdict::KnownFailure(reason) => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(format!("known failure: {reason}"));
+            s
+        }
+        Verdict::NotRun(reason) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("not run: {reason}"));
             s
         }
         Verdict::Deviates(report) => {
@@ -569,7 +594,9 @@ impl Console {
             Verdict::Passed => Paint::Passed,
             Verdict::Failed(_) => Paint::Failed,
             Verdict::Deviates(_) => Paint::Deviates,
-            Verdict::NotApplicable(_) | Verdict::KnownFailure(_) => Paint::Quiet,
+            Verdict::NotApplicable(_) | Verdict::KnownFailure(_) | Verdict::NotRun(_) => {
+                Paint::Quiet
+            }
         }
     }
 
@@ -629,7 +656,8 @@ impl TrialResult {
                         "line": f.line,
                         "at": crate::model::iso(f.at),
                         "step": f.step,
-                        "fault": fault.text,
+                        "fault": fault.to_string(),
+                        "kind": fault.kind.label(),
                         "rule": fault.rule.id,
                         "level": fault.rule.level,
                     })
@@ -648,7 +676,9 @@ impl TrialResult {
             },
             "regression_failure": self.regression.failure,
             "reason": match &self.verdict {
-                Verdict::NotApplicable(r) | Verdict::KnownFailure(r) => Some(r),
+                Verdict::NotApplicable(r) | Verdict::KnownFailure(r) | Verdict::NotRun(r) => {
+                    Some(r)
+                }
                 _ => None,
             },
             "rules": self.loaded.as_ref().map(|c| c.rules.clone()).unwrap_or_default(),

@@ -13,8 +13,8 @@
 #                             update (record the baseline, then commit it) or off
 #   CONFORMANCE_FILTER        only the cases whose name contains this (default: every case)
 #   IMPLEMENTATION_START      a command that starts the implementation under test; it runs in
-#                             the background and is stopped at the end (default: none, it is
-#                             already running)
+#                             the background and is stopped at the end, with every process it
+#                             started (default: none, it is already running)
 #   IMPLEMENTATION_READY_URL  a URL polled (curl) until it answers, for up to 60 s (default: none)
 #
 # Exit status: the suite's (0: no failure and no regression; 1: a failure or a regression;
@@ -30,11 +30,19 @@ filter=${CONFORMANCE_FILTER:-}
 # 1. The binary, and the suite it carries.
 "$bin" --version
 
-# 2. The implementation under test.
+# 2. The implementation under test. `sh -c` stays the parent of what it starts (dash does not
+# exec its last command), so stopping it means stopping its whole tree: each process's children
+# first (POSIX `ps -A -o pid= -o ppid=`), then the process.
+stop_tree() {
+  for child in $(ps -A -o pid= -o ppid= | awk -v parent="$1" '$2 == parent { print $1 }'); do
+    stop_tree "$child"
+  done
+  kill "$1" 2>/dev/null || true
+}
 if [ -n "${IMPLEMENTATION_START:-}" ]; then
   sh -c "$IMPLEMENTATION_START" &
   implementation=$!
-  trap 'kill "$implementation" 2>/dev/null || true' EXIT
+  trap 'stop_tree "$implementation"' EXIT
   trap 'exit 130' INT TERM
 fi
 if [ -n "${IMPLEMENTATION_READY_URL:-}" ]; then

@@ -10,6 +10,7 @@ mod svg;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::case::Case;
+use crate::operation::Operation;
 use crate::runner::Timeline;
 
 const STYLE: &str = include_str!("style.css");
@@ -22,6 +23,23 @@ pub struct HtmlReport<'a> {
     pub cases: Vec<CaseView<'a>>,
     /// The rule catalogue; cases name rules by id.
     pub rules: Vec<RuleView>,
+    /// When, by what and on what the run ran.
+    pub meta: RunMeta,
+}
+
+/// The run's metadata, at the top of the page.
+#[derive(Debug, Default)]
+pub struct RunMeta {
+    /// UTC, to the second.
+    pub date: String,
+    /// `presence-conformance 0.1.0`.
+    pub version: String,
+    /// Each target's name and URL (`in-process` for the embedded reference).
+    pub targets: Vec<(String, String)>,
+    /// The command line that ran it.
+    pub command: String,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
 }
 
 /// One case and its result on each target.
@@ -64,15 +82,18 @@ pub enum VerdictKind {
     Deviates,
     NotApplicable,
     KnownFailure,
+    /// The run stopped before the trial was judged.
+    NotRun,
 }
 
 impl VerdictKind {
-    pub const ALL: [VerdictKind; 5] = [
+    pub const ALL: [VerdictKind; 6] = [
         VerdictKind::Passed,
         VerdictKind::Failed,
         VerdictKind::Deviates,
         VerdictKind::KnownFailure,
         VerdictKind::NotApplicable,
+        VerdictKind::NotRun,
     ];
 
     /// The CSS class (`passed`, `not-applicable`).
@@ -83,6 +104,7 @@ impl VerdictKind {
             VerdictKind::Deviates => "deviates",
             VerdictKind::NotApplicable => "not-applicable",
             VerdictKind::KnownFailure => "known-failure",
+            VerdictKind::NotRun => "not-run",
         }
     }
 
@@ -93,6 +115,7 @@ impl VerdictKind {
             VerdictKind::Deviates => "deviates",
             VerdictKind::NotApplicable => "not applicable",
             VerdictKind::KnownFailure => "known failure",
+            VerdictKind::NotRun => "not run",
         }
     }
 }
@@ -137,6 +160,8 @@ pub fn render(report: &HtmlReport<'_>) -> String {
                     h1 { "Presence conformance report" }
                     p.lead { (report.cases.len()) " cases on " (report.targets.len()) " target"
                         @if report.targets.len() != 1 { "s" } }
+                    (run_meta(&report.meta))
+                    (first_things(report))
                     (summary(report))
                     (legend())
                 }
@@ -149,6 +174,89 @@ pub fn render(report: &HtmlReport<'_>) -> String {
         }
     }
     .into_string()
+}
+
+/// Date, version, targets with their URLs and the command line.
+fn run_meta(meta: &RunMeta) -> Markup {
+    html! {
+        dl.meta {
+            @if !meta.date.is_empty() { dt { "date" } dd { (meta.date) } }
+            @if !meta.version.is_empty() { dt { "version" } dd { (meta.version) } }
+            @for (name, url) in &meta.targets { dt { "target " (name) } dd { code { (url) } } }
+            @if !meta.command.is_empty() { dt { "command" } dd { code { (meta.command) } } }
+            @if let Some(cause) = &meta.stopped { dt.stopped { "stopped early" } dd.stopped { (cause) } }
+        }
+    }
+}
+
+/// Failures and changes first: every result that needs a look (failed, deviates, a changed
+/// timeline), each with its first line and a link to it, then one line per target for the cases
+/// a stopped run did not get to (a list of each would bury the rest); the rest is in the matrix.
+fn first_things(report: &HtmlReport<'_>) -> Markup {
+    let needs_a_look = |r: &ResultView<'_>| {
+        matches!(r.verdict, VerdictKind::Failed | VerdictKind::Deviates)
+            || r.regression == "changed"
+    };
+    let not_run = |target: &str| {
+        report
+            .cases
+            .iter()
+            .flat_map(|c| &c.results)
+            .filter(|r| r.target == target && r.verdict == VerdictKind::NotRun)
+            .count()
+    };
+    let found: Vec<(&CaseView<'_>, &ResultView<'_>)> = report
+        .cases
+        .iter()
+        .flat_map(|c| c.results.iter().map(move |r| (c, r)))
+        .filter(|(_, r)| needs_a_look(r))
+        .collect();
+    let order = |r: &ResultView<'_>| match r.verdict {
+        VerdictKind::Failed => 0,
+        _ if r.regression == "changed" => 1,
+        _ => 2,
+    };
+    let mut found = found;
+    found.sort_by_key(|(_, r)| order(r));
+    html! {
+        section.first-things id="first" {
+            h2 { "Failures and changes first" }
+            @for target in &report.targets {
+                @let n = not_run(target);
+                @if n > 0 {
+                    p.not-run-line {
+                        span class={ "verdict " (VerdictKind::NotRun.class()) } { (VerdictKind::NotRun.label()) }
+                        " " (n) " case" @if n != 1 { "s" } " on " span.target { (target) }
+                        @if let Some(cause) = &report.meta.stopped { span.why { " — the run stopped: " (cause) } }
+                    }
+                }
+            }
+            @if found.is_empty() {
+                p.none { "Nothing failed, deviated or changed." }
+            } @else {
+                ol {
+                    @for (case, result) in &found {
+                        li {
+                            span class={ "verdict " (result.verdict.class()) } { (result.verdict.label()) }
+                            (regression_badge(result.regression)) " "
+                            a href={ "#" (result_anchor(&case.name, &result.target)) } { (case.name) }
+                            " on " span.target { (result.target) }
+                            @if let Some(line) = first_line(result) { span.why { " — " (line) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A result's first fault or reason, in one line.
+fn first_line(result: &ResultView<'_>) -> Option<String> {
+    let text = match result.faults.first() {
+        Some(f) => format!("at {}: {}", f.at, f.fault),
+        None => result.reason.as_deref()?.lines().next()?.to_owned(),
+    };
+    Some(text)
 }
 
 /// Counts per verdict (and regression state) per target.
@@ -236,7 +344,7 @@ fn legend() -> Markup {
                 }
             }
             p {
-                "Lanes: each user's aggregated presence as observed (a band runs from one observation to the next); under it each app session (from setPresence to clearPresence or its expiry; dashed end: expiry, solid: cleared) and the preferred presence. "
+                "Lanes: each user's aggregated presence as observed (a band runs from one observation to the next); under it each app session (from " (Operation::SetPresence.name()) " to " (Operation::ClearPresence.name()) " or its expiry; dashed end: expiry, solid: cleared) and the preferred presence. "
                 span.req-key.s2xx { "▼" } " request answered 2xx, "
                 span.req-key.s4xx { "▼" } " 4xx; "
                 span.obs-key { "●" } " observation, "
@@ -542,6 +650,7 @@ mod tests {
                 statement: "Available fades to AvailableInactive after 5 minutes".into(),
                 url: Some("https://learn.microsoft.com/graph/x".into()),
             }],
+            meta: RunMeta::default(),
         };
         let page = render(&report);
         assert!(page.contains(r#"<table class="matrix" id="by-rule">"#));
@@ -574,6 +683,7 @@ mod tests {
                 }],
             }],
             rules: Vec::new(),
+            meta: RunMeta::default(),
         };
         let page = render(&report);
         assert!(!page.contains("<script>"));

@@ -24,7 +24,6 @@ pub mod shards;
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
@@ -117,7 +116,6 @@ impl AppState {
         if let Some(seconds) = conditions.as_ref().and_then(|c| c.config.token_lifetime) {
             config.token_lifetime = std::time::Duration::from_secs(seconds);
         }
-        let conditions = conditions.map(|c| c.on_clock(clock.time_scale()));
         AppState(Holder::Counted(Arc::new(Shared {
             config,
             clock,
@@ -133,7 +131,7 @@ impl AppState {
         store.settle(now);
         let view = store.view(user, now);
         match &self.conditions {
-            Some(c) => c.visible(user, view, Instant::now()),
+            Some(c) => c.visible(user, view, now),
             None => view,
         }
     }
@@ -144,7 +142,6 @@ impl AppState {
         for store in &mut stores {
             store.settle(now);
         }
-        let wall = Instant::now();
         users
             .iter()
             .zip(shard_of)
@@ -154,7 +151,7 @@ impl AppState {
                     .get(shard)
                     .map_or_else(|| PresenceStore::new().view(u, now), |s| s.view(u, now));
                 match &self.conditions {
-                    Some(c) => c.visible(u, view, wall),
+                    Some(c) => c.visible(u, view, now),
                     None => view,
                 }
             })
@@ -174,7 +171,7 @@ impl AppState {
         let before = self.conditions.as_ref().map(|_| store.view(user, now));
         let sequence = store.apply(now, user, command)?;
         if let (Some(c), Some(before)) = (&self.conditions, before) {
-            c.hide_write(user, before, Instant::now());
+            c.hide_write(user, before, now);
         }
         Ok(sequence)
     }

@@ -2,7 +2,7 @@
 //! a free port (a missing baseline fails, `update` records it, then the baseline holds and both
 //! reports are written), and the GitHub Actions workflow uses only flags `run` has.
 
-mod common;
+use crate::common;
 use common::ServeProcess;
 
 use std::path::{Path, PathBuf};
@@ -69,9 +69,22 @@ fn the_shell_recipe_checks_the_baseline_and_writes_both_reports() {
             .is_file()
     );
 
+    // The recipe starts the implementation itself: a real `serve` on a port of its own, not
+    // exec'd (as a user's compound command would not be), and must stop it at the end.
+    drop(serve);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    write_profile(&dir, &addr);
     let started = dir.join("started");
-    let start = format!("touch '{}'; exec sleep 30", started.display());
-    let holds = recipe(&dir, &serve.addr, &[("IMPLEMENTATION_START", &start)]);
+    let start = format!(
+        "touch '{}'; '{BIN}' serve --addr {addr} --clock virtual --no-auth --quiet",
+        started.display()
+    );
+    let holds = recipe(&dir, &addr, &[("IMPLEMENTATION_START", &start)]);
     let out = text(&holds);
     assert_eq!(holds.status.code(), Some(0), "{out}");
     assert!(
@@ -87,6 +100,19 @@ fn the_shell_recipe_checks_the_baseline_and_writes_both_reports() {
     let junit = std::fs::read_to_string(dir.join("reports/junit.xml")).unwrap();
     assert!(junit.contains("timeout::away_does_not_fade"), "{junit}");
     assert!(dir.join("reports/report.html").is_file());
+    // Everything the recipe started is stopped: the port refuses connections (the process may
+    // take a moment to go once signalled).
+    let stopped = (0..50).any(|_| {
+        let refused = std::net::TcpStream::connect(&addr).is_err();
+        if !refused {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        refused
+    });
+    assert!(
+        stopped,
+        "the implementation at {addr} still answers after the recipe"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
