@@ -13,6 +13,7 @@ mod explore;
 mod hostile;
 mod html_report;
 mod levels;
+mod readme;
 mod regression;
 mod rule_catalogue;
 mod run_command;
