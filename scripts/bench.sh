@@ -53,6 +53,10 @@ if [ -z "$http_note" ]; then
   prism_note=$(grep -h -m1 '^prism:' "$log"/http-*.txt | head -1)
 fi
 
+# a real-clock run against its lower bound (serve --clock real --time-scale 600, 8 pooled users)
+NO_BUILD=1 RUNS=$RUNS scripts/bench-real-clock.sh > "$log/real-clock.txt" 2>&1
+real_clock=$(sed -n 's/^real clock x600, 8 users: //p' "$log/real-clock.txt")
+
 # memory per user
 for i in $(seq "$RUNS"); do
   cargo bench --quiet --bench server 2> /dev/null > "$log/mem-$i.txt"
@@ -65,6 +69,7 @@ printf '\n%-44s %s\n' "figure" "median"
 printf '%-44s %s\n' "explore --timelines 5000 --seed 1" "$(cat "$log/explore") timelines/s"
 printf '%-44s %s\n' "suite (run --quiet) wall time" "${suite_wall} s"
 printf '%-44s %s\n' "suite simulated/wall" "${suite_ratio}x"
+printf '%-44s %s\n' "real clock x600, 8 users (bench-real-clock)" "${real_clock:-failed, see $log/real-clock.txt}"
 if [ -n "$http_note" ]; then
   printf '%-44s %s\n' "setPresence / trivial axum handler" "not measured: $http_note"
 else

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every schemathesis check against the reference server, without auth and with auth.
 #
-# Schemathesis (pinned) is installed into a venv under target/. Our spec is first turned into the
-# view schemathesis needs (scripts/schemathesis_view.py: the documented layer as JSON Schema), then
-# `schemathesis run --checks all` runs the phases examples, coverage, fuzzing and stateful, with
+# Schemathesis (pinned) is installed into a venv under target/. Our spec is first exported as the
+# contract the server keeps (`presence-conformance spec export --strictness documented`: the
+# documented layer as JSON Schema), then `schemathesis run --checks all` runs the phases examples,
+# fuzzing and stateful (PHASES; the coverage phase is left out unless PHASES names it), with
 # bounded examples and a fixed seed, against:
 #   1. `serve --clock virtual --no-auth` (v1.0 and beta documents);
 #   2. `serve --clock virtual` with an app token from the server's own token endpoint
@@ -38,7 +39,7 @@ stop() { if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$se
 trap stop EXIT
 start() { # start [serve options...]: sets $port and $server, waits until it answers
   port=$(free_port)
-  "$CARGO_TARGET_DIR/debug/presence-conformance" serve --addr "127.0.0.1:$port" --clock virtual --quiet "$@" &
+  "$bin" serve --addr "127.0.0.1:$port" --clock virtual --quiet "$@" &
   server=$!
   for _ in $(seq 50); do
     curl -s -o /dev/null "http://127.0.0.1:$port/_conformance/clock" && return 0
@@ -87,9 +88,10 @@ run() { # run LABEL VERSION VIEW [schemathesis options...]
 }
 EXTRA=("$@")
 
+bin=$CARGO_TARGET_DIR/debug/presence-conformance
 for version in v1.0 beta; do
-  "$venv/bin/python" scripts/schemathesis_view.py "spec/graph-presence.$version.openapi.yaml" "$work/view-$version.json"
-  "$venv/bin/python" scripts/schemathesis_view.py "spec/graph-presence.$version.openapi.yaml" "$work/view-$version-auth.json" --session-id "$CLIENT_ID"
+  "$bin" spec export --strictness documented --version "$version" --output "$work/view-$version.json"
+  "$bin" spec export --strictness documented --version "$version" --session-id "$CLIENT_ID" --output "$work/view-$version-auth.json"
 done
 
 config=()

@@ -259,7 +259,12 @@ impl SuiteReport {
             0 => String::new(),
             n => format!("flaky: {n} (verdicts differ between repetitions)\n"),
         };
-        let retries = format!("{}{}", self.retries_line(), self.regressions_line());
+        let retries = format!(
+            "{}{}{}",
+            self.bound_line(),
+            self.retries_line(),
+            self.regressions_line()
+        );
         let failed = self.failed();
         let failed_text = format!("{failed} failed");
         let failed_text = if failed > 0 {
@@ -274,6 +279,22 @@ impl SuiteReport {
             if wall > 0.0 { simulated / wall } else { 0.0 },
             console.paint(Paint::Passed, &passed.to_string()),
             if known == 1 { "failure" } else { "failures" }
+        )
+    }
+
+    /// On a real clock, the least wall time the run could take, beside the wall time it took.
+    fn bound_line(&self) -> String {
+        let Some(bound) = self.lower_bound else {
+            return String::new();
+        };
+        let wall = self.wall.as_secs_f64();
+        let least = bound.wall().as_secs_f64();
+        format!(
+            "real clock: {wall:.2} s of wall time, {:.2}x its lower bound {least:.2} s = max(longest case {:.2} s, case time x users / {} pooled users {:.2} s)\n",
+            if least > 0.0 { wall / least } else { 0.0 },
+            bound.longest.as_secs_f64(),
+            bound.users,
+            bound.spread.as_secs_f64(),
         )
     }
 

@@ -5,7 +5,7 @@
 #
 #   PRESENCE_CONFORMANCE      the binary (default: presence-conformance on the PATH); install a
 #                             pinned version with
-#                             cargo install --locked --git <repository> --tag <version> presence-conformance
+#                             cargo install --locked presence-conformance --version <version>
 #   CONFORMANCE_TARGET        your target profile (default: conformance/target.toml); its
 #                             `snapshots = "DIR"` is your committed baseline, relative to it
 #   CONFORMANCE_REPORTS       where junit.xml and report.html go (default: conformance-reports)

@@ -87,34 +87,11 @@ static BUNDLED: LazyLock<[[Result<Contract, String>; 2]; 2]> = LazyLock::new(|| 
     let load = |text: &str, origin: &str, strictness| {
         Contract::from_yaml_str(text, origin, strictness).map_err(|e| e.to_string())
     };
-    let v1 = include_str!("../../spec/graph-presence.v1.0.openapi.yaml");
-    let beta = include_str!("../../spec/graph-presence.beta.openapi.yaml");
-    [
-        [
-            load(
-                v1,
-                "spec/graph-presence.v1.0.openapi.yaml",
-                Strictness::Upstream,
-            ),
-            load(
-                v1,
-                "spec/graph-presence.v1.0.openapi.yaml",
-                Strictness::Documented,
-            ),
-        ],
-        [
-            load(
-                beta,
-                "spec/graph-presence.beta.openapi.yaml",
-                Strictness::Upstream,
-            ),
-            load(
-                beta,
-                "spec/graph-presence.beta.openapi.yaml",
-                Strictness::Documented,
-            ),
-        ],
-    ]
+    let compile = |document: SpecDocument| {
+        [Strictness::Upstream, Strictness::Documented]
+            .map(|strictness| load(document.bundled_text(), document.origin(), strictness))
+    };
+    [compile(SpecDocument::V1_0), compile(SpecDocument::Beta)]
 });
 
 impl Contract {

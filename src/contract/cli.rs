@@ -7,9 +7,10 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::diff::{LEGEND, PRESENCE_PATHS, diff};
+use super::export::export;
 use super::lint::lint;
 use super::load::parse_document;
-use super::{Contract, HttpMessage, Strictness};
+use super::{Contract, HttpMessage, SpecDocument, Strictness};
 
 #[derive(Subcommand)]
 pub enum SpecCommand {
@@ -41,6 +42,39 @@ pub enum SpecCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Write our contract as plain JSON for other tools (Schemathesis, Prism, Dredd).
+    ///
+    /// `documented` states the rules the documentation gives in prose (our `x-presence-documented`
+    /// extensions, which such tools ignore) as JSON Schema keywords, so that "schema-valid" means
+    /// what the reference server accepts; `upstream` removes the extensions.
+    #[command(
+        after_help = "Examples:\n  presence-conformance spec export --strictness documented > presence.v1.0.json\n  presence-conformance spec export --version beta --session-id <app id> --output beta.json"
+    )]
+    Export {
+        /// `documented` (what the server keeps) or `upstream` (Microsoft's published document).
+        #[arg(long, value_enum, default_value = "documented")]
+        strictness: Strictness,
+        /// The bundled document of `v1.0` or `beta`.
+        #[arg(long, value_enum, default_value = "v1.0", conflicts_with = "spec")]
+        version: DocumentVersion,
+        /// Another document of ours (YAML or JSON) instead of the bundled one.
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// sessionId must be this app id (under auth, the app whose token the tool sends).
+        #[arg(long)]
+        session_id: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// The bundled documents.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DocumentVersion {
+    #[value(name = "v1.0")]
+    V1_0,
+    Beta,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -75,6 +109,13 @@ pub struct ValidateArgs {
 
 pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
     match command {
+        SpecCommand::Export {
+            strictness,
+            version,
+            spec,
+            session_id,
+            output,
+        } => run_export(strictness, version, spec, session_id, output),
         SpecCommand::Lint { files } => {
             let files = if files.is_empty() {
                 let mut found: Vec<PathBuf> = std::fs::read_dir("spec")
@@ -144,6 +185,43 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// `spec export`: the bundled document of `version`, or `spec`, as JSON at `strictness`.
+fn run_export(
+    strictness: Strictness,
+    version: DocumentVersion,
+    spec: Option<PathBuf>,
+    session_id: Option<String>,
+    output: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let (text, origin) = match &spec {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => {
+            let document = match version {
+                DocumentVersion::V1_0 => SpecDocument::V1_0,
+                DocumentVersion::Beta => SpecDocument::Beta,
+            };
+            (
+                document.bundled_text().to_owned(),
+                document.origin().to_owned(),
+            )
+        }
+    };
+    let document = parse_document(&text, &origin)?;
+    let exported = export(document, strictness, session_id.as_deref());
+    let mut json = serde_json::to_string_pretty(&exported)?;
+    json.push('\n');
+    match output {
+        Some(path) => crate::fsutil::write_atomically(&path, json.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{json}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The first document of a YAML stream (`---` separates documents; a leading one is allowed).

@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod diff;
 pub mod documented;
+pub mod export;
 pub mod lint;
 pub mod load;
 pub mod translate;
@@ -24,6 +25,24 @@ use crate::model::Profile;
 pub enum SpecDocument {
     V1_0,
     Beta,
+}
+
+impl SpecDocument {
+    /// The document under `spec/`, as it was when the binary was built.
+    pub fn bundled_text(self) -> &'static str {
+        match self {
+            SpecDocument::V1_0 => include_str!("../../spec/graph-presence.v1.0.openapi.yaml"),
+            SpecDocument::Beta => include_str!("../../spec/graph-presence.beta.openapi.yaml"),
+        }
+    }
+
+    /// Where the bundled document comes from, for messages.
+    pub fn origin(self) -> &'static str {
+        match self {
+            SpecDocument::V1_0 => "spec/graph-presence.v1.0.openapi.yaml",
+            SpecDocument::Beta => "spec/graph-presence.beta.openapi.yaml",
+        }
+    }
 }
 
 impl From<Profile> for SpecDocument {

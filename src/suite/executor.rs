@@ -1,15 +1,16 @@
 //! Running a whole suite outside `cargo test` (the `run` command): every selected case on every
 //! target, `repeat` times, trials in parallel with a progress bar.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 
 use super::snapshot::{RegressionResult, SnapshotMode};
-use super::{Judging, SuiteCase, SuiteTarget, Verdict, contract_for, run_trial_until};
+use super::{Judging, SuiteCase, SuiteTarget, Verdict, contract_for, run_trial_until, skip_reason};
 use crate::case::Case;
 use crate::runner::CaseRun;
+use crate::targets::RealClockPool;
 
 /// The writer named in the header of the snapshots `run` writes.
 const SOURCE: &str = "presence-conformance run";
@@ -19,7 +20,7 @@ const SOURCE: &str = "presence-conformance run";
 pub struct RunOptions {
     /// Only cases whose name contains this.
     pub filter: Option<String>,
-    /// Trials at once.
+    /// Trials at once on virtual-clock targets (real-clock ones run as their user pool allows).
     pub jobs: usize,
     pub judging: Judging,
     pub progress: bool,
@@ -72,6 +73,8 @@ pub struct SuiteReport {
     pub stopped: Option<String>,
     /// Each target's name and URL (`in-process` for the embedded reference), in order.
     pub targets: Vec<(String, String)>,
+    /// On real-clock targets, the least wall time the run could take (the largest of them).
+    pub lower_bound: Option<LowerBound>,
 }
 
 /// The cases `filter` selects, by index.
@@ -81,24 +84,35 @@ pub fn selected(cases: &[SuiteCase], filter: Option<&str>) -> Vec<usize> {
         .collect()
 }
 
-/// Runs every selected case on every target, `repeat` times, `jobs` at a time.
+/// One trial to run: a case (by index), its target, which repetition.
+type Job<'a> = (usize, &'a SuiteTarget, u32);
+
+/// Runs every selected case on every target, `repeat` times: on targets with a virtual clock
+/// `jobs` at a time, on each real-clock target as its user pool allows (see [`RealClockQueue`]).
 pub fn run_suite(
     cases: &[SuiteCase],
     targets: &[SuiteTarget],
     options: &RunOptions,
 ) -> SuiteReport {
     let started = Instant::now();
-    let mut queue: Vec<(usize, &SuiteTarget, u32)> = Vec::new();
+    let mut cpu_bound: Vec<Job> = Vec::new();
+    let mut real_clock = Vec::new();
+    let mut total = 0;
     for target in targets {
+        let mut jobs = Vec::new();
         for i in selected(cases, options.filter.as_deref()) {
             for repetition in 1..=options.repeat.max(1) {
-                queue.push((i, target, repetition));
+                jobs.push((i, target, repetition));
             }
         }
+        total += jobs.len();
+        match target.target.real_clock_pool() {
+            Some(pool) => real_clock.push(RealClockQueue::new(cases, jobs, pool)),
+            None => cpu_bound.extend(jobs),
+        }
     }
-    let (jobs, progress) = (options.jobs, options.progress);
-    let bar = if progress {
-        indicatif::ProgressBar::new(queue.len() as u64)
+    let bar = if options.progress {
+        indicatif::ProgressBar::new(total as u64)
     } else {
         indicatif::ProgressBar::hidden()
     };
@@ -106,37 +120,50 @@ pub fn run_suite(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    queue.reverse();
-    let queue = Mutex::new(queue);
+    let lower_bound = real_clock
+        .iter()
+        .map(|q| q.bound)
+        .max_by(|a, b| a.wall().cmp(&b.wall()));
+    cpu_bound.reverse();
+    let cpu_bound = Mutex::new(cpu_bound);
     let results = Mutex::new(Vec::new());
+    let finished = |(index, target, repetition): Job| {
+        let result = match options.stop.cause() {
+            Some(cause) => {
+                bar.set_message("stopping");
+                let reason = format!("the run stopped: {cause}");
+                not_run(&cases[index], target, repetition, reason)
+            }
+            None => trial(&cases[index], target, options, repetition),
+        };
+        bar.set_message(result.case.clone());
+        bar.inc(1);
+        results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(result);
+    };
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
+        for _ in 0..options.jobs.max(1) {
             scope.spawn(|| {
                 loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                    let Some((index, target, repetition)) = next else {
+                    let next = cpu_bound.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                    let Some(job) = next else {
                         break;
                     };
-                    let result = match options.stop.cause() {
-                        Some(cause) => not_run(
-                            &cases[index],
-                            target,
-                            repetition,
-                            format!("the run stopped: {cause}"),
-                        ),
-                        None => trial(&cases[index], target, options, repetition),
-                    };
-                    if options.stop.cause().is_some() {
-                        bar.set_message("stopping");
-                    }
-                    bar.set_message(result.case.clone());
-                    bar.inc(1);
-                    results
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(result);
+                    finished(job);
                 }
             });
+        }
+        for queue in &real_clock {
+            for _ in 0..queue.workers() {
+                scope.spawn(|| {
+                    while let Some(job) = queue.next() {
+                        finished(job.job);
+                        queue.done(job.users);
+                    }
+                });
+            }
         }
     });
     bar.finish_and_clear();
@@ -157,6 +184,121 @@ pub fn run_suite(
                 (t.target.name().to_owned(), url.to_owned())
             })
             .collect(),
+        lower_bound,
+    }
+}
+
+/// The least wall time a real-clock target's trials can take: the longest case, or all the
+/// presence time its cases hold pooled users for, spread over the pool, whichever is more.
+#[derive(Clone, Copy, Debug)]
+pub struct LowerBound {
+    /// The longest case, in wall time.
+    pub longest: Duration,
+    /// Σ (case time × the users it holds) / pooled users, in wall time.
+    pub spread: Duration,
+    pub users: usize,
+}
+
+impl LowerBound {
+    pub fn wall(&self) -> Duration {
+        self.longest.max(self.spread)
+    }
+}
+
+/// A trial a worker took, and the pooled users it holds until it is done.
+struct Taken<'a> {
+    job: Job<'a>,
+    users: usize,
+}
+
+/// The trials of one real-clock target. They spend their time waiting for the target's clock, not
+/// on the CPU, so they are not bounded by `jobs`: the longest case that the free pooled users can
+/// serve starts the moment they are free (a case waits only for users, never for a thread).
+struct RealClockQueue<'a> {
+    /// Trials not started, longest first, each with the users it needs (none for a trial that
+    /// will not run: not applicable, or a file that does not load).
+    pending: Mutex<(Vec<(Job<'a>, usize)>, usize)>,
+    freed: Condvar,
+    pool: RealClockPool,
+    bound: LowerBound,
+}
+
+impl<'a> RealClockQueue<'a> {
+    fn new(cases: &[SuiteCase], jobs: Vec<Job<'a>>, pool: RealClockPool) -> Self {
+        let mut pending: Vec<(Job<'a>, usize, SignedDuration)> = jobs
+            .into_iter()
+            .map(|job| {
+                let (users, length) = match &cases[job.0].case {
+                    Ok(case) if skip_reason(case, job.1.target.as_ref()).is_none() => {
+                        (case.users.len(), case.duration())
+                    }
+                    _ => (0, SignedDuration::ZERO),
+                };
+                (job, users, length)
+            })
+            .collect();
+        // Longest first; the order is stable, so equal cases keep the order of their names.
+        pending.sort_by_key(|p| std::cmp::Reverse(p.2));
+        let wall = |presence: SignedDuration| {
+            Duration::try_from(presence)
+                .unwrap_or_default()
+                .div_f64(pool.time_scale)
+        };
+        let longest = pending.first().map_or(Duration::ZERO, |p| wall(p.2));
+        let held = pending
+            .iter()
+            .fold(SignedDuration::ZERO, |sum, p| sum + p.2 * p.1 as i32);
+        let bound = LowerBound {
+            longest,
+            spread: wall(held).div_f64(pool.users.max(1) as f64),
+            users: pool.users,
+        };
+        RealClockQueue {
+            pending: Mutex::new((
+                pending
+                    .into_iter()
+                    .map(|(job, users, _)| (job, users))
+                    .collect(),
+                pool.users,
+            )),
+            freed: Condvar::new(),
+            pool,
+            bound,
+        }
+    }
+
+    /// One worker per pooled user: every user can be busy at once.
+    fn workers(&self) -> usize {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        self.pool.users.max(1).min(pending.0.len())
+    }
+
+    /// The longest trial the free users can serve, waiting until one can start; `None` when
+    /// every trial has started.
+    fn next(&self) -> Option<Taken<'a>> {
+        let mut guard = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let (pending, free) = &mut *guard;
+            if pending.is_empty() {
+                return None;
+            }
+            // A case that needs more users than the pool has is not applicable: it takes none.
+            let fits = |users: usize| users <= *free || users > self.pool.users;
+            if let Some(i) = pending.iter().position(|(_, users)| fits(*users)) {
+                let (job, users) = pending.remove(i);
+                let users = if users > self.pool.users { 0 } else { users };
+                *free -= users;
+                return Some(Taken { job, users });
+            }
+            guard = self.freed.wait(guard).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// A trial is over: its users are free again.
+    fn done(&self, users: usize) {
+        let mut guard = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1 += users;
+        self.freed.notify_all();
     }
 }
 

@@ -107,6 +107,14 @@ impl Traffic {
     }
 }
 
+/// What a real-clock target lends its cases: `users` pooled users (two cases never share one),
+/// on a clock `time_scale` times faster than wall time.
+#[derive(Clone, Copy, Debug)]
+pub struct RealClockPool {
+    pub users: usize,
+    pub time_scale: f64,
+}
+
 /// An implementation under test.
 #[async_trait]
 pub trait Target: Send + Sync {
@@ -129,6 +137,11 @@ pub trait Target: Send + Sync {
     /// Why this target cannot run `case` at all (the trial is then not applicable, with that
     /// reason).
     fn unsupported(&self, _case: &Case) -> Option<String> {
+        None
+    }
+    /// On a real clock, the users cases borrow from the target's pool and how fast its clock
+    /// runs: a run then schedules its cases by the users they need, not by the CPU.
+    fn real_clock_pool(&self) -> Option<RealClockPool> {
         None
     }
     /// Asks the target, once before a run, whether it answers and runs the clock its profile

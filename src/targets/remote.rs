@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::http::{Credentials, HttpSession, Secret, SessionSettings};
-use super::{CaseSession, ClockMode, Hold, HttpRequest, Target, TargetError};
+use super::{CaseSession, ClockMode, Hold, HttpRequest, RealClockPool, Target, TargetError};
 use crate::case::request::Substitution;
 use crate::case::{Case, Field, Request, StatusMessage};
 use crate::model::Profile;
@@ -135,6 +135,15 @@ fn same_permissions(a: &[String], b: &[String]) -> bool {
 }
 
 impl RemoteTarget {
+    /// One of the `concurrency` cases at once.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, TargetError> {
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| TargetError::Start(e.to_string()))
+    }
+
     /// A registration for each app of `case`, with exactly its permissions (any registration
     /// when the target checks no credentials), none used twice; or why there is none.
     fn registrations_for<'c>(
@@ -358,16 +367,18 @@ impl Target for RemoteTarget {
         self.cannot_run(case)
     }
 
+    fn real_clock_pool(&self) -> Option<RealClockPool> {
+        (self.clock == ClockMode::Real).then(|| RealClockPool {
+            users: self.pool.users.len(),
+            time_scale: self.time_scale,
+        })
+    }
+
     async fn open(&self, case: &Case) -> Result<CaseSession, TargetError> {
         if let Some(reason) = self.cannot_run(case) {
             return Err(TargetError::Start(reason));
         }
-        let slot = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| TargetError::Start(e.to_string()))?;
+        let mut slot = self.slot().await?;
         let pool = self.pool.clone();
         let wanted = case.users.len();
         let lease = tokio::task::spawn_blocking(move || pool.lend(wanted))
@@ -410,8 +421,14 @@ impl Target for RemoteTarget {
                 .map(|&i| self.pool.users[i].id.clone())
                 .collect();
             self.clean(&users).await?;
-            // What the clean-up wrote must be visible before the case reads it.
-            tokio::time::sleep(self.propagation.div_f64(self.time_scale)).await;
+            // What the clean-up wrote must be visible before the case reads it. The slot is
+            // given back for the rest, so that another case runs meanwhile.
+            let rest = self.propagation.div_f64(self.time_scale);
+            if !rest.is_zero() {
+                drop(slot);
+                tokio::time::sleep(rest).await;
+                slot = self.slot().await?;
+            }
         }
         let http = HttpSession::open(SessionSettings {
             base_url: self.base_url.clone(),

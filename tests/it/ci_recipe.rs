@@ -126,8 +126,14 @@ fn the_github_workflow_pins_the_binary_and_uses_flags_run_has() {
     let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
     let install = runs.iter().find(|r| r.contains("cargo install")).unwrap();
     assert!(
-        install.contains("--locked --git") && install.contains("--tag"),
+        install.contains("--locked") && install.contains("--version"),
         "{install}"
+    );
+    // The version it pins is this crate's (a release is tagged and published from it).
+    assert_eq!(
+        parsed["env"]["PRESENCE_CONFORMANCE_VERSION"].as_str(),
+        Some(env!("CARGO_PKG_VERSION")),
+        "the workflow pins another version than Cargo.toml's"
     );
     let suite = runs
         .iter()
