@@ -14,7 +14,7 @@ use crate::model::{PresenceStore, Semantics, UserId};
 /// How many shards: well above the worker threads of any machine this runs on.
 const SHARDS: usize = 64;
 
-/// Every user's presence, in [`SHARDS`] pure stores.
+/// Every user's presence, in `SHARDS` pure stores.
 #[derive(Debug)]
 pub struct ShardedStore {
     shards: Box<[Mutex<PresenceStore>]>,

@@ -1,6 +1,6 @@
 //! A case session over HTTP: every target, the embedded one included, is driven through this, so
 //! the code path under test is the same one third parties get. The single exchange below the
-//! retries is a [`Transport`]: the network, or the embedded server's router in-process.
+//! retries is a `Transport`: the network, or the embedded server's router in-process.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
