@@ -419,3 +419,63 @@ async fn each_wrong_server_is_caught() {
         .await;
     assert_eq!(status, 201, "no validation");
 }
+
+/// Hostile subscription bodies each get a 4xx with a Graph error, keep nothing, and leave the
+/// server answering.
+#[tokio::test]
+async fn hostile_subscription_bodies_are_refused_cleanly() {
+    let env = start().await;
+    let url = format!("{}/v1.0/subscriptions", env.server.base_url());
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("json", b"[1,2,3]".to_vec()),
+        ("json", b"null".to_vec()),
+        ("json", b"{\"changeType\": 5}".to_vec()),
+        ("json", b"{\"expirationDateTime\": {\"a\": 1}}".to_vec()),
+        ("json", b"{\"includeResourceData\": \"yes\"}".to_vec()),
+        ("json", vec![0xff, 0xfe, b'{', b'}']),
+        (
+            "json",
+            format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_bytes(),
+        ),
+        (
+            "json",
+            b"{\"resource\": \"communications/presences?$filter=id in ((((\"}".to_vec(),
+        ),
+        (
+            "json",
+            serde_json::to_vec(&env.subscription(|v| {
+                v["includeResourceData"] = json!(true);
+                v["encryptionCertificate"] = json!("bm90IGEgY2VydGlmaWNhdGU=");
+                v["encryptionCertificateId"] = json!("x");
+            }))
+            .unwrap(),
+        ),
+        ("text", b"changeType=updated".to_vec()),
+    ];
+    for (kind, body) in bodies {
+        let content_type = if kind == "json" {
+            "application/json"
+        } else {
+            "text/plain"
+        };
+        let response = env
+            .client
+            .post(&url)
+            .bearer_auth(&env.delegated)
+            .header("content-type", content_type)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let error: Value = response.json().await.unwrap_or(Value::Null);
+        let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
+        assert!((400..500).contains(&status), "{shown}: {status}");
+        assert!(error["error"]["code"].is_string(), "{shown}: {error}");
+    }
+    let (status, list) = env
+        .call(reqwest::Method::GET, "/v1.0/subscriptions", None)
+        .await;
+    assert_eq!((status, &list["value"]), (200, &json!([])));
+    assert_eq!(env.receiver.validations(), 0);
+}
