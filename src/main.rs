@@ -92,7 +92,8 @@ enum LevelArg {
 
 #[derive(clap::Args)]
 struct ExploreArgs {
-    /// A target profile; default: the embedded reference server.
+    /// A target profile, or `reference` (`reference-beta`, `reference-beta-2021`) for the
+    /// embedded reference server; default: the embedded reference.
     #[arg(long)]
     target: Option<PathBuf>,
     /// How many generated timelines to replay (each up to 30 steps); stops at the first
@@ -103,8 +104,9 @@ struct ExploreArgs {
     /// reproduced.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Where to write the minimal case of a difference.
-    #[arg(long, default_value = "cases/generated")]
+    /// Where to write the minimal case of a difference (not under ./cases, which `run` would
+    /// then take for the suite).
+    #[arg(long, default_value = "explore-reproducers")]
     out: PathBuf,
 }
 
@@ -120,14 +122,15 @@ struct ExploreArgs {
 struct RunArgs {
     /// Only cases whose name contains this (e.g. `timeout` or `aggregation::busy`).
     filter: Option<String>,
-    /// A target profile (TOML, see targets/); give it several times to compare targets.
-    /// Default: $PRESENCE_TARGET, else the embedded reference server under v1.0, beta and
-    /// beta-2021.
+    /// A target profile (TOML, see targets/), or `reference` (`reference-beta`,
+    /// `reference-beta-2021`) for the embedded reference server; give it several times to
+    /// compare targets. Default: $PRESENCE_TARGET, else the embedded reference server under
+    /// v1.0, beta and beta-2021.
     #[arg(long)]
     target: Vec<PathBuf>,
     /// A directory of case files to use instead of the suite this binary carries. Default:
-    /// `./cases` when it exists (a checkout of this repository, or `cases export`), else the
-    /// embedded suite.
+    /// `./cases` when it holds case files (a checkout of this repository, or `cases export`),
+    /// else the embedded suite; the run's first line says which.
     #[arg(long)]
     cases: Option<PathBuf>,
     /// Trials run at once (default: the number of cores).
@@ -334,7 +337,9 @@ fn main() -> ExitCode {
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     use presence_conformance::suite::executor::selected;
     use std::io::IsTerminal;
-    let cases = suite_cases(args.cases.as_deref())?;
+    let suite = presence_conformance::suite::choose_suite(args.cases.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    let cases = suite.cases;
     let chosen = selected(&cases, args.filter.as_deref());
     if chosen.is_empty() {
         let filter = args.filter.as_deref().unwrap_or_default();
@@ -349,8 +354,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.repeat == 0 {
         anyhow::bail!("--repeat must be at least 1");
     }
+    check_outputs(&args)?;
     let targets = select_targets(&args.target)?;
-    check_targets(&targets)?;
+    let stop = std::sync::Arc::new(presence_conformance::suite::stop::Stop::new());
+    stop_on_ctrl_c(stop.clone());
+    eprintln!("suite: {}", suite.source);
+    preflight(&targets)?;
     let options = RunOptions {
         filter: args.filter.clone(),
         jobs: args
@@ -364,9 +373,15 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         progress: !args.quiet && std::io::stderr().is_terminal(),
         repeat: args.repeat,
         snapshots: args.snapshots.into(),
+        stop,
     };
     let report = run_suite(&cases, &targets, &options);
     write_run_outputs(&args, &report)?;
+    if let Some(cause) = &report.stopped {
+        // Not a verdict: what ran is in the reports, the rest is "not run".
+        eprintln!("error: the run stopped: {cause}");
+        return Ok(ExitCode::from(2));
+    }
     if report.nothing_judged() {
         eprintln!(
             "error: no case was judged: every case was not applicable (the reasons are above)"
@@ -384,36 +399,85 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// The case files to run: `--cases DIR`, else `./cases` if there is one, else the suite this
-/// binary carries.
-fn suite_cases(
-    dir: Option<&std::path::Path>,
-) -> anyhow::Result<Vec<presence_conformance::suite::SuiteCase>> {
-    let local = std::path::Path::new("cases");
-    let dir = dir.or_else(|| local.is_dir().then_some(local));
-    let Some(dir) = dir else {
-        return Ok(presence_conformance::suite::embedded_cases());
-    };
-    let cases = load_cases(dir)
-        .with_context(|| format!("cannot read the case directory {}", dir.display()))?;
-    if cases.is_empty() {
-        anyhow::bail!("no case files (*.yaml) under {}", dir.display());
+/// Usage and paths before the first case: `--output` needs `--format json`, and every report
+/// path must be writable (a report that cannot be written fails now, not after the run).
+fn check_outputs(args: &RunArgs) -> anyhow::Result<()> {
+    if args.output.is_some() && args.format != OutputFormat::Json {
+        anyhow::bail!("--output writes the JSON lines of --format json: add --format json");
     }
-    Ok(cases)
+    let outputs = [
+        ("--html", &args.html),
+        ("--junit", &args.junit),
+        ("--output", &args.output),
+    ];
+    for (flag, path) in outputs {
+        if let Some(path) = path {
+            presence_conformance::fsutil::check_writable(path)
+                .with_context(|| format!("{flag} {}: cannot write there", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
-/// Every target answers before the suite starts; a target that is down is one error.
-fn check_targets(targets: &[presence_conformance::suite::SuiteTarget]) -> anyhow::Result<()> {
+/// Ctrl-C stops the run as a target that stops answering does: the trials under way finish,
+/// the rest are not run, and the reports are written. A second Ctrl-C ends the process.
+#[cfg(not(unix))]
+fn stop_on_ctrl_c(_stop: std::sync::Arc<presence_conformance::suite::stop::Stop>) {}
+
+/// Ctrl-C stops the run as a target that stops answering does: the trials under way finish,
+/// the rest are not run, and the reports are written. A second Ctrl-C ends the process.
+#[cfg(unix)]
+fn stop_on_ctrl_c(stop: std::sync::Arc<presence_conformance::suite::stop::Stop>) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    // The handler is installed before the suite starts, not when the thread gets to it.
+    let Ok(mut first) = runtime.block_on(async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    }) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            if first.recv().await.is_some() {
+                stop.request("interrupted (Ctrl-C)");
+            }
+            if first.recv().await.is_some() {
+                std::process::exit(130);
+            }
+        });
+    });
+}
+
+/// Every target answers, and runs the clock its profile says, before the suite starts: the
+/// header says what was found; a mismatch is one error naming the key to change.
+fn preflight(targets: &[presence_conformance::suite::SuiteTarget]) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     for target in targets {
-        if let Err(cause) = runtime.block_on(target.target.reachable()) {
-            anyhow::bail!(
-                "target '{}' is not reachable: {cause}\n  start a local reference with: presence-conformance serve --clock virtual --config targets/local.server.toml",
+        let from = match &target.source {
+            Some(path) => format!(" ({})", path.display()),
+            None => String::new(),
+        };
+        match runtime.block_on(target.target.preflight()) {
+            Ok(found) => eprintln!(
+                "target {}{from}: {}, profile {}, auth {}, clock {}",
+                target.target.name(),
+                found.url,
+                target.target.profile(),
+                found.auth,
+                found.clock
+            ),
+            Err(cause) if cause.contains("not reachable") => anyhow::bail!(
+                "target '{}'{from}: {cause}\n  (a local reference: presence-conformance serve --clock virtual --config targets/local.server.toml)",
                 target.target.name()
-            );
+            ),
+            Err(cause) => anyhow::bail!("target '{}'{from}: {cause}", target.target.name()),
         }
     }
     Ok(())
@@ -456,12 +520,17 @@ fn write_run_outputs(
 }
 
 fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
-    let target = match &args.target {
-        Some(path) => presence_conformance::targets::config::load_target(path)?.target,
-        None => std::sync::Arc::new(presence_conformance::targets::EmbeddedTarget::new(
-            presence_conformance::model::Profile::V1_0,
-        )),
-    };
+    use presence_conformance::targets::EmbeddedTarget;
+    let target: std::sync::Arc<dyn presence_conformance::targets::Target> =
+        match args.target.as_deref() {
+            None => std::sync::Arc::new(EmbeddedTarget::new(
+                presence_conformance::model::Profile::V1_0,
+            )),
+            Some(path) => match presence_conformance::suite::embedded_named(path) {
+                Some(profile) => std::sync::Arc::new(EmbeddedTarget::new(profile)),
+                None => presence_conformance::targets::config::load_target(path)?.target,
+            },
+        };
     let found = presence_conformance::explore::explore(target.as_ref(), args.timelines, args.seed);
     if let Some(cause) = &found.unreachable {
         // Not a difference: nothing is written, and the exit code is the one for "could not run".
@@ -501,7 +570,9 @@ fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
 fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
     use presence_conformance::catalogue::{Catalogue, Level};
     let catalogue = Catalogue::try_bundled().map_err(anyhow::Error::msg)?;
-    let cases = suite_cases(args.cases.as_deref())?;
+    let cases = presence_conformance::suite::choose_suite(args.cases.as_deref())
+        .map_err(anyhow::Error::msg)?
+        .cases;
     let loaded = cases.iter().filter_map(|c| c.case.as_ref().ok());
     let level = args.level.map(|l| match l {
         LevelArg::Documented => Level::Documented,

@@ -28,6 +28,7 @@ impl TrialResult {
             Verdict::Deviates(_) => (VerdictKind::Deviates, None),
             Verdict::KnownFailure(reason) => (VerdictKind::KnownFailure, Some(reason.clone())),
             Verdict::NotApplicable(reason) => (VerdictKind::NotApplicable, Some(reason.clone())),
+            Verdict::NotRun(reason) => (VerdictKind::NotRun, Some(reason.clone())),
         };
         let faults = self
             .run
@@ -98,8 +99,9 @@ impl SuiteReport {
                         state => format!(", {}", console.regression(state)),
                     },
                     match &t.verdict {
-                        Verdict::NotApplicable(reason) | Verdict::KnownFailure(reason) =>
-                            format!(": {reason}"),
+                        Verdict::NotApplicable(reason)
+                        | Verdict::KnownFailure(reason)
+                        | Verdict::NotRun(reason) => format!(": {reason}"),
                         _ => String::new(),
                     }
                 ));
@@ -240,6 +242,14 @@ impl SuiteReport {
         let deviate = self.count(|v| matches!(v, Verdict::Deviates(_)));
         let not_applicable = self.count(|v| matches!(v, Verdict::NotApplicable(_)));
         let known = self.count(|v| matches!(v, Verdict::KnownFailure(_)));
+        let not_run = match self.count(|v| matches!(v, Verdict::NotRun(_))) {
+            0 => String::new(),
+            n => format!(", {n} not run"),
+        };
+        let stopped = match &self.stopped {
+            Some(cause) => format!("stopped early: {cause}\n"),
+            None => String::new(),
+        };
         let violations: usize = self.trials.iter().map(|t| t.contract_violations).sum();
         let simulated: f64 = self.trials.iter().map(|t| t.simulated.as_secs_f64()).sum();
         let wall = self.wall.as_secs_f64();
@@ -258,7 +268,7 @@ impl SuiteReport {
             failed_text
         };
         format!(
-            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{retries}{flaky}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}\n",
+            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{retries}{flaky}{stopped}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}{not_run}\n",
             targets.join(", "),
             crate::model::iso(SignedDuration::from_secs(simulated as i64)),
             if wall > 0.0 { simulated / wall } else { 0.0 },
@@ -477,6 +487,11 @@ fn junit_status(t: &TrialResult) -> quick_junit::TestCaseStatus {
             s.set_message(format!("known failure: {reason}"));
             s
         }
+        Verdict::NotRun(reason) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("not run: {reason}"));
+            s
+        }
         Verdict::Deviates(report) => {
             let mut s = TestCaseStatus::skipped();
             s.set_message("deviates: differs only from our own choices (`ours` rules)".to_owned());
@@ -569,7 +584,9 @@ impl Console {
             Verdict::Passed => Paint::Passed,
             Verdict::Failed(_) => Paint::Failed,
             Verdict::Deviates(_) => Paint::Deviates,
-            Verdict::NotApplicable(_) | Verdict::KnownFailure(_) => Paint::Quiet,
+            Verdict::NotApplicable(_) | Verdict::KnownFailure(_) | Verdict::NotRun(_) => {
+                Paint::Quiet
+            }
         }
     }
 
@@ -648,7 +665,9 @@ impl TrialResult {
             },
             "regression_failure": self.regression.failure,
             "reason": match &self.verdict {
-                Verdict::NotApplicable(r) | Verdict::KnownFailure(r) => Some(r),
+                Verdict::NotApplicable(r) | Verdict::KnownFailure(r) | Verdict::NotRun(r) => {
+                    Some(r)
+                }
                 _ => None,
             },
             "rules": self.loaded.as_ref().map(|c| c.rules.clone()).unwrap_or_default(),

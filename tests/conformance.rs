@@ -76,6 +76,7 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
             Verdict::NotApplicable(reason) => {
                 return Err(format!("not applicable: {reason}").into());
             }
+            Verdict::NotRun(reason) => return Err(format!("not run: {reason}").into()),
             // A third-party target that differs only from our own choices.
             Verdict::Deviates(report) => {
                 eprintln!("deviates (not a failure; PRESENCE_STRICT=1 fails it):\n{report}")

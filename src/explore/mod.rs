@@ -2,7 +2,7 @@
 //! around every timer boundary, and observations, with every expectation computed by the pure
 //! model. Each timeline is written as an ordinary case file and replayed on a target by the normal
 //! runner, so a difference is a failing case; proptest shrinks it to a minimal timeline, which is
-//! written under `cases/generated/` as a ready case that reproduces it.
+//! written under `explore-reproducers/` (or `--out`) as a ready case that reproduces it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -64,15 +64,18 @@ pub enum VerdictKind {
     Deviates,
     NotApplicable,
     KnownFailure,
+    /// The run stopped before the trial was judged.
+    NotRun,
 }
 
 impl VerdictKind {
-    pub const ALL: [VerdictKind; 5] = [
+    pub const ALL: [VerdictKind; 6] = [
         VerdictKind::Passed,
         VerdictKind::Failed,
         VerdictKind::Deviates,
         VerdictKind::KnownFailure,
         VerdictKind::NotApplicable,
+        VerdictKind::NotRun,
     ];
 
     /// The CSS class (`passed`, `not-applicable`).
@@ -83,6 +86,7 @@ impl VerdictKind {
             VerdictKind::Deviates => "deviates",
             VerdictKind::NotApplicable => "not-applicable",
             VerdictKind::KnownFailure => "known-failure",
+            VerdictKind::NotRun => "not-run",
         }
     }
 
@@ -93,6 +97,7 @@ impl VerdictKind {
             VerdictKind::Deviates => "deviates",
             VerdictKind::NotApplicable => "not applicable",
             VerdictKind::KnownFailure => "known failure",
+            VerdictKind::NotRun => "not run",
         }
     }
 }

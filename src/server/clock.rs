@@ -35,14 +35,6 @@ impl PresenceClock {
         }
     }
 
-    /// Presence seconds per wall second: 1 for a virtual clock (it does not run at all).
-    pub(crate) fn time_scale(&self) -> f64 {
-        match self {
-            PresenceClock::Virtual(_) => 1.0,
-            PresenceClock::Real(c) => c.scale,
-        }
-    }
-
     pub(crate) fn as_virtual(&self) -> Option<&VirtualClock> {
         match self {
             PresenceClock::Virtual(c) => Some(c),

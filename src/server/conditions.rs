@@ -10,11 +10,15 @@
 //!   but reads of that user show the view from just before the write until a delay drawn from
 //!   the configured range has passed. The delay is time of the server's clock: under
 //!   `--time-scale 600` a 2,000 ms lag lasts 3.3 ms of wall time, so that a sped-up rehearsal
-//!   keeps the lag in proportion to the API's own timers (the 5-minute fade). The pure model stays as it is and sequence numbers stay
+//!   keeps the lag in proportion to the API's own timers (the 5-minute fade); on a virtual clock
+//!   it lasts until the clock is advanced past it. The pure model stays as it is and sequence
+//!   numbers stay
 //!   consistent: a reader sees an older, smaller sequenceNumber, never one the model did not
 //!   give. Delaying the writes instead would have to predict the sequence number the write
 //!   will get, and reorder them against other writes; a stale view needs neither.
 //! - **Token lifetime**: `token_lifetime` (seconds) overrides the configuration's.
+//!
+//! `POST /_conformance/reset` clears every hidden write and every throttling window.
 //!
 //! Every draw comes from one RNG seeded by `seed`, so one order of requests gives one outcome.
 
@@ -22,6 +26,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -59,7 +65,7 @@ fn thirty() -> u64 {
 }
 
 /// The range a write's propagation delay is drawn from, in milliseconds of the server's clock
-/// (wall milliseconds divided by `--time-scale`).
+/// (wall milliseconds times `--time-scale` on a real clock; advanced time on a virtual one).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LagConfig {
@@ -160,11 +166,12 @@ impl Window {
     }
 }
 
-/// A user's view as of before a write that readers do not see yet.
+/// A user's view as of before a write that readers do not see yet, until an instant of the
+/// server's clock.
 #[derive(Debug)]
 struct Stale {
     view: PresenceView,
-    until: Instant,
+    until: Timestamp,
 }
 
 /// The live conditions of one server.
@@ -175,8 +182,6 @@ pub struct Conditions {
     rng: Mutex<Rng>,
     windows: Mutex<HashMap<String, Window>>,
     stale: Mutex<HashMap<UserId, Stale>>,
-    /// Presence seconds per wall second of the server's clock: lag is divided by it.
-    time_scale: f64,
 }
 
 /// What a request meets before it reaches the handlers.
@@ -195,16 +200,16 @@ impl Conditions {
             origin: Instant::now(),
             windows: Mutex::new(HashMap::new()),
             stale: Mutex::new(HashMap::new()),
-            time_scale: 1.0,
         }
     }
 
-    /// The conditions on a clock running `time_scale` presence seconds per wall second.
-    pub(crate) fn on_clock(mut self, time_scale: f64) -> Self {
-        if time_scale.is_finite() && time_scale > 0.0 {
-            self.time_scale = time_scale;
-        }
-        self
+    /// `POST /_conformance/reset`: no write stays hidden and every app's window starts afresh.
+    pub(crate) fn reset(&self) {
+        self.stale.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     fn rng(&self) -> std::sync::MutexGuard<'_, Rng> {
@@ -236,11 +241,13 @@ impl Conditions {
         }
     }
 
-    /// Called with the view from just before a write: readers keep seeing it for a drawn delay
-    /// (or, if an earlier write is still hidden, until the later of both delays).
-    pub(crate) fn hide_write(&self, user: &UserId, before: PresenceView, now: Instant) {
+    /// Called with the view from just before a write at `now` (the server's clock): readers
+    /// keep seeing it for a drawn delay of that clock (or, if an earlier write is still hidden,
+    /// until the later of both delays).
+    pub(crate) fn hide_write(&self, user: &UserId, before: PresenceView, now: Timestamp) {
         let Some(lag) = &self.config.lag else { return };
-        let until = now + self.rng().delay(lag).div_f64(self.time_scale);
+        let delay = SignedDuration::try_from(self.rng().delay(lag)).unwrap_or(SignedDuration::MAX);
+        let until = now.saturating_add(delay).unwrap_or(now);
         let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
         match stale.get_mut(user) {
             Some(s) if s.until > now => s.until = s.until.max(until),
@@ -256,8 +263,9 @@ impl Conditions {
         }
     }
 
-    /// The view a reader gets: the stale one while a write is hidden, else `current`.
-    pub fn visible(&self, user: &UserId, current: PresenceView, now: Instant) -> PresenceView {
+    /// The view a reader gets at `now` (the server's clock): the stale one while a write is
+    /// hidden, else `current`.
+    pub fn visible(&self, user: &UserId, current: PresenceView, now: Timestamp) -> PresenceView {
         if self.config.lag.is_none() {
             return current;
         }

@@ -1,5 +1,6 @@
-//! The optional test-control protocol (`spec/control.openapi.yaml`): reset, read and advance the
-//! virtual clock. Reset and advance are served only when the clock is virtual; a real-clock
+//! The optional test-control protocol (`spec/control.openapi.yaml`): reset (presence state, and
+//! the tenant conditions' hidden writes and throttling windows), read and advance the virtual
+//! clock. Reset and advance are served only when the clock is virtual; a real-clock
 //! server answers them 404, which tells the runner to wait in real time. The clock can be read
 //! on any clock, so that a runner learns where a sped-up real clock stands.
 
@@ -31,8 +32,11 @@ pub async fn reset(State(state): State<AppState>) -> Result<Response, GraphError
     for store in &mut stores {
         **store = crate::model::PresenceStore::with_semantics(rules);
     }
-    clock.reset();
     drop(stores);
+    if let Some(conditions) = &state.conditions {
+        conditions.reset();
+    }
+    clock.reset();
     state.notifier.reset();
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -25,7 +25,6 @@ pub mod subscriptions;
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
@@ -138,7 +137,6 @@ impl AppState {
         if let Some(seconds) = conditions.as_ref().and_then(|c| c.config.token_lifetime) {
             config.token_lifetime = std::time::Duration::from_secs(seconds);
         }
-        let conditions = conditions.map(|c| c.on_clock(clock.time_scale()));
         let notifier = Notifier::with_faults(&config.tenant_id, rules, faults);
         AppState(Holder::Counted(Arc::new(Shared {
             config,
@@ -156,7 +154,7 @@ impl AppState {
         store.settle(now);
         let view = store.view(user, now);
         match &self.conditions {
-            Some(c) => c.visible(user, view, Instant::now()),
+            Some(c) => c.visible(user, view, now),
             None => view,
         }
     }
@@ -167,7 +165,6 @@ impl AppState {
         for store in &mut stores {
             store.settle(now);
         }
-        let wall = Instant::now();
         users
             .iter()
             .zip(shard_of)
@@ -177,7 +174,7 @@ impl AppState {
                     .get(shard)
                     .map_or_else(|| PresenceStore::new().view(u, now), |s| s.view(u, now));
                 match &self.conditions {
-                    Some(c) => c.visible(u, view, wall),
+                    Some(c) => c.visible(u, view, now),
                     None => view,
                 }
             })
@@ -202,7 +199,7 @@ impl AppState {
             self.notifier.after_write(user, presence, now);
         }
         if let (Some(c), Some(before)) = (&self.conditions, before) {
-            c.hide_write(user, before, Instant::now());
+            c.hide_write(user, before, now);
         }
         Ok(sequence)
     }

@@ -1,13 +1,13 @@
 //! Running a whole suite outside `cargo test` (the `run` command): every selected case on every
 //! target, `repeat` times, trials in parallel with a progress bar.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 
 use super::snapshot::{RegressionResult, SnapshotMode};
-use super::{Judging, SuiteCase, SuiteTarget, Verdict, contract_for, run_trial};
+use super::{Judging, SuiteCase, SuiteTarget, Verdict, contract_for, run_trial_until};
 use crate::case::Case;
 use crate::runner::CaseRun;
 
@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub repeat: u32,
     /// Regression snapshots (`run` compares by default; the library default is off).
     pub snapshots: SnapshotMode,
+    /// Stops the run early: set by Ctrl-C, or by a target that stops answering.
+    pub stop: Arc<super::stop::Stop>,
 }
 
 impl Default for RunOptions {
@@ -38,6 +40,7 @@ impl Default for RunOptions {
             progress: false,
             repeat: 1,
             snapshots: SnapshotMode::Off,
+            stop: Arc::default(),
         }
     }
 }
@@ -65,6 +68,8 @@ pub struct TrialResult {
 pub struct SuiteReport {
     pub trials: Vec<TrialResult>,
     pub wall: Duration,
+    /// Why the run stopped before every trial ran, if it did (those trials are "not run").
+    pub stopped: Option<String>,
 }
 
 /// The cases `filter` selects, by index.
@@ -110,7 +115,18 @@ pub fn run_suite(
                     let Some((index, target, repetition)) = next else {
                         break;
                     };
-                    let result = trial(&cases[index], target, options, repetition);
+                    let result = match options.stop.cause() {
+                        Some(cause) => not_run(
+                            &cases[index],
+                            target,
+                            repetition,
+                            format!("the run stopped: {cause}"),
+                        ),
+                        None => trial(&cases[index], target, options, repetition),
+                    };
+                    if options.stop.cause().is_some() {
+                        bar.set_message("stopping");
+                    }
                     bar.set_message(result.case.clone());
                     bar.inc(1);
                     results
@@ -131,6 +147,28 @@ pub fn run_suite(
     SuiteReport {
         trials,
         wall: started.elapsed(),
+        stopped: options.stop.cause().map(str::to_owned),
+    }
+}
+
+/// A trial the run did not get to (or whose target did not answer), once it stopped.
+fn not_run(
+    entry: &SuiteCase,
+    target: &SuiteTarget,
+    repetition: u32,
+    reason: String,
+) -> TrialResult {
+    TrialResult {
+        case: entry.name.clone(),
+        target: target.target.name().to_owned(),
+        verdict: Verdict::NotRun(reason),
+        contract_violations: 0,
+        simulated: SignedDuration::ZERO,
+        wall: Duration::ZERO,
+        repetition,
+        run: None,
+        loaded: entry.case.as_ref().ok().cloned(),
+        regression: RegressionResult::off(),
     }
 }
 
@@ -143,13 +181,37 @@ fn trial(
     repetition: u32,
 ) -> TrialResult {
     let outcome = match contract_for(target.target.as_ref()) {
-        Ok(contract) => run_trial(entry, target, Some(contract), options.judging),
+        Ok(contract) => {
+            let outcome = run_trial_until(
+                entry,
+                target,
+                Some(contract),
+                options.judging,
+                &options.stop,
+            );
+            match outcome {
+                Some(outcome) => outcome,
+                None => {
+                    let cause = options.stop.cause().unwrap_or_default();
+                    let reason = format!("the run stopped while it ran: {cause}");
+                    return not_run(entry, target, repetition, reason);
+                }
+            }
+        }
         Err(e) => super::TrialOutcome {
             verdict: Verdict::Failed(format!("the bundled contract does not load: {e}")),
             run: None,
         },
     };
     let run = outcome.run.as_ref();
+    // A target that did not answer at all judged nothing: the trial is not run, and a few in a
+    // row stop the run.
+    let url = target.target.base_url().unwrap_or("in-process");
+    if options.stop.note(target.target.name(), url, run) {
+        let cause = run.and_then(|r| r.aborted.as_deref()).unwrap_or_default();
+        let reason = format!("the target did not answer: {cause}");
+        return not_run(entry, target, repetition, reason);
+    }
     let regression = match (&entry.case, run) {
         (Ok(case), Some(run)) if repetition == 1 => {
             super::snapshot::check_run(&target.snapshots, case, run, options.snapshots, SOURCE)

@@ -4,6 +4,7 @@
 
 pub mod executor;
 pub mod snapshot;
+pub mod stop;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct SuiteTarget {
     pub known_failures: Vec<KnownFailure>,
     /// `snapshots/<name>` under the current directory unless its profile says otherwise.
     pub snapshots: PathBuf,
+    /// The profile file it was read from; none for the embedded reference named on its own.
+    pub source: Option<PathBuf>,
 }
 
 impl SuiteTarget {
@@ -43,6 +46,7 @@ impl SuiteTarget {
             target,
             known_failures: Vec::new(),
             snapshots,
+            source: None,
         }
     }
 }
@@ -146,14 +150,74 @@ pub fn select_targets(paths: &[PathBuf]) -> Result<Vec<SuiteTarget>, TargetConfi
     paths
         .iter()
         .map(|path| {
+            if let Some(profile) = embedded_named(path) {
+                return Ok(SuiteTarget::new(Arc::new(EmbeddedTarget::new(profile))));
+            }
             let loaded = load_target(path)?;
             Ok(SuiteTarget {
                 target: loaded.target,
                 known_failures: loaded.known_failures,
                 snapshots: loaded.snapshots,
+                source: Some(path.clone()),
             })
         })
         .collect()
+}
+
+/// `--target reference` (`reference-beta`, `reference-beta-2021`): the embedded reference under
+/// that profile, when no file of that name is there.
+pub fn embedded_named(path: &Path) -> Option<Profile> {
+    if path.exists() {
+        return None;
+    }
+    let name = path.to_str()?;
+    Profile::ALL
+        .into_iter()
+        .find(|&p| EmbeddedTarget::new(p).name() == name)
+}
+
+/// The suite a command runs and where it comes from, as the run's header says it.
+pub struct ChosenSuite {
+    pub cases: Vec<SuiteCase>,
+    /// `embedded in presence-conformance 0.1.0, 146 cases`, `./cases, 3 case files (...)`.
+    pub source: String,
+}
+
+/// The case files to run: `--cases DIR`; else `./cases` if it holds case files (a checkout of
+/// this repository, or `cases export`); else the suite this binary carries.
+pub fn choose_suite(dir: Option<&Path>) -> Result<ChosenSuite, String> {
+    let local = Path::new("cases");
+    let (dir, how) = match dir {
+        Some(dir) => (dir, "--cases"),
+        None if local.is_dir() && discover(local).is_ok_and(|found| !found.is_empty()) => (
+            local,
+            "found in the working directory; --cases DIR chooses another",
+        ),
+        None => {
+            let cases = embedded_cases();
+            let source = format!(
+                "embedded in presence-conformance {}, {}",
+                env!("CARGO_PKG_VERSION"),
+                crate::plural(cases.len(), "case")
+            );
+            return Ok(ChosenSuite { cases, source });
+        }
+    };
+    let cases = load_cases(dir)
+        .map_err(|e| format!("cannot read the case directory {}: {e}", dir.display()))?;
+    if cases.is_empty() {
+        return Err(format!("no case files (*.yaml) under {}", dir.display()));
+    }
+    let shown = if dir == local {
+        "./cases".to_owned()
+    } else {
+        dir.display().to_string()
+    };
+    let source = format!(
+        "{shown}, {} ({how})",
+        crate::plural(cases.len(), "case file")
+    );
+    Ok(ChosenSuite { cases, source })
 }
 
 /// The contract a target's exchanges are checked against: our spec for its profile, with the
@@ -190,6 +254,9 @@ pub enum Verdict {
     NotApplicable(String),
     /// Failed or deviated, as the target's expectations file says it does.
     KnownFailure(String),
+    /// The run stopped before this trial could be judged (its target stopped answering, or
+    /// Ctrl-C): why.
+    NotRun(String),
 }
 
 impl Verdict {
@@ -201,6 +268,7 @@ impl Verdict {
             Verdict::Deviates(_) => "deviates",
             Verdict::NotApplicable(_) => "not applicable",
             Verdict::KnownFailure(_) => "known failure",
+            Verdict::NotRun(_) => "not run",
         }
     }
 
@@ -211,7 +279,8 @@ impl Verdict {
             Verdict::Failed(s)
             | Verdict::Deviates(s)
             | Verdict::NotApplicable(s)
-            | Verdict::KnownFailure(s) => Some(s),
+            | Verdict::KnownFailure(s)
+            | Verdict::NotRun(s) => Some(s),
         }
     }
 }
@@ -239,20 +308,36 @@ pub fn run_trial(
     contract: Option<&dyn ContractCheck>,
     judging: Judging,
 ) -> TrialOutcome {
+    let never = stop::Stop::new();
+    run_trial_until(entry, target, contract, judging, &never).unwrap_or_else(|| TrialOutcome {
+        verdict: Verdict::NotRun("the run stopped".into()),
+        run: None,
+    })
+}
+
+/// Like [`run_trial`], abandoned (`None`) as soon as `stop` says the run stopped: a case on a
+/// real clock may have an hour of waiting left.
+pub fn run_trial_until(
+    entry: &SuiteCase,
+    target: &SuiteTarget,
+    contract: Option<&dyn ContractCheck>,
+    judging: Judging,
+    stop: &stop::Stop,
+) -> Option<TrialOutcome> {
     let case = match &entry.case {
         Ok(case) => case,
         Err(e) => {
-            return TrialOutcome {
+            return Some(TrialOutcome {
                 verdict: Verdict::Failed(e.render()),
                 run: None,
-            };
+            });
         }
     };
     if let Some(reason) = skip_reason(case, target.target.as_ref()) {
-        return TrialOutcome {
+        return Some(TrialOutcome {
             verdict: Verdict::NotApplicable(reason),
             run: None,
-        };
+        });
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -260,18 +345,23 @@ pub fn run_trial(
     {
         Ok(r) => r,
         Err(e) => {
-            return TrialOutcome {
+            return Some(TrialOutcome {
                 verdict: Verdict::Failed(format!("cannot start a runtime: {e}")),
                 run: None,
-            };
+            });
         }
     };
-    let run = runtime.block_on(run_case(case, target.target.as_ref(), contract));
+    let run = runtime.block_on(async {
+        tokio::select! {
+            run = run_case(case, target.target.as_ref(), contract) => Some(run),
+            () = stop.stopped() => None,
+        }
+    })?;
     let strict = judging == Judging::Strict || target.target.judged_strictly();
-    TrialOutcome {
+    Some(TrialOutcome {
         verdict: verdict_of(case, &run, target, strict),
         run: Some(run),
-    }
+    })
 }
 
 fn verdict_of(case: &Case, run: &CaseRun, target: &SuiteTarget, strict: bool) -> Verdict {

@@ -186,9 +186,8 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
     let base_url = file
         .base_url
         .clone()
-        .ok_or_else(|| invalid("needs `base_url` (or `embedded = true`)".into()))?
-        .trim_end_matches('/')
-        .to_owned();
+        .ok_or_else(|| invalid("needs `base_url` (or `embedded = true`)".into()))?;
+    let base_url = super::preflight::check_base_url(&base_url, profile).map_err(invalid)?;
     let clock = match file.clock.as_str() {
         "virtual" => ClockMode::Virtual,
         "real" => ClockMode::Real,

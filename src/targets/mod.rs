@@ -5,6 +5,7 @@
 pub mod config;
 pub mod embedded;
 pub mod http;
+pub mod preflight;
 pub mod remote;
 pub(crate) mod transport;
 
@@ -15,6 +16,7 @@ use crate::model::Profile;
 
 pub use embedded::EmbeddedTarget;
 pub use http::HttpSession;
+pub use preflight::TargetFacts;
 
 /// A request as the runner builds it: the path is from the server root, with ids filled in.
 #[derive(Clone, Debug)]
@@ -111,6 +113,10 @@ pub trait Target: Send + Sync {
     /// The snapshot folder name (`reference`, `local`, `graph-v1`).
     fn name(&self) -> &str;
     fn profile(&self) -> Profile;
+    /// Where the target is, if it is not in this process.
+    fn base_url(&self) -> Option<&str> {
+        None
+    }
     /// How the target's clock moves.
     fn clock_mode(&self) -> ClockMode {
         ClockMode::Virtual
@@ -125,9 +131,14 @@ pub trait Target: Send + Sync {
     fn unsupported(&self, _case: &Case) -> Option<String> {
         None
     }
-    /// Whether the target answers at all, checked once before a run; the cause if not.
-    async fn reachable(&self) -> Result<(), String> {
-        Ok(())
+    /// Asks the target, once before a run, whether it answers and runs the clock its profile
+    /// says: what was found (the run's header), or one error naming the key to change.
+    async fn preflight(&self) -> Result<TargetFacts, String> {
+        Ok(TargetFacts {
+            url: "in-process".into(),
+            auth: "tokens of the embedded server".into(),
+            clock: "virtual (a fresh server per case)".into(),
+        })
     }
     /// Prepares a fresh world for one case.
     async fn open(&self, case: &Case) -> Result<CaseSession, TargetError>;

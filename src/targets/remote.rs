@@ -331,16 +331,27 @@ impl Target for RemoteTarget {
         self.clock
     }
 
-    async fn reachable(&self) -> Result<(), String> {
-        let client = reqwest::Client::builder()
-            .timeout(self.request_timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
-        // Any HTTP answer will do: the target is up.
-        match client.get(&self.base_url).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!("{}: {}", self.base_url, super::http::describe(&e))),
-        }
+    fn base_url(&self) -> Option<&str> {
+        Some(&self.base_url)
+    }
+
+    async fn preflight(&self) -> Result<super::TargetFacts, String> {
+        let clock = super::preflight::probe(
+            &self.base_url,
+            self.request_timeout,
+            self.clock,
+            self.time_scale,
+        )
+        .await?;
+        let auth = match &self.auth {
+            RemoteAuth::None => "none".to_owned(),
+            RemoteAuth::TokenEndpoint { url, .. } => format!("client credentials from {url}"),
+        };
+        Ok(super::TargetFacts {
+            url: self.base_url.clone(),
+            auth,
+            clock,
+        })
     }
 
     fn unsupported(&self, case: &Case) -> Option<String> {

@@ -3,7 +3,7 @@
 //! no colour off a terminal, `--repeat` reports a flaky target as flaky, and several targets are
 //! compared with a diff of what differs.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -63,17 +63,19 @@ fn a_target_that_is_down_is_one_error_before_the_run() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    // The header's first line (the suite), then one error naming the target, its file and URL.
+    assert!(stderr.starts_with("suite: ./cases, "), "{stderr}");
+    let error = stderr.lines().nth(1).unwrap_or_default();
     assert!(
-        stderr.starts_with(
-            "error: target 'down' is not reachable: http://127.0.0.1:1: cannot connect"
-        ),
+        error.starts_with("error: target 'down' (")
+            && error.contains("down.toml): http://127.0.0.1:1 is not reachable: cannot connect"),
         "{stderr}"
     );
     assert!(
         stderr.contains("presence-conformance serve --clock virtual"),
         "{stderr}"
     );
-    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 3, "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

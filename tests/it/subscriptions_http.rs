@@ -479,3 +479,76 @@ async fn hostile_subscription_bodies_are_refused_cleanly() {
     assert_eq!((status, &list["value"]), (200, &json!([])));
     assert_eq!(env.receiver.validations(), 0);
 }
+
+/// The subscription operations are in the bundled OpenAPI documents: the server's requests and
+/// answers pass the contract checker, and a response of the wrong shape does not.
+#[tokio::test]
+async fn the_contract_checks_the_subscription_operations() {
+    use presence_conformance::contract::{Contract, HttpMessage, SpecDocument, Strictness};
+    let env = start().await;
+    let contract = Contract::bundled(SpecDocument::V1_0, Strictness::Documented).unwrap();
+    let message = |method: &'static str, path: String, body: String| (method, path, body);
+    let request_body = env.subscription(|_| {}).to_string();
+    let (status, created) = env.subscribe(|_| {}).await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, read) = env
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1.0/subscriptions/{id}"),
+            None,
+        )
+        .await;
+    let (_, list) = env
+        .call(reqwest::Method::GET, "/v1.0/subscriptions", None)
+        .await;
+    let exchanges = [
+        (
+            message("POST", "/subscriptions".into(), request_body),
+            201,
+            created.to_string(),
+        ),
+        (
+            message("GET", format!("/subscriptions/{id}"), String::new()),
+            200,
+            read.to_string(),
+        ),
+        (
+            message("GET", "/subscriptions".into(), String::new()),
+            200,
+            list.to_string(),
+        ),
+    ];
+    for ((method, path, body), status, answer) in &exchanges {
+        let http = |body: &'static str| HttpMessage {
+            method,
+            path,
+            content_type: Some("application/json"),
+            body: body.as_bytes(),
+        };
+        let request = HttpMessage {
+            body: body.as_bytes(),
+            ..http("")
+        };
+        assert_eq!(contract.check_request(&request), vec![], "{method} {path}");
+        let response = HttpMessage {
+            body: answer.as_bytes(),
+            ..http("")
+        };
+        let found = contract.check_response(&request, *status, &response);
+        assert!(found.is_empty(), "{method} {path}: {found:?}");
+    }
+    let wrong =
+        json!({ "id": id, "expirationDateTime": 5, "includeResourceData": "no" }).to_string();
+    let request = HttpMessage {
+        method: "GET",
+        path: &format!("/subscriptions/{id}"),
+        content_type: Some("application/json"),
+        body: b"",
+    };
+    let response = HttpMessage {
+        body: wrong.as_bytes(),
+        ..request
+    };
+    assert_eq!(contract.check_response(&request, 200, &response).len(), 2);
+}
