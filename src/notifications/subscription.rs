@@ -413,6 +413,52 @@ mod tests {
         assert_eq!(error.status().0, 400);
     }
 
+    const FIELDS: [&str; 9] = [
+        "changeType",
+        "notificationUrl",
+        "lifecycleNotificationUrl",
+        "resource",
+        "expirationDateTime",
+        "clientState",
+        "encryptionCertificate",
+        "encryptionCertificateId",
+        "latestSupportedTlsVersion",
+    ];
+
+    proptest::proptest! {
+        /// What fuzz/fuzz_targets/subscription_body.rs runs: any body, resource or certificate is
+        /// read to a subscription or a refusal with a status, never a panic.
+        #[test]
+        fn any_body_is_a_subscription_or_a_refusal(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            fields in proptest::collection::vec((0..FIELDS.len(), ".{0,140}"), 0..9),
+            rich in proptest::prelude::any::<bool>(),
+        ) {
+            let mut object = serde_json::Map::new();
+            for (field, value) in fields {
+                object.insert(FIELDS[field].to_owned(), json!(value));
+            }
+            object.insert("includeResourceData".to_owned(), json!(rich));
+            let text = Value::Object(object).to_string();
+            for data in [text.as_bytes(), &bytes[..]] {
+                if let Ok(body) = serde_json::from_slice::<SubscriptionBody>(data) {
+                    match body.validate(owner(), now()) {
+                        Ok(s) => proptest::prop_assert!(s.expires_at > now()),
+                        Err(e) => proptest::prop_assert!(e.status().0 >= 400),
+                    }
+                }
+                if let Ok(body) = serde_json::from_slice::<RenewalBody>(data) {
+                    let _ = body.validate(now());
+                }
+                if let Ok(text) = std::str::from_utf8(data) {
+                    let _ = PresenceResource::parse(text);
+                    let _ = EncryptionCertificate::from_base64(text);
+                }
+                let _ = EncryptionCertificate::from_der(data);
+            }
+        }
+    }
+
     #[test]
     fn renewal_takes_the_same_expiry_limits() {
         let renew = |at: &str| {
