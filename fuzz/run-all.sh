@@ -16,3 +16,4 @@ mkdir -p logs
 cargo fuzz build -O
 run duration & run action_body & wait
 run case_file & run contract & wait
+run subscription_body & wait

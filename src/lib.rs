@@ -96,6 +96,7 @@ pub mod explore;
 pub mod fsutil;
 pub mod html;
 pub mod model;
+pub mod notifications;
 pub mod operation;
 pub mod report;
 pub mod runner;

@@ -424,7 +424,10 @@ impl UserPresence {
     }
 
     /// Every instant at which what this user shows may change, due or not.
-    fn transitions<'a>(&'a self, rules: &'a Semantics) -> impl Iterator<Item = Timestamp> + 'a {
+    pub(crate) fn transitions<'a>(
+        &'a self,
+        rules: &'a Semantics,
+    ) -> impl Iterator<Item = Timestamp> + 'a {
         let sessions = self
             .sessions()
             .iter()

@@ -37,6 +37,7 @@ pub async fn reset(State(state): State<AppState>) -> Result<Response, GraphError
         conditions.reset();
     }
     clock.reset();
+    state.notifier.reset();
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -45,11 +46,19 @@ pub async fn clock(State(state): State<AppState>) -> Response {
     clock_json(&state)
 }
 
-/// `POST /_conformance/clock/advance {"by": "PT5M"}`: fires every timer that falls due, in order.
+/// `POST /_conformance/clock/advance {"by": "PT5M"}`: fires every timer that falls due, in order,
+/// and answers once every change notification due by the new instant was attempted.
 pub async fn advance(
     State(state): State<AppState>,
     body: ActionBody,
 ) -> Result<Response, GraphError> {
+    let now = move_clock(&state, &body)?;
+    state.notifier.settle(now).await;
+    Ok(clock_json(&state))
+}
+
+/// Moves the virtual clock by the body's `by` and settles every store at the new instant.
+fn move_clock(state: &AppState, body: &ActionBody) -> Result<jiff::Timestamp, GraphError> {
     let clock = state.clock.as_virtual().ok_or_else(not_virtual)?;
     let [by] = body.parameters("advance", ["by"])?;
     let by = match by.value() {
@@ -65,8 +74,7 @@ pub async fn advance(
     for store in &mut stores {
         store.settle(now);
     }
-    drop(stores);
-    Ok(clock_json(&state))
+    Ok(now)
 }
 
 fn not_virtual() -> GraphError {

@@ -20,6 +20,7 @@ pub mod error;
 mod graph_path;
 pub mod presence;
 pub mod shards;
+pub mod subscriptions;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -37,6 +38,7 @@ pub use config::ServerConfig;
 pub use error::GraphError;
 
 use crate::model::{PresenceStore, PresenceView, Semantics, UserId};
+use crate::notifications::{Faults, Notifier};
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -48,6 +50,8 @@ pub struct Shared {
     pub tokens: TokenStore,
     /// Tenant conditions (`serve --conditions`): throttling, faults, lag. None by default.
     pub conditions: Option<conditions::Conditions>,
+    /// Change-notification subscriptions and their deliveries.
+    pub notifier: Notifier,
 }
 
 /// The handlers' state: cheap to clone.
@@ -95,7 +99,17 @@ impl AppState {
     /// A server that follows other time and precedence rules than Graph's: only tests of the
     /// harness want this, to prove the suite catches a wrong implementation.
     pub fn with_semantics(config: ServerConfig, clock: PresenceClock, rules: Semantics) -> Self {
-        Self::build(config, clock, rules, None)
+        Self::build(config, clock, rules, None, Faults::default())
+    }
+
+    /// A server whose change notifications are deliberately wrong: only tests of the harness
+    /// want this, to prove the suite catches each fault.
+    pub fn with_notification_faults(
+        config: ServerConfig,
+        clock: PresenceClock,
+        faults: Faults,
+    ) -> Self {
+        Self::build(config, clock, Semantics::GRAPH, None, faults)
     }
 
     /// A Graph server under tenant conditions (`serve --conditions`).
@@ -104,7 +118,13 @@ impl AppState {
         clock: PresenceClock,
         conditions: conditions::Conditions,
     ) -> Self {
-        Self::build(config, clock, Semantics::GRAPH, Some(conditions))
+        Self::build(
+            config,
+            clock,
+            Semantics::GRAPH,
+            Some(conditions),
+            Faults::default(),
+        )
     }
 
     fn build(
@@ -112,16 +132,19 @@ impl AppState {
         clock: PresenceClock,
         rules: Semantics,
         conditions: Option<conditions::Conditions>,
+        faults: Faults,
     ) -> Self {
         if let Some(seconds) = conditions.as_ref().and_then(|c| c.config.token_lifetime) {
             config.token_lifetime = std::time::Duration::from_secs(seconds);
         }
+        let notifier = Notifier::with_faults(&config.tenant_id, rules, faults);
         AppState(Holder::Counted(Arc::new(Shared {
             config,
             clock,
             store: shards::ShardedStore::new(rules),
             tokens: TokenStore::default(),
             conditions,
+            notifier,
         })))
     }
 
@@ -170,6 +193,11 @@ impl AppState {
         store.settle(now);
         let before = self.conditions.as_ref().map(|_| store.view(user, now));
         let sequence = store.apply(now, user, command)?;
+        if self.notifier.watches(user)
+            && let Some(presence) = store.user(user)
+        {
+            self.notifier.after_write(user, presence, now);
+        }
         if let (Some(c), Some(before)) = (&self.conditions, before) {
             c.hide_write(user, before, now);
         }
@@ -206,10 +234,28 @@ fn served(state: AppState) -> context::WithContext<Router> {
 fn routes(state: AppState) -> Router {
     // The token form is the one body read by an axum extractor; the presence bodies apply the
     // limit themselves (`body::ActionBody`).
-    let mut router = Router::new().route(
-        "/{segment}/oauth2/v2.0/token",
-        post(auth::token_endpoint).layer(DefaultBodyLimit::max(state.config.body_limit)),
-    );
+    let mut router = Router::new()
+        .route(
+            "/{segment}/oauth2/v2.0/token",
+            post(auth::token_endpoint).layer(DefaultBodyLimit::max(state.config.body_limit)),
+        )
+        .route(
+            "/{segment}/discovery/v2.0/keys",
+            get(subscriptions::validation_keys),
+        )
+        .route(
+            "/{segment}/subscriptions",
+            post(subscriptions::create)
+                .get(subscriptions::list)
+                .layer(DefaultBodyLimit::max(state.config.body_limit)),
+        )
+        .route(
+            "/{segment}/subscriptions/{id}",
+            get(subscriptions::get)
+                .patch(subscriptions::renew)
+                .delete(subscriptions::delete)
+                .layer(DefaultBodyLimit::max(state.config.body_limit)),
+        );
     // The clock can be read on any clock (a sped-up real clock runs ahead of the runner's);
     // only a virtual one can be reset and moved.
     router = router.route("/_conformance/clock", get(control::clock));
@@ -232,6 +278,9 @@ fn routes(state: AppState) -> Router {
         .fallback(|| async { GraphError::not_found("Resource not found for the segment.") })
         .with_state(state)
 }
+
+/// How often a running server looks for notifications that fell due on its clock.
+const NOTIFIER_TICK: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A server listening on a loopback port, stopped when dropped.
 pub struct RunningServer {
@@ -272,6 +321,15 @@ impl RunningServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
+        // Timers on a real clock (the fade) and retries that fall due reach receivers from here;
+        // writes and `clock/advance` deliver what they cause themselves.
+        let ticking = state.clone();
+        let ticker = tokio::spawn(async move {
+            ticking
+                .notifier
+                .run(|| ticking.clock.now(), NOTIFIER_TICK)
+                .await;
+        });
         let task = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
@@ -282,6 +340,7 @@ impl RunningServer {
             {
                 eprintln!("reference server on {addr} stopped: {e}");
             }
+            ticker.abort();
         });
         Ok(RunningServer {
             addr,

@@ -19,5 +19,6 @@ mod rule_catalogue;
 mod run_command;
 mod server_http;
 mod spec_contract;
+mod subscriptions_http;
 mod targets;
 mod wrong_implementation;
