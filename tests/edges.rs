@@ -294,3 +294,32 @@ fn ctrl_c_stops_the_run_and_the_reports_are_written() {
     assert!(verdicts.iter().any(|v| v == "\"not run\""), "{trials}");
     assert!(dir.join("junit.xml").is_file() && dir.join("report.html").is_file());
 }
+
+#[test]
+fn with_several_targets_the_differences_come_before_the_summary_and_it_has_a_line_per_target() {
+    let dir = scratch("several");
+    let out = run_in(
+        &dir,
+        &[
+            "--target",
+            "reference",
+            "--target",
+            "reference-beta",
+            "timeout::",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let differs = stdout
+        .find("DIFFERS ")
+        .expect("v1.0 and beta differ in their URLs");
+    let totals = stdout.rfind("\ntargets: ").unwrap();
+    assert!(differs < totals, "{stdout}");
+    assert!(stdout.contains("\n  reference: 10 passed\n"), "{stdout}");
+    assert!(
+        stdout.contains("\n  reference-beta: 10 passed\n"),
+        "{stdout}"
+    );
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("20 passed, 0 failed"), "{last}");
+}
