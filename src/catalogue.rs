@@ -26,6 +26,10 @@ pub enum Level {
     Ours,
 }
 
+impl Aspect {
+    pub const ALL: [Aspect; 3] = [Aspect::Status, Aspect::ErrorCode, Aspect::SequenceNumber];
+}
+
 impl Level {
     pub const ALL: [Level; 3] = [Level::Documented, Level::Observed, Level::Ours];
 
@@ -53,6 +57,9 @@ impl fmt::Display for Level {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Aspect {
+    /// `expect.status` when it names a refusal (a code outside 2xx): the code itself, judged
+    /// apart from what the refusal means for the state (which the step's general rule judges).
+    Status,
     /// `expect.error`: the `error.code` of a response.
     ErrorCode,
     /// `observe.sequenceNumber`.
@@ -80,7 +87,10 @@ pub struct Rule {
     pub id: String,
     pub statement: String,
     pub level: Level,
-    pub source: Source,
+    /// One source, or several (`source: [{url, quote}, ...]`): for example the API page for the
+    /// behaviour and the Graph errors page or a report for its status code.
+    #[serde(rename = "source", with = "sources")]
+    pub sources: Vec<Source>,
     /// API profiles it applies to; empty: all of them.
     #[serde(default, with = "profiles", skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<Profile>,
@@ -90,24 +100,41 @@ pub struct Rule {
     /// This rule judges every expectation of that aspect that no case rule claims.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_for: Option<Aspect>,
+    /// Why no case can check this rule (a documented or observed rule needs a case or this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untestable: Option<String>,
 }
 
 impl Rule {
+    /// The address of its first page source.
     pub fn url(&self) -> Option<&str> {
-        match &self.source {
-            Source::Page { url, .. } => Some(url),
+        self.sources.iter().find_map(|s| match s {
+            Source::Page { url, .. } => Some(url.as_str()),
             Source::Interpretation { .. } => None,
-        }
+        })
     }
 
-    /// The source in one line: the address, or the Interpretation it records.
+    /// The quotes of its page sources.
+    pub fn quotes(&self) -> impl Iterator<Item = &str> {
+        self.sources.iter().filter_map(|s| match s {
+            Source::Page { quote, .. } => Some(quote.as_str()),
+            Source::Interpretation { .. } => None,
+        })
+    }
+
+    /// The sources in one line: the addresses, or the Interpretations they record.
     pub fn source_line(&self) -> String {
-        match &self.source {
-            Source::Page { url, .. } => url.clone(),
-            Source::Interpretation { interpretation, .. } => {
-                format!("README Interpretation {interpretation}")
-            }
-        }
+        let each: Vec<String> = self
+            .sources
+            .iter()
+            .map(|s| match s {
+                Source::Page { url, .. } => url.clone(),
+                Source::Interpretation { interpretation, .. } => {
+                    format!("README Interpretation {interpretation}")
+                }
+            })
+            .collect();
+        each.join(", ")
     }
 
     pub fn applies_to(&self, profile: Profile) -> bool {
@@ -132,6 +159,33 @@ mod profiles {
     }
 }
 
+mod sources {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Source;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Source),
+        Many(Vec<Source>),
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Source>, D::Error> {
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(source) => vec![source],
+            OneOrMany::Many(sources) => sources,
+        })
+    }
+
+    pub(crate) fn serialize<S: Serializer>(sources: &[Source], s: S) -> Result<S::Ok, S::Error> {
+        match sources {
+            [one] => one.serialize(s),
+            many => many.serialize(s),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
@@ -149,6 +203,13 @@ pub enum CatalogueError {
     Invalid { id: String, problem: String },
     #[error("spec/rules.yaml: no rule is the default for {0:?} expectations (`default_for`)")]
     NoDefault(Aspect),
+}
+
+/// What the catalogue reads of a case to count coverage: its name, and the rules it checks (those
+/// it names and every rule one of its expectations rests on).
+pub trait ChecksRules {
+    fn case_name(&self) -> &str;
+    fn rule_ids(&self) -> Vec<&str>;
 }
 
 /// Every rule, by id.
@@ -189,7 +250,7 @@ impl Catalogue {
             rules: file.rules,
             index,
         };
-        for aspect in [Aspect::ErrorCode, Aspect::SequenceNumber] {
+        for aspect in Aspect::ALL {
             catalogue.default_for(aspect)?;
         }
         Ok(catalogue)
@@ -211,28 +272,19 @@ impl Catalogue {
             .ok_or(CatalogueError::NoDefault(aspect))
     }
 
-    /// Each rule with the cases that check it (by name, in the order given): a case checks the
-    /// rules it names and every rule one of its expectations rests on.
-    pub fn coverage<'c>(
+    /// Each rule with the cases that check it (by name, in the order given).
+    pub fn coverage<'c, C: ChecksRules + 'c>(
         &self,
-        cases: impl IntoIterator<Item = &'c crate::case::Case>,
+        cases: impl IntoIterator<Item = &'c C>,
     ) -> Vec<(&Rule, Vec<String>)> {
         let mut covered: Vec<Vec<String>> = vec![Vec::new(); self.rules.len()];
         for case in cases {
-            let named = case.rules.iter().map(String::as_str);
-            let resting = case.steps.iter().flat_map(|s| {
-                [
-                    s.rules.general.id.as_str(),
-                    s.rules.error_code.id.as_str(),
-                    s.rules.sequence_number.id.as_str(),
-                ]
-            });
-            for id in named.chain(resting) {
+            let name = case.case_name();
+            for id in case.rule_ids() {
                 if let Some(&i) = self.index.get(id)
-                    && covered[i].last() != Some(&case.name)
-                    && !covered[i].contains(&case.name)
+                    && !covered[i].iter().any(|n| n == name)
                 {
-                    covered[i].push(case.name.clone());
+                    covered[i].push(name.to_owned());
                 }
             }
         }
@@ -261,23 +313,35 @@ fn check_rule(rule: &Rule) -> Result<(), CatalogueError> {
     if rule.statement.trim().is_empty() {
         return Err(invalid("the statement is empty"));
     }
-    match (&rule.source, rule.level) {
-        (Source::Page { url, quote }, Level::Documented | Level::Observed) => {
-            if !url.starts_with("https://") || quote.trim().is_empty() {
-                return Err(invalid("a source needs an https:// url and a quote"));
+    if rule.sources.is_empty() {
+        return Err(invalid("a rule has at least one source"));
+    }
+    for source in &rule.sources {
+        match (source, rule.level) {
+            (Source::Page { url, quote }, Level::Documented | Level::Observed) => {
+                if !url.starts_with("https://") || quote.trim().is_empty() {
+                    return Err(invalid("a source needs an https:// url and a quote"));
+                }
+            }
+            (Source::Interpretation { .. }, Level::Ours) => {}
+            (Source::Page { .. }, Level::Ours) => {
+                return Err(invalid(
+                    "an `ours` rule cites the README Interpretation it records (`interpretation: N`); name the pages in its note",
+                ));
+            }
+            (Source::Interpretation { .. }, _) => {
+                return Err(invalid(
+                    "a documented or observed rule cites its pages: `url` and `quote`",
+                ));
             }
         }
-        (Source::Interpretation { .. }, Level::Ours) => {}
-        (Source::Page { .. }, Level::Ours) => {
-            return Err(invalid(
-                "an `ours` rule cites the README Interpretation it records (`interpretation: N`)",
-            ));
-        }
-        (Source::Interpretation { .. }, _) => {
-            return Err(invalid(
-                "a documented or observed rule cites its page: `url` and `quote`",
-            ));
-        }
+    }
+    if rule
+        .untestable
+        .as_ref()
+        .is_some_and(|why| why.trim().is_empty())
+    {
+        return Err(invalid("`untestable` says why no case can check the rule"));
     }
     if let Some(aspect) = rule.default_for
         && !rule.checks.contains(&aspect)
@@ -308,7 +372,7 @@ mod tests {
     fn levels_need_their_kind_of_source() {
         let text = "rules:\n  - id: a.b\n    statement: s\n    level: documented\n    source: { interpretation: 3 }\n";
         let e = Catalogue::parse(text).unwrap_err().to_string();
-        assert!(e.contains("cites its page"), "{e}");
+        assert!(e.contains("cites its pages"), "{e}");
         let text = "rules:\n  - id: a.b\n    statement: s\n    level: ours\n    source: { interpretation: 3 }\n  - id: a.b\n    statement: s\n    level: ours\n    source: { interpretation: 3 }\n";
         assert!(matches!(
             Catalogue::parse(text),

@@ -12,12 +12,21 @@ use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use presence_conformance::contract::cli::{SpecCommand, ValidateArgs, run_spec, run_validate};
+use presence_conformance::operation::Operation;
 use presence_conformance::plural;
 use presence_conformance::server::conditions::{Conditions, ConditionsConfig};
 use presence_conformance::server::{AppState, PresenceClock, RunningServer, ServerConfig};
 use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::snapshot::SnapshotMode;
 use presence_conformance::suite::{load_cases, select_targets};
+
+/// `validate`'s examples, with the operation's OpenAPI operationId from the operation table.
+fn validate_examples() -> String {
+    let set = Operation::SetPresence;
+    format!(
+        "Examples:\n  echo '{{\"sessionId\":\"s\",\"availability\":\"Busy\",\"activity\":\"InACall\"}}' | presence-conformance validate --operation users.user.presence.{set} --request -\n  presence-conformance validate --operation users.GetPresence --response 200 body.json"
+    )
+}
 
 #[derive(Parser)]
 #[command(name = "presence-conformance", version, about)]
@@ -48,7 +57,7 @@ enum Command {
     Spec(SpecCommand),
     /// Check one request or response body against a spec by hand (with the documented rules).
     #[command(
-        after_help = "Examples:\n  echo '{\"sessionId\":\"s\",\"availability\":\"Busy\",\"activity\":\"InACall\"}' | presence-conformance validate --operation users.user.presence.setPresence --request -\n  presence-conformance validate --operation users.GetPresence --response 200 body.json"
+        after_help = validate_examples()
     )]
     Validate(ValidateArgs),
     /// Replay generated timelines on a target and compare it with the pure model.
@@ -589,7 +598,7 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         shown += 1;
-        if covering.is_empty() && rule.level.fails_by_default() {
+        if covering.is_empty() && rule.level.fails_by_default() && rule.untestable.is_none() {
             uncovered_binding += 1;
         }
         println!(
@@ -603,6 +612,9 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
         if !covering.is_empty() {
             println!("    cases: {}", covering.join(", "));
         }
+        if let Some(why) = &rule.untestable {
+            println!("    untestable: {why}");
+        }
     }
     let total = catalogue.rules().len();
     println!("\n{} shown of {}", plural(shown, "rule"), total);
@@ -615,7 +627,7 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
 
 fn lint_cases(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let cases = load_cases(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-    let report = presence_conformance::case::lint::lint_files(&cases)?;
+    let report = presence_conformance::case::lint::lint_files(cases.iter().map(|c| &c.case))?;
     for problem in &report.problems {
         eprintln!("{problem}");
     }

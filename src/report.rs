@@ -39,7 +39,7 @@ impl TrialResult {
                     line: f.line,
                     at: crate::model::iso(f.at),
                     step: f.step.clone(),
-                    fault: format!("{} [{}]", fault.text, fault.rule.id),
+                    fault: format!("{fault} [{}]", fault.rule.id),
                     level: fault.rule.level.to_string(),
                 })
             })
@@ -703,7 +703,8 @@ impl TrialResult {
                         "line": f.line,
                         "at": crate::model::iso(f.at),
                         "step": f.step,
-                        "fault": fault.text,
+                        "fault": fault.to_string(),
+                        "kind": fault.kind.label(),
                         "rule": fault.rule.id,
                         "level": fault.rule.level,
                     })

@@ -6,60 +6,17 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_saphyr::Spanned;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::{Location, Spanned};
 
 use super::error::CaseError;
-use super::load::{Loc, StepContext};
-use super::request::{ExpiryInstant, Request, StatusExpiry, StatusMessage};
+pub use super::request::Field;
+use super::request::{ExpiryInstant, Request, StatusExpiry, StatusMessage, WorkLocation};
 use crate::model::parse_edm_duration;
 use crate::operation::Operation;
 
 /// A value with the line and column it was written at.
 pub(crate) type Located<T> = Spanned<T>;
-
-/// A body parameter that can be left out, written as `null`, or given.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum Field<T> {
-    #[default]
-    Absent,
-    Null,
-    Given(T),
-}
-
-impl<T> Field<T> {
-    pub(crate) fn is_absent(&self) -> bool {
-        matches!(self, Field::Absent)
-    }
-}
-
-/// Written as `null` or the value; an absent field is skipped by its container.
-impl<T: Serialize> Serialize for Field<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Field::Absent | Field::Null => s.serialize_none(),
-            Field::Given(v) => s.serialize_some(v),
-        }
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Option::<T>::deserialize(d)? {
-            None => Field::Null,
-            Some(v) => Field::Given(v),
-        })
-    }
-}
-
-impl<T: JsonSchema> JsonSchema for Field<T> {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        format!("Nullable_{}", T::schema_name()).into()
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        <Option<T>>::json_schema(generator)
-    }
-}
 
 /// One case: who takes part, which spec profiles it applies to, and what happens when.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
@@ -158,6 +115,14 @@ pub(crate) struct StepFile {
     pub get_presence: Option<UserRefFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub get_presences_by_user_id: Option<BatchFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_manual_location: Option<ManualLocationFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_automatic_location: Option<AutomaticLocationFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_location: Option<ClearLocationFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_automatic_location: Option<ClearAutomaticLocationFile>,
     /// Any request, for negative tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RawRequestFile>,
@@ -228,6 +193,51 @@ pub(crate) struct ClearPreferredFile {
     #[schemars(with = "Option<String>")]
     pub user: Option<Located<String>>,
 }
+
+/// A work-location action without parameters: whose location (default: the signed-in user).
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct SignedInUserFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Located<String>>,
+}
+
+/// setManualLocation and setAutomaticLocation: whose location (default: the signed-in user),
+/// and the location.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct WorkLocationFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Located<String>>,
+    /// `office`, `remote`, `timeOff` (beta also `unspecified`).
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub work_location_type: Field<String>,
+    /// The place's id, for `office`.
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub place_id: Field<String>,
+}
+
+/// setManualLocation's parameters.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub(crate) struct ManualLocationFile(WorkLocationFile);
+
+/// setAutomaticLocation's parameters.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub(crate) struct AutomaticLocationFile(WorkLocationFile);
+
+/// clearLocation's user.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub(crate) struct ClearLocationFile(SignedInUserFile);
+
+/// clearAutomaticLocation's user.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub(crate) struct ClearAutomaticLocationFile(SignedInUserFile);
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -389,9 +399,21 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// What a step key's check needs of the loader: the case's actors, the app that sends the step
+/// and the user it acts for, and errors located in the file.
+pub(crate) trait StepCheck {
+    /// A user actor of the case.
+    fn user(&self, name: &Located<String>) -> Result<String, CaseError>;
+    /// The user named, or the signed-in user (`via: me`).
+    fn user_or_signed_in(&self, user: &Option<Located<String>>) -> Result<String, CaseError>;
+    /// sessionId as sent: the acting app's id by default.
+    fn session_id(&self, written: &Field<String>) -> Field<String>;
+    fn error(&self, at: &Location, message: String) -> CaseError;
+}
+
 /// A step key that sends a Graph operation: its parameters, checked into the request to send.
 pub(crate) trait OperationFile {
-    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError>;
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError>;
 }
 
 impl StepFile {
@@ -431,12 +453,28 @@ impl StepFile {
             Operation::GetPresencesByUserId,
             &self.get_presences_by_user_id,
         );
+        named(
+            &mut found,
+            Operation::SetManualLocation,
+            &self.set_manual_location,
+        );
+        named(
+            &mut found,
+            Operation::SetAutomaticLocation,
+            &self.set_automatic_location,
+        );
+        named(&mut found, Operation::ClearLocation, &self.clear_location);
+        named(
+            &mut found,
+            Operation::ClearAutomaticLocation,
+            &self.clear_automatic_location,
+        );
         found
     }
 }
 
 impl OperationFile for SetPresenceFile {
-    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
         Ok(Request::SetPresence {
             user: cx.user(&self.user)?,
             session_id: cx.session_id(&self.session_id),
@@ -448,7 +486,7 @@ impl OperationFile for SetPresenceFile {
 }
 
 impl OperationFile for ClearPresenceFile {
-    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
         Ok(Request::ClearPresence {
             user: cx.user(&self.user)?,
             session_id: cx.session_id(&self.session_id),
@@ -457,7 +495,7 @@ impl OperationFile for ClearPresenceFile {
 }
 
 impl OperationFile for PreferredFile {
-    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
         Ok(Request::SetUserPreferredPresence {
             user: cx.user(&self.user)?,
             availability: self.availability.clone(),
@@ -469,7 +507,7 @@ impl OperationFile for PreferredFile {
 
 /// `getPresence` takes only the user.
 impl OperationFile for UserRefFile {
-    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
         Ok(Request::GetPresence {
             user: cx.user_or_signed_in(&self.user)?,
         })
@@ -477,7 +515,7 @@ impl OperationFile for UserRefFile {
 }
 
 impl OperationFile for ClearPreferredFile {
-    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
         Ok(Request::ClearUserPreferredPresence {
             user: cx.user_or_signed_in(&self.user)?,
         })
@@ -485,12 +523,18 @@ impl OperationFile for ClearPreferredFile {
 }
 
 impl OperationFile for StatusMessageFile {
-    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
         let user = cx.user(&self.user)?;
         let at = &self.user.referenced;
         let message = match (&self.message, &self.expiry) {
             (Field::Absent, _) => {
-                return Err(cx.error(at, "setStatusMessage needs `message` (null clears it)"));
+                return Err(cx.error(
+                    at,
+                    format!(
+                        "{} needs `message` (null clears it)",
+                        Operation::SetStatusMessage
+                    ),
+                ));
             }
             (Field::Null, _) => StatusMessage::Clear,
             (Field::Given(text), expiry) => StatusMessage::Text {
@@ -503,14 +547,19 @@ impl OperationFile for StatusMessageFile {
 }
 
 impl StatusExpiryFile {
-    fn expiry(&self, cx: &StepContext<'_>, at: &Loc) -> Result<StatusExpiry, CaseError> {
+    fn expiry(&self, cx: &dyn StepCheck, at: &Location) -> Result<StatusExpiry, CaseError> {
         let instant = match (&self.after, &self.date_time) {
             (Some(after), None) => ExpiryInstant::After(
                 parse_edm_duration(after)
                     .map_err(|e| cx.error(at, format!("expiry.after: {e}")))?,
             ),
             (None, Some(date_time)) => ExpiryInstant::Literal(date_time.clone()),
-            _ => return Err(cx.error(at, "expiry needs exactly one of `after` and `dateTime`")),
+            _ => {
+                return Err(cx.error(
+                    at,
+                    "expiry needs exactly one of `after` and `dateTime`".to_owned(),
+                ));
+            }
         };
         Ok(StatusExpiry {
             at: instant,
@@ -520,7 +569,7 @@ impl StatusExpiryFile {
 }
 
 impl OperationFile for BatchFile {
-    fn request(&self, cx: &StepContext<'_>) -> Result<Request, CaseError> {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
         let mut ids = Vec::new();
         for u in &self.users {
             ids.push(format!("{{{}}}", cx.user(u)?));
@@ -530,5 +579,43 @@ impl OperationFile for BatchFile {
             ids,
             generated: self.generated,
         })
+    }
+}
+
+impl WorkLocationFile {
+    fn parts(&self, cx: &dyn StepCheck) -> Result<(String, WorkLocation), CaseError> {
+        let location = WorkLocation {
+            work_location_type: self.work_location_type.clone(),
+            place_id: self.place_id.clone(),
+        };
+        Ok((cx.user_or_signed_in(&self.user)?, location))
+    }
+}
+
+impl OperationFile for ManualLocationFile {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
+        let (user, location) = self.0.parts(cx)?;
+        Ok(Request::SetManualLocation { user, location })
+    }
+}
+
+impl OperationFile for AutomaticLocationFile {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
+        let (user, location) = self.0.parts(cx)?;
+        Ok(Request::SetAutomaticLocation { user, location })
+    }
+}
+
+impl OperationFile for ClearLocationFile {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
+        let user = cx.user_or_signed_in(&self.0.user)?;
+        Ok(Request::ClearLocation { user })
+    }
+}
+
+impl OperationFile for ClearAutomaticLocationFile {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
+        let user = cx.user_or_signed_in(&self.0.user)?;
+        Ok(Request::ClearAutomaticLocation { user })
     }
 }

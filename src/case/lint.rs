@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::error::CaseError;
 use super::model::{Action, Case};
 use super::request::Substitution;
 use crate::contract::{Contract, HttpMessage};
@@ -22,13 +23,13 @@ pub struct LintReport {
 
 /// Checks every case file: that it loads, and that each request it sends is valid (or marked
 /// invalid on purpose) against the spec of every profile it applies to.
-pub fn lint_files(
-    cases: &[crate::suite::SuiteCase],
+pub fn lint_files<'c>(
+    cases: impl IntoIterator<Item = &'c Result<Case, CaseError>>,
 ) -> Result<LintReport, crate::contract::SpecError> {
     use crate::contract::{SpecDocument, Strictness};
     let mut report = LintReport::default();
     for case in cases {
-        let loaded = match &case.case {
+        let loaded = match case {
             Ok(loaded) => loaded,
             Err(e) => {
                 report.problems.push(format!("{}\n", e.render()));

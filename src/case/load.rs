@@ -255,8 +255,8 @@ impl Checker<'_> {
     }
 
     /// The rules a step's expectations rest on: the step's rule or the case's primary rule; for
-    /// error codes and sequence numbers, the first of those that checks them, else the
-    /// catalogue's default.
+    /// a refusal's status code, error codes and sequence numbers, the first of those that checks
+    /// them, else the catalogue's default.
     fn step_rules(&self, step_rule: Option<&Located<String>>) -> Result<StepRules, CaseError> {
         let step_rule = step_rule.map(|r| self.rule_id(r)).transpose()?;
         let listed = step_rule
@@ -277,6 +277,7 @@ impl Checker<'_> {
                 },
             )
         };
+        let status = claimed(Aspect::Status);
         let error_code = claimed(Aspect::ErrorCode);
         let sequence_number = claimed(Aspect::SequenceNumber);
         let general = match step_rule {
@@ -285,6 +286,7 @@ impl Checker<'_> {
         };
         Ok(StepRules {
             general,
+            status,
             error_code,
             sequence_number,
         })
@@ -610,26 +612,20 @@ pub(crate) struct StepContext<'c> {
     loc: &'c Loc,
 }
 
-impl StepContext<'_> {
-    /// A user actor of the case.
-    pub(crate) fn user(&self, name: &Located<String>) -> Result<String, CaseError> {
+impl StepCheck for StepContext<'_> {
+    fn user(&self, name: &Located<String>) -> Result<String, CaseError> {
         self.checker.user(name)
     }
 
-    /// The user named, or the signed-in user (`via: me`).
-    pub(crate) fn user_or_signed_in(
-        &self,
-        user: &Option<Located<String>>,
-    ) -> Result<String, CaseError> {
+    fn user_or_signed_in(&self, user: &Option<Located<String>>) -> Result<String, CaseError> {
         self.checker.optional_user(user, self.delegate, self.loc)
     }
 
-    /// sessionId as sent: the acting app's id by default.
-    pub(crate) fn session_id(&self, written: &Field<String>) -> Field<String> {
+    fn session_id(&self, written: &Field<String>) -> Field<String> {
         self.checker.session_id(written, self.actor)
     }
 
-    pub(crate) fn error(&self, at: &Loc, message: impl Into<String>) -> CaseError {
+    fn error(&self, at: &Loc, message: String) -> CaseError {
         self.checker.error(at, message)
     }
 }

@@ -10,7 +10,8 @@ use crate::catalogue::Level;
 use crate::model::Profile;
 use crate::operation::Via;
 
-pub use super::file::{Field, SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
+pub use super::file::{SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
+pub use super::request::Field;
 
 /// The implicit reader every case has: an app with `Presence.Read.All`.
 pub(crate) const OBSERVER: &str = "observer";
@@ -80,6 +81,28 @@ impl Case {
     }
 }
 
+impl crate::catalogue::ChecksRules for Case {
+    fn case_name(&self) -> &str {
+        &self.name
+    }
+
+    fn rule_ids(&self) -> Vec<&str> {
+        let resting = self.steps.iter().flat_map(|s| {
+            [
+                s.rules.general.id.as_str(),
+                s.rules.status.id.as_str(),
+                s.rules.error_code.id.as_str(),
+                s.rules.sequence_number.id.as_str(),
+            ]
+        });
+        self.rules
+            .iter()
+            .map(String::as_str)
+            .chain(resting)
+            .collect()
+    }
+}
+
 /// An app registration taking part in a case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppActor {
@@ -118,11 +141,13 @@ pub struct RuleRef {
     pub level: Level,
 }
 
-/// The rules a step's expectations rest on: error codes and sequence numbers have rules of their
-/// own; every other expectation rests on the general rule.
+/// The rules a step's expectations rest on: a refusal's status code, error codes and sequence
+/// numbers have rules of their own; every other expectation rests on the general rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepRules {
     pub general: RuleRef,
+    /// The rule an expected refusal's status code (outside 2xx) rests on.
+    pub status: RuleRef,
     pub error_code: RuleRef,
     pub sequence_number: RuleRef,
 }

@@ -8,11 +8,55 @@ use std::collections::BTreeMap;
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-use super::file::Field;
 use crate::model::windows_to_iana;
 use crate::operation::{Operation, Via};
+
+/// A body parameter that can be left out, written as `null`, or given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Field<T> {
+    #[default]
+    Absent,
+    Null,
+    Given(T),
+}
+
+impl<T> Field<T> {
+    pub(crate) fn is_absent(&self) -> bool {
+        matches!(self, Field::Absent)
+    }
+}
+
+/// Written as `null` or the value; an absent field is skipped by its container.
+impl<T: Serialize> Serialize for Field<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Absent | Field::Null => s.serialize_none(),
+            Field::Given(v) => s.serialize_some(v),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(d)? {
+            None => Field::Null,
+            Some(v) => Field::Given(v),
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Field<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Nullable_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Option<T>>::json_schema(generator)
+    }
+}
 
 /// What a request step sends: one Graph operation with its parameters, or any request. Actor
 /// names stand for ids as `{alice}`, filled in when the request is rendered for a target.
@@ -51,7 +95,28 @@ pub enum Request {
         user: String,
         message: StatusMessage,
     },
+    SetManualLocation {
+        user: String,
+        location: WorkLocation,
+    },
+    SetAutomaticLocation {
+        user: String,
+        location: WorkLocation,
+    },
+    ClearLocation {
+        user: String,
+    },
+    ClearAutomaticLocation {
+        user: String,
+    },
     Raw(RawRequest),
+}
+
+/// The location setManualLocation and setAutomaticLocation send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkLocation {
+    pub work_location_type: Field<String>,
+    pub place_id: Field<String>,
 }
 
 /// The `statusMessage` a setStatusMessage step sends.
@@ -102,6 +167,10 @@ impl Request {
             Request::SetUserPreferredPresence { .. } => Operation::SetUserPreferredPresence,
             Request::ClearUserPreferredPresence { .. } => Operation::ClearUserPreferredPresence,
             Request::SetStatusMessage { .. } => Operation::SetStatusMessage,
+            Request::SetManualLocation { .. } => Operation::SetManualLocation,
+            Request::SetAutomaticLocation { .. } => Operation::SetAutomaticLocation,
+            Request::ClearLocation { .. } => Operation::ClearLocation,
+            Request::ClearAutomaticLocation { .. } => Operation::ClearAutomaticLocation,
             Request::Raw(_) => return None,
         })
     }
@@ -190,7 +259,7 @@ impl Request {
             None => Vec::new(),
         };
         Ok(Rendered {
-            method: operation.method().to_owned(),
+            method: operation.method().as_str().to_owned(),
             path: substitution.fill(&operation.path(via, &user)),
             from_root: false,
             headers,
@@ -206,16 +275,33 @@ impl Request {
             | Request::ClearPresence { user, .. }
             | Request::SetUserPreferredPresence { user, .. }
             | Request::ClearUserPreferredPresence { user }
-            | Request::SetStatusMessage { user, .. } => Some(user),
+            | Request::SetStatusMessage { user, .. }
+            | Request::SetManualLocation { user, .. }
+            | Request::SetAutomaticLocation { user, .. }
+            | Request::ClearLocation { user }
+            | Request::ClearAutomaticLocation { user } => Some(user),
             Request::GetPresencesByUserId { .. } | Request::Raw(_) => None,
         }
     }
 
-    /// The JSON body, placeholders still in it.
+    /// The JSON body, placeholders still in it. The work-location clears send none ("Don't
+    /// supply a request body for this method").
     fn body(&self, substitution: &Substitution) -> Result<Option<String>, RenderError> {
         let mut members = Map::new();
         match self {
-            Request::GetPresence { .. } | Request::Raw(_) => return Ok(None),
+            Request::GetPresence { .. }
+            | Request::ClearLocation { .. }
+            | Request::ClearAutomaticLocation { .. }
+            | Request::Raw(_) => return Ok(None),
+            Request::SetManualLocation { location, .. }
+            | Request::SetAutomaticLocation { location, .. } => {
+                put(
+                    &mut members,
+                    "workLocationType",
+                    &location.work_location_type,
+                );
+                put(&mut members, "placeId", &location.place_id);
+            }
             Request::ClearUserPreferredPresence { .. } => {}
             Request::GetPresencesByUserId { ids, generated } => {
                 let mut all: Vec<String> = ids.iter().map(|t| substitution.fill(t)).collect();

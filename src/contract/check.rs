@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::documented::DocumentedRules;
 use super::translate::{pointer_token, translate_document};
-use super::{Direction, HttpMessage, SpecDocument, SpecError, Strictness, Violation};
+use super::{Clause, Direction, HttpMessage, SpecDocument, SpecError, Strictness, Violation};
 
 const BASE: &str = "urn:presence-conformance:spec";
 
@@ -242,6 +242,7 @@ impl Contract {
         let violation = |expected: String| Violation {
             operation: None,
             direction: Direction::Request,
+            clause: Clause::Undeclared,
             pointer: String::new(),
             expected,
             found: format!("{method} {path}"),
@@ -287,6 +288,7 @@ impl Contract {
         let fault = |pointer: &str, expected: String, found: String| Violation {
             operation: Some(op.id.clone()),
             direction: Direction::Request,
+            clause: Clause::Published,
             pointer: pointer.to_owned(),
             expected,
             found,
@@ -302,11 +304,15 @@ impl Contract {
         for (index, name, pattern) in &op.path_patterns {
             let value = segments.get(*index).copied().unwrap_or_default();
             if !pattern.is_match(value) {
-                out.push(fault(
-                    "",
-                    format!("path parameter {name} matching {}", pattern.as_str()),
-                    format!("{value:?}"),
-                ));
+                // The GUID patterns are ours (spec/README.md, Decision 7).
+                out.push(Violation {
+                    clause: Clause::Ours,
+                    ..fault(
+                        "",
+                        format!("path parameter {name} matching {}", pattern.as_str()),
+                        format!("{value:?}"),
+                    )
+                });
             }
         }
         let empty = request.body.iter().all(u8::is_ascii_whitespace);
@@ -334,12 +340,10 @@ impl Contract {
                         serde_json::from_slice::<Value>(request.body),
                     )
                 {
-                    out.extend(
-                        rules
-                            .check(&json)
-                            .into_iter()
-                            .map(|(p, e, f)| fault(&p, e, f)),
-                    );
+                    out.extend(rules.check(&json).into_iter().map(|breach| Violation {
+                        clause: breach.clause(),
+                        ..fault(&breach.pointer(), breach.expected(), breach.found())
+                    }));
                 }
             }
         }
@@ -359,6 +363,7 @@ impl Contract {
             Violation {
                 operation: None,
                 direction: Direction::Response,
+                clause: Clause::Undeclared,
                 pointer: p.to_owned(),
                 expected: e,
                 found: f,
@@ -377,6 +382,7 @@ impl Contract {
             |operation: Option<&str>, pointer: &str, expected: String, found: String| Violation {
                 operation: operation.map(str::to_owned),
                 direction: Direction::Response,
+                clause: Clause::Published,
                 pointer: pointer.to_owned(),
                 expected,
                 found,
@@ -659,16 +665,22 @@ impl Compiler<'_> {
         let resolved = resolved.unwrap_or(Value::Null);
         let declared = self.bodies(&pointer, resolved.get("content"))?;
         let schema = resolved.pointer("/content/application~1json/schema");
-        let parameters: Option<Vec<String>> = schema
+        let properties = schema
             .and_then(|s| s.get("properties"))
-            .and_then(Value::as_object)
-            .map(|p| p.keys().cloned().collect());
+            .and_then(Value::as_object);
+        let parameters: Option<Vec<String>> = properties.map(|p| p.keys().cloned().collect());
+        let nullable: Vec<String> = properties
+            .into_iter()
+            .flatten()
+            .filter(|(_, p)| p.get("nullable") == Some(&Value::Bool(true)))
+            .map(|(name, _)| name.clone())
+            .collect();
         let documented = schema
             .and_then(|s| s.get("x-presence-documented"))
             .map(|d| DocumentedRules::parse(d).map_err(|m| self.invalid(&pointer, m)))
             .transpose()?
             .map(|rules| match parameters {
-                Some(names) => rules.with_parameters(names),
+                Some(names) => rules.with_parameters(names, nullable),
                 None => rules,
             });
         let required = resolved

@@ -6,6 +6,7 @@ use jiff::SignedDuration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::Clause;
 use crate::model::parse_edm_duration;
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,12 +40,106 @@ pub(crate) struct DocumentedRules {
     /// The parameters the body's schema declares: Graph's OData layer refuses any other member
     /// (annotations, `@...`, aside), although the published schemas are open types.
     parameters: Option<Vec<String>>,
+    /// The parameters Microsoft's schema makes nullable: requiring one of them is our addition.
+    nullable: Vec<String>,
+}
+
+/// One prose rule a request body breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Breach {
+    /// A member that is not one of the operation's parameters.
+    UnknownParameter { name: String, known: Vec<String> },
+    /// A required parameter missing or null; `nullable`: Microsoft's schema allows null.
+    Missing { name: String, nullable: bool },
+    /// An availability/activity pair outside the documented list.
+    Pair {
+        listed: Vec<(String, String)>,
+        availability: String,
+        activity: String,
+    },
+    /// An expirationDuration outside the documented range.
+    DurationOutOfRange {
+        min: SignedDuration,
+        max: SignedDuration,
+        found: String,
+    },
+    /// An expirationDuration that is not an ISO 8601 duration.
+    DurationMalformed { found: String },
+    /// An array with more items than documented.
+    TooMany {
+        name: String,
+        max: usize,
+        found: usize,
+    },
+}
+
+impl Breach {
+    /// The clause it breaks: a prose rule of Microsoft's, or one of our additions.
+    pub(crate) fn clause(&self) -> Clause {
+        match self {
+            Breach::UnknownParameter { .. } | Breach::Missing { nullable: true, .. } => {
+                Clause::Ours
+            }
+            _ => Clause::Documented,
+        }
+    }
+
+    /// The JSON pointer of the member it concerns (empty: the body as a whole).
+    pub(crate) fn pointer(&self) -> String {
+        match self {
+            Breach::UnknownParameter { name, .. }
+            | Breach::Missing { name, .. }
+            | Breach::TooMany { name, .. } => format!("/{name}"),
+            Breach::Pair { .. } => String::new(),
+            Breach::DurationOutOfRange { .. } | Breach::DurationMalformed { .. } => {
+                "/expirationDuration".into()
+            }
+        }
+    }
+
+    /// What the rule expects, as a report says it.
+    pub(crate) fn expected(&self) -> String {
+        match self {
+            Breach::UnknownParameter { known, .. } => {
+                format!("one of the operation's parameters ({})", known.join(", "))
+            }
+            Breach::Missing { .. } => "a value (the documentation requires it)".into(),
+            Breach::Pair { listed, .. } => {
+                let listed: Vec<String> = listed.iter().map(|(x, y)| format!("{x}/{y}")).collect();
+                format!("a documented pair ({})", listed.join(", "))
+            }
+            Breach::DurationOutOfRange { min, max, .. } => {
+                format!("{} to {}", crate::model::iso(*min), crate::model::iso(*max))
+            }
+            Breach::DurationMalformed { .. } => "an ISO 8601 duration".into(),
+            Breach::TooMany { max, .. } => format!("at most {max} items"),
+        }
+    }
+
+    /// What the body holds, as a report says it.
+    pub(crate) fn found(&self) -> String {
+        match self {
+            Breach::UnknownParameter { .. } => "an unknown parameter (Graph refuses it)".into(),
+            Breach::Missing { .. } => "none".into(),
+            Breach::Pair {
+                availability,
+                activity,
+                ..
+            } => format!("{availability}/{activity}"),
+            Breach::DurationOutOfRange { found, .. } | Breach::DurationMalformed { found } => {
+                found.clone()
+            }
+            Breach::TooMany { found, .. } => format!("{found} items"),
+        }
+    }
 }
 
 impl DocumentedRules {
-    /// Refuse members other than `names` (the schema's declared properties).
-    pub(crate) fn with_parameters(mut self, names: Vec<String>) -> Self {
+    /// Refuse members other than `names` (the schema's declared properties); `nullable` are
+    /// those Microsoft's schema lets be null.
+    pub(crate) fn with_parameters(mut self, names: Vec<String>, nullable: Vec<String>) -> Self {
         self.parameters = Some(names);
+        self.nullable = nullable;
         self
     }
 
@@ -66,30 +161,29 @@ impl DocumentedRules {
             duration,
             max_items: file.max_items.into_iter().collect(),
             parameters: None,
+            nullable: Vec::new(),
         })
     }
 
-    /// (pointer, expected, found) for each rule the body breaks.
-    pub fn check(&self, body: &Value) -> Vec<(String, String, String)> {
+    /// Each rule the body breaks.
+    pub fn check(&self, body: &Value) -> Vec<Breach> {
         let mut out = Vec::new();
         if let (Some(known), Some(members)) = (&self.parameters, body.as_object()) {
             for name in members.keys() {
                 if !name.starts_with('@') && !known.contains(name) {
-                    out.push((
-                        format!("/{name}"),
-                        format!("one of the operation's parameters ({})", known.join(", ")),
-                        "an unknown parameter (Graph refuses it)".into(),
-                    ));
+                    out.push(Breach::UnknownParameter {
+                        name: name.clone(),
+                        known: known.clone(),
+                    });
                 }
             }
         }
         for name in &self.required {
             if body.get(name).is_none_or(Value::is_null) {
-                out.push((
-                    format!("/{name}"),
-                    "a value (the documentation requires it)".into(),
-                    "none".into(),
-                ));
+                out.push(Breach::Missing {
+                    name: name.clone(),
+                    nullable: self.nullable.contains(name),
+                });
             }
         }
         let text = |k: &str| body.get(k).and_then(Value::as_str);
@@ -100,37 +194,34 @@ impl DocumentedRules {
                 .iter()
                 .any(|(x, y)| x.eq_ignore_ascii_case(a) && y.eq_ignore_ascii_case(b))
         {
-            let listed: Vec<String> = self.pairs.iter().map(|(x, y)| format!("{x}/{y}")).collect();
-            out.push((
-                "".into(),
-                format!("a documented pair ({})", listed.join(", ")),
-                format!("{a}/{b}"),
-            ));
+            out.push(Breach::Pair {
+                listed: self.pairs.clone(),
+                availability: a.to_owned(),
+                activity: b.to_owned(),
+            });
         }
         if let (Some((min, max)), Some(d)) = (self.duration, text("expirationDuration")) {
             match parse_edm_duration(d) {
-                Ok(v) if v < min || v > max => out.push((
-                    "/expirationDuration".into(),
-                    format!("{} to {}", crate::model::iso(min), crate::model::iso(max)),
-                    d.to_owned(),
-                )),
+                Ok(v) if v < min || v > max => out.push(Breach::DurationOutOfRange {
+                    min,
+                    max,
+                    found: d.to_owned(),
+                }),
                 Ok(_) => {}
-                Err(_) => out.push((
-                    "/expirationDuration".into(),
-                    "an ISO 8601 duration".into(),
-                    d.to_owned(),
-                )),
+                Err(_) => out.push(Breach::DurationMalformed {
+                    found: d.to_owned(),
+                }),
             }
         }
         for (name, max) in &self.max_items {
             if let Some(Value::Array(items)) = body.get(name)
                 && items.len() > *max
             {
-                out.push((
-                    format!("/{name}"),
-                    format!("at most {max} items"),
-                    format!("{} items", items.len()),
-                ));
+                out.push(Breach::TooMany {
+                    name: name.clone(),
+                    max: *max,
+                    found: items.len(),
+                });
             }
         }
         out

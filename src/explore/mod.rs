@@ -1,6 +1,7 @@
 //! Generated timelines: random sequences of presence writes, clock advances that land on and
-//! around every timer boundary, and observations, with every expectation computed by the pure
-//! model. Each timeline is written as an ordinary case file and replayed on a target by the normal
+//! around every timer boundary, and observations, with every expectation computed by the
+//! reference model (`model::oracle`, the rules written for a reader, independent of the packed
+//! model the reference server runs). Each timeline is written as an ordinary case file and replayed on a target by the normal
 //! runner, so a difference is a failing case; proptest shrinks it to a minimal timeline, which is
 //! written under `explore-reproducers/` (or `--out`) as a ready case that reproduces it.
 
@@ -21,11 +22,13 @@ use crate::case::file::{
 };
 use crate::case::load::load_value;
 use crate::case::{Case, load_str};
+use crate::contract::ContractCheck;
+use crate::model::oracle::ReferenceModel;
 use crate::model::{
-    Command, CommandError, ItemBody, PresenceStore, PresenceView, Profile, SessionId, StatusExpiry,
+    Command, CommandError, ItemBody, PresenceView, Profile, SessionId, StatusExpiry,
     StatusMessageInput, UserId, iso, preferred_request, session_request,
 };
-use crate::runner::{ContractCheck, run_case};
+use crate::runner::run_case;
 use crate::targets::Target;
 
 const USERS: [&str; 2] = ["alice", "bob"];
@@ -159,9 +162,9 @@ fn given(text: &str) -> Field<String> {
     Field::Given(text.to_owned())
 }
 
-/// The model and the case being written, step by step.
+/// The reference model and the case being written, step by step.
 struct Timeline {
-    model: PresenceStore,
+    model: ReferenceModel,
     start: Timestamp,
     at: SignedDuration,
     steps: Vec<Located<StepFile>>,
@@ -170,7 +173,7 @@ struct Timeline {
 impl Timeline {
     fn new() -> Self {
         Timeline {
-            model: PresenceStore::new(),
+            model: ReferenceModel::new(),
             start: crate::model::VIRTUAL_EPOCH
                 .parse()
                 .unwrap_or(Timestamp::UNIX_EPOCH),
@@ -378,6 +381,10 @@ fn blank_step(at: &SignedDuration) -> StepFile {
         set_status_message: None,
         get_presence: None,
         get_presences_by_user_id: None,
+        set_manual_location: None,
+        set_automatic_location: None,
+        clear_location: None,
+        clear_automatic_location: None,
         request: None,
         observe: None,
         expect: None,

@@ -7,11 +7,9 @@ use std::collections::BTreeMap;
 use jiff::SignedDuration;
 use serde_json::Value;
 
-use crate::case::{Action, Case, Observation};
-use crate::runner::{Entry, Timeline};
-
-/// The default `expirationDuration` of an app session.
-const SESSION_DEFAULT: SignedDuration = SignedDuration::from_mins(5);
+use crate::case::{Action, Case, Field, Observation, Request as CaseRequest};
+use crate::model::{Availability, iso, parse_edm_duration, rules};
+use crate::runner::{Entry, SentRequest, Timeline};
 
 /// What a lane shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,13 +137,6 @@ impl Lanes {
     }
 }
 
-/// An ISO 8601 offset (`PT5M`, `P1DT2H`) as written in timelines and request bodies.
-pub(crate) fn offset(text: &str) -> Option<SignedDuration> {
-    text.parse::<SignedDuration>()
-        .ok()
-        .or_else(|| crate::model::parse_edm_duration(text).ok())
-}
-
 /// The lanes of `timeline`; `case` names the observed users and what was expected, `faults`
 /// holds the failed steps by line.
 pub(crate) fn lanes(
@@ -164,9 +155,7 @@ pub(crate) fn lanes(
     }
     let mut end = case.map_or(SignedDuration::ZERO, Case::duration);
     for entry in &timeline.entries {
-        let Some(at) = offset(&entry.at) else {
-            continue;
-        };
+        let at = entry.at;
         end = end.max(at);
         if let Some(observed) = &entry.observed {
             builder.observation(entry, at, observed);
@@ -256,15 +245,14 @@ impl Builder<'_> {
         lane.marks.push(mark);
     }
 
-    fn request(&mut self, entry: &Entry, at: SignedDuration, request: &str) {
-        let parsed = ParsedRequest::new(entry, request);
+    fn request(&mut self, entry: &Entry, at: SignedDuration, request: &SentRequest) {
         let marker = Request {
             at,
             status: entry.status,
             label: format!(
                 "{} {} {}",
-                request.split(' ').next().unwrap_or(""),
-                parsed.operation,
+                request.method(),
+                named(request),
                 entry
                     .status
                     .map_or_else(|| "-".to_owned(), |s| s.to_string())
@@ -272,12 +260,13 @@ impl Builder<'_> {
             title: request_title(entry, request),
         };
         let ok = entry.status.is_some_and(|s| (200..300).contains(&s));
-        let lane = match (&parsed.user, parsed.operation.as_str()) {
-            (Some(user), "setPresence" | "clearPresence") => parsed
-                .session
-                .as_ref()
-                .map(|session| session_lane(self.user(user), user, session)),
-            (Some(user), "setUserPreferredPresence" | "clearUserPreferredPresence") => {
+        let write = Write::of(request);
+        let lane = match (request.user(), &write) {
+            (
+                Some(user),
+                Some(Write::Session { session, .. } | Write::SessionCleared { session }),
+            ) => Some(session_lane(self.user(user), user, session)),
+            (Some(user), Some(Write::Preferred { .. } | Write::PreferredCleared)) => {
                 let lanes = self.user(user);
                 Some(lanes.preferred.get_or_insert_with(|| {
                     Lane::new(LaneKind::Preferred, format!("{user} preferred"))
@@ -290,8 +279,8 @@ impl Builder<'_> {
             None => &mut self.other,
         };
         lane.requests.push(marker);
-        if ok {
-            apply(lane, &parsed, at);
+        if ok && let Some(write) = write {
+            apply(lane, &write, at);
         }
     }
 
@@ -383,105 +372,129 @@ fn split_pair(shown: &str, failed: bool) -> (String, String) {
     }
 }
 
-/// A successful write's effect on its lane.
-fn apply(lane: &mut Lane, request: &ParsedRequest, at: SignedDuration) {
-    match request.operation.as_str() {
-        "clearPresence" | "clearUserPreferredPresence" => {
-            lane.end_at(at, End::Cleared);
+/// What a request's marker is labelled with: the operation's name, or a raw request's last path
+/// segment.
+fn named(request: &SentRequest) -> String {
+    match request {
+        SentRequest::Graph { operation, .. } => operation.name().to_owned(),
+        SentRequest::Raw { path, .. } => {
+            let path = path.split('?').next().unwrap_or(path);
+            path.rsplit('/')
+                .find(|s| !s.is_empty())
+                .unwrap_or("")
+                .to_owned()
         }
-        "setPresence" | "setUserPreferredPresence" => {
-            lane.end_at(at, End::Next);
-            let default = if request.operation == "setPresence" {
-                SESSION_DEFAULT
-            } else {
-                preferred_default(&request.availability)
-            };
-            let lasts = request.expiration.unwrap_or(default);
-            lane.bands.push(Band {
-                from: at,
-                to: Some(at.saturating_add(lasts)),
-                availability: request.availability.clone(),
-                activity: request.activity.clone(),
-                end: End::Expires,
-                failed: false,
-            });
-        }
-        _ => {}
     }
 }
 
-/// A preferred presence lasts a day when Busy or DoNotDisturb, else seven days.
-fn preferred_default(availability: &str) -> SignedDuration {
-    match availability {
-        "Busy" | "DoNotDisturb" => SignedDuration::from_hours(24),
-        _ => SignedDuration::from_hours(24 * 7),
-    }
-}
-
-/// What a recorded request line and body say.
+/// A write that shapes a session lane or the preferred-presence lane.
 #[derive(Debug)]
-struct ParsedRequest {
-    /// The last path segment: `setPresence`, `presence`, `getPresencesByUserId`.
-    operation: String,
-    user: Option<String>,
-    session: Option<String>,
-    availability: String,
-    activity: String,
-    expiration: Option<SignedDuration>,
+enum Write {
+    Session {
+        session: String,
+        state: (String, String),
+        expiration: Option<SignedDuration>,
+    },
+    SessionCleared {
+        session: String,
+    },
+    Preferred {
+        state: (String, String),
+        expiration: Option<SignedDuration>,
+    },
+    PreferredCleared,
 }
 
-impl ParsedRequest {
-    fn new(entry: &Entry, request: &str) -> Self {
-        let path = request.split_once(' ').map_or(request, |(_, p)| p);
-        let path = path.split('?').next().unwrap_or(path);
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let after = |name: &str| {
-            segments
-                .iter()
-                .position(|s| *s == name)
-                .and_then(|i| segments.get(i + 1))
-                .map(|s| actor(s))
+impl Write {
+    fn of(request: &SentRequest) -> Option<Write> {
+        let SentRequest::Graph { request, .. } = request else {
+            return None;
         };
-        let user = after("users").or_else(|| after("presences")).or_else(|| {
-            // `/me/...`: the user the app acted for (`teams for alice`).
-            segments
-                .contains(&"me")
-                .then(|| entry.by.split_once(" for ").map(|(_, u)| u.to_owned()))
-                .flatten()
-        });
-        let body = entry.body.as_ref();
-        let text = |k: &str| {
-            body.and_then(|b| b.get(k))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+        let text = |field: &Field<String>| match field {
+            Field::Given(value) => value.clone(),
+            Field::Absent | Field::Null => "?".to_owned(),
         };
-        ParsedRequest {
-            operation: segments
-                .last()
-                .map_or_else(String::new, |s| (*s).to_owned()),
-            user,
-            session: text("sessionId").map(|s| actor(&s)),
-            availability: text("availability").unwrap_or_else(|| "?".into()),
-            activity: text("activity").unwrap_or_else(|| "?".into()),
-            expiration: text("expirationDuration").and_then(|d| offset(&d)),
+        let lasts = |field: &Field<String>| match field {
+            Field::Given(d) => parse_edm_duration(d).ok(),
+            Field::Absent | Field::Null => None,
+        };
+        // A session is named by its app: `{teams}` is the app teams.
+        let session = |field: &Field<String>| match field {
+            Field::Given(id) => Some(
+                id.strip_prefix('{')
+                    .and_then(|s| s.strip_suffix('}'))
+                    .unwrap_or(id)
+                    .to_owned(),
+            ),
+            Field::Absent | Field::Null => None,
+        };
+        match request {
+            CaseRequest::SetPresence {
+                session_id,
+                availability,
+                activity,
+                expiration_duration,
+                ..
+            } => Some(Write::Session {
+                session: session(session_id)?,
+                state: (text(availability), text(activity)),
+                expiration: lasts(expiration_duration),
+            }),
+            CaseRequest::ClearPresence { session_id, .. } => Some(Write::SessionCleared {
+                session: session(session_id)?,
+            }),
+            CaseRequest::SetUserPreferredPresence {
+                availability,
+                activity,
+                expiration_duration,
+                ..
+            } => Some(Write::Preferred {
+                state: (text(availability), text(activity)),
+                expiration: lasts(expiration_duration),
+            }),
+            CaseRequest::ClearUserPreferredPresence { .. } => Some(Write::PreferredCleared),
+            _ => None,
         }
     }
 }
 
-/// `{alice}` → `alice`; ids that are not actors stay as they are.
-fn actor(segment: &str) -> String {
-    segment
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .unwrap_or(segment)
-        .to_owned()
+/// A successful write's effect on its lane. A write without `expirationDuration` lasts the
+/// default of `model::rules`.
+fn apply(lane: &mut Lane, write: &Write, at: SignedDuration) {
+    let (state, lasts) = match write {
+        Write::SessionCleared { .. } | Write::PreferredCleared => {
+            lane.end_at(at, End::Cleared);
+            return;
+        }
+        Write::Session {
+            state, expiration, ..
+        } => (
+            state,
+            expiration.unwrap_or(rules::SESSION_EXPIRATION_DEFAULT),
+        ),
+        Write::Preferred { state, expiration } => {
+            // An availability the model does not know falls under "every other availability".
+            let availability = state.0.parse().unwrap_or(Availability::Offline);
+            let default = rules::preferred_default_expiration(availability);
+            (state, expiration.unwrap_or(default))
+        }
+    };
+    lane.end_at(at, End::Next);
+    lane.bands.push(Band {
+        from: at,
+        to: Some(at.saturating_add(lasts)),
+        availability: state.0.clone(),
+        activity: state.1.clone(),
+        end: End::Expires,
+        failed: false,
+    });
 }
 
-fn request_title(entry: &Entry, request: &str) -> String {
+fn request_title(entry: &Entry, request: &SentRequest) -> String {
     let status = entry
         .status
         .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
-    let mut title = format!("{} {}: {request} → {status}", entry.at, entry.by);
+    let mut title = format!("{} {}: {request} → {status}", iso(entry.at), entry.by);
     if let Some(body) = &entry.body {
         title.push_str(&format!("\nbody {}", compact(body)));
     }
@@ -512,47 +525,49 @@ fn compact(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operation::{Profile, Via};
     use serde_json::json;
 
-    fn entry(
-        at: &str,
-        request: Option<&str>,
-        body: Option<Value>,
-        observed: Option<Value>,
-    ) -> Entry {
+    fn entry(minutes: i64, request: Option<CaseRequest>, observed: Option<Value>) -> Entry {
         Entry {
-            at: at.into(),
+            at: SignedDuration::from_mins(minutes),
             line: 0,
-            by: "teams".into(),
-            request: request.map(str::to_owned),
-            body,
-            status: request.map(|_| 200),
+            by: crate::runner::Acting {
+                app: "teams".into(),
+                delegate: None,
+            },
+            status: request.as_ref().map(|_| 200),
+            request: request.map(|request| SentRequest::Graph {
+                operation: request.operation().unwrap(),
+                request,
+                via: Via::Users,
+                profile: Profile::V1_0,
+            }),
+            body: None,
             response: None,
             observed,
             contract: Vec::new(),
         }
     }
 
+    fn given(text: &str) -> Field<String> {
+        Field::Given(text.to_owned())
+    }
+
     #[test]
     fn sessions_expire_and_observations_make_bands() {
-        let set = "POST /v1.0/users/{alice}/presence/setPresence";
+        let set = CaseRequest::SetPresence {
+            user: "alice".into(),
+            session_id: given("{teams}"),
+            availability: given("Busy"),
+            activity: given("InACall"),
+            expiration_duration: Field::Absent,
+        };
         let timeline = Timeline {
             entries: vec![
-                entry(
-                    "PT0S",
-                    Some(set),
-                    Some(
-                        json!({"sessionId": "{teams}", "availability": "Busy", "activity": "InACall"}),
-                    ),
-                    None,
-                ),
-                entry(
-                    "PT1M",
-                    None,
-                    None,
-                    Some(json!({"presence": "Busy/InACall"})),
-                ),
-                entry("PT10M", None, None, Some(json!("HTTP 404"))),
+                entry(0, Some(set), None),
+                entry(1, None, Some(json!({"presence": "Busy/InACall"}))),
+                entry(10, None, Some(json!("HTTP 404"))),
             ],
             ..Timeline::default()
         };
@@ -560,8 +575,10 @@ mod tests {
         assert_eq!(lanes.end, SignedDuration::from_mins(10));
         let session = &lanes.lanes[1];
         assert_eq!(session.kind, LaneKind::Session);
+        assert_eq!(session.label, "teams session (alice)");
         assert_eq!(session.bands[0].to, Some(SignedDuration::from_mins(5)));
         assert_eq!(session.bands[0].end, End::Expires);
+        assert_eq!(session.requests[0].label, "POST setPresence 200");
         let user = &lanes.lanes[0];
         assert_eq!(user.label, "alice");
         assert_eq!(user.bands.len(), 2);
@@ -574,10 +591,29 @@ mod tests {
     }
 
     #[test]
-    fn preferred_presence_defaults_by_availability() {
-        assert_eq!(preferred_default("Busy"), SignedDuration::from_hours(24));
-        assert_eq!(preferred_default("Away"), SignedDuration::from_hours(168));
-        assert_eq!(offset("P7D"), Some(SignedDuration::from_hours(168)));
-        assert_eq!(offset("PT4M59S"), Some(SignedDuration::from_secs(299)));
+    fn preferred_presence_lasts_the_model_s_default_by_availability() {
+        let preferred = |availability: &str, activity: &str| {
+            let set = CaseRequest::SetUserPreferredPresence {
+                user: "alice".into(),
+                availability: given(availability),
+                activity: given(activity),
+                expiration_duration: Field::Absent,
+            };
+            let timeline = Timeline {
+                entries: vec![entry(0, Some(set), None)],
+                ..Timeline::default()
+            };
+            let lanes = lanes(&timeline, None, &BTreeMap::new());
+            assert_eq!(lanes.lanes[1].kind, LaneKind::Preferred);
+            lanes.lanes[1].bands[0].to
+        };
+        assert_eq!(
+            preferred("Busy", "Busy"),
+            Some(SignedDuration::from_hours(24))
+        );
+        assert_eq!(
+            preferred("Away", "Away"),
+            Some(SignedDuration::from_hours(168))
+        );
     }
 }

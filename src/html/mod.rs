@@ -10,6 +10,7 @@ mod svg;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::case::Case;
+use crate::operation::Operation;
 use crate::runner::Timeline;
 
 const STYLE: &str = include_str!("style.css");
@@ -343,7 +344,7 @@ fn legend() -> Markup {
                 }
             }
             p {
-                "Lanes: each user's aggregated presence as observed (a band runs from one observation to the next); under it each app session (from setPresence to clearPresence or its expiry; dashed end: expiry, solid: cleared) and the preferred presence. "
+                "Lanes: each user's aggregated presence as observed (a band runs from one observation to the next); under it each app session (from " (Operation::SetPresence.name()) " to " (Operation::ClearPresence.name()) " or its expiry; dashed end: expiry, solid: cleared) and the preferred presence. "
                 span.req-key.s2xx { "▼" } " request answered 2xx, "
                 span.req-key.s4xx { "▼" } " 4xx; "
                 span.obs-key { "●" } " observation, "

@@ -3,6 +3,7 @@
 //! The reference server and the test oracle both use it.
 
 pub mod duration;
+pub mod oracle;
 pub mod rules;
 pub mod store;
 pub mod timezones;

@@ -2,47 +2,18 @@
 //! contradict each other. Every number and every allowed pair lives here and nowhere else; the
 //! README's "Interpretations" section mirrors this file.
 
-use std::fmt;
-use std::str::FromStr;
-
 use jiff::SignedDuration;
 
 use super::duration::{DurationError, parse_edm_duration};
 use super::values::{Activity, Availability, PresenceState, UnknownValue};
+use crate::operation::Operation;
+pub use crate::operation::Profile;
 
 use Activity as Act;
 use Availability as Av;
 
-/// Which version of the documented rules a request is judged by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Profile {
-    /// `/v1.0`, as documented today.
-    V1_0,
-    /// `/beta`, as documented today (same pairs and range as v1.0).
-    Beta,
-    /// `/beta` as first published in June 2021: four setPresence pairs, no DoNotDisturb.
-    Beta2021,
-}
-
+/// The rules of each API version, beside its definition in the operation table.
 impl Profile {
-    pub const ALL: [Profile; 3] = [Profile::V1_0, Profile::Beta, Profile::Beta2021];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::V1_0 => "v1.0",
-            Profile::Beta => "beta",
-            Profile::Beta2021 => "beta-2021",
-        }
-    }
-
-    /// The URL segment the profile is served under.
-    pub(crate) fn url_segment(self) -> &'static str {
-        match self {
-            Profile::V1_0 => "v1.0",
-            Profile::Beta | Profile::Beta2021 => "beta",
-        }
-    }
-
     /// The (availability, activity) pairs setPresence accepts.
     pub(crate) fn session_pairs(self) -> &'static [PresenceState] {
         const CURRENT: &[PresenceState] = &[
@@ -57,13 +28,6 @@ impl Profile {
             // The 2021 page: "DoNotDisturb (currently not supported for set presence)".
             Profile::Beta2021 => &CURRENT[..4],
         }
-    }
-
-    /// Whether a signed-in user (a delegated token) may call setPresence. The June 2021 beta page's
-    /// permissions table: "Delegated (work or school account): Not Supported."; every later page
-    /// lists Presence.ReadWrite.
-    pub(crate) fn delegated_set_presence(self) -> bool {
-        !matches!(self, Profile::Beta2021)
     }
 
     /// The range setPresence's expirationDuration must fall in, both ends included. The range
@@ -86,13 +50,6 @@ impl Profile {
         }
     }
 
-    /// Whether the work-location actions are served on `/users/{id}` and
-    /// `/communications/presences/{id}` as well as `/me`: the v1.0 pages document `/me` only,
-    /// the beta pages all three.
-    pub(crate) fn work_location_on_every_base(self) -> bool {
-        !matches!(self, Profile::V1_0)
-    }
-
     /// The (availability, activity) pairs setUserPreferredPresence accepts (all profiles).
     pub(crate) fn preferred_pairs(self) -> &'static [PresenceState] {
         const PREFERRED: &[PresenceState] = &[
@@ -104,22 +61,6 @@ impl Profile {
             PresenceState::new(Av::Offline, Act::OffWork),
         ];
         PREFERRED
-    }
-}
-
-impl fmt::Display for Profile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Profile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Profile::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("unknown spec profile '{s}' (expected v1.0, beta or beta-2021)"))
     }
 }
 
@@ -176,15 +117,6 @@ pub(crate) const UNDOCUMENTED_EXPIRATION_MIN: SignedDuration = SignedDuration::f
 /// positive duration up to 30 days so that every expiry stays a sane instant.
 pub(crate) const PREFERRED_EXPIRATION_MAX: SignedDuration = SignedDuration::from_hours(30 * 24);
 
-/// The work-location actions. Their permissions tables say "Application: Not supported": only a
-/// signed-in user (a delegated token) may call them.
-pub(crate) const WORK_LOCATION_ACTIONS: [&str; 4] = [
-    "setAutomaticLocation",
-    "setManualLocation",
-    "clearAutomaticLocation",
-    "clearLocation",
-];
-
 /// "Maximum of 650 user IDs are supported per API request" (getPresencesByUserId).
 pub(crate) const MAX_IDS_PER_BATCH: usize = 650;
 
@@ -194,22 +126,6 @@ pub(crate) fn preferred_default_expiration(availability: Availability) -> Signed
     match availability {
         Av::Busy | Av::DoNotDisturb => SignedDuration::from_hours(24),
         _ => SignedDuration::from_hours(7 * 24),
-    }
-}
-
-/// Which write a rule failure belongs to, for messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    SetPresence,
-    SetUserPreferredPresence,
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Operation::SetPresence => "setPresence",
-            Operation::SetUserPreferredPresence => "setUserPreferredPresence",
-        })
     }
 }
 
@@ -366,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn beta_2021_has_no_range_and_no_delegated_set_presence() {
+    fn beta_2021_has_no_range() {
         let exp = |p, d| session_request(p, "Busy", "InACall", d).map(|r| r.expiration);
         assert_eq!(
             exp(Profile::Beta2021, Some("PT1M")),
@@ -382,8 +298,6 @@ mod tests {
         assert!(exp(Profile::Beta2021, Some("5m")).is_err());
         assert!(exp(Profile::Beta, Some("PT1M")).is_err());
         assert!(exp(Profile::V1_0, Some("PT8H")).is_err());
-        assert!(!Profile::Beta2021.delegated_set_presence());
-        assert!(Profile::Beta.delegated_set_presence() && Profile::V1_0.delegated_set_presence());
     }
 
     #[test]

@@ -286,6 +286,11 @@ pub struct SequenceNumber {
 }
 
 impl SequenceNumber {
+    /// The stamp of a presence whose newest change was at `changed_at`, after `writes` writes.
+    pub(super) fn new(changed_at: Timestamp, writes: u64) -> Self {
+        SequenceNumber { changed_at, writes }
+    }
+
     /// The longest text form: 16 digits of microseconds, and up to 16 of writes.
     pub const MAX_LEN: usize = 32;
 

@@ -13,37 +13,25 @@ use serde_json::{Value, json};
 use crate::case::request::Substitution;
 use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, TokenKind};
 use crate::catalogue::Level;
+use crate::contract::{Clause, ContractCheck, ExchangeRecord, Violation};
 use crate::model::iso;
-use crate::operation::{Operation, Via};
+use crate::operation::{Operation, Profile, Via};
 use crate::targets::{HttpRequest, HttpResponse, HttpSession, Target, TargetError, Traffic};
-pub use timeline::{Entry, Redactor, Timeline};
+pub use judge::{FaultKind, PresenceField};
+pub use timeline::{Acting, Entry, Redactor, SentRequest, Timeline};
 
-/// One exchange as the contract checker sees it. Paths are relative to the version root.
-#[derive(Debug)]
-pub struct ExchangeRecord<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub request_content_type: Option<&'a str>,
-    pub request_body: &'a [u8],
-    pub status: u16,
-    pub response_content_type: Option<&'a str>,
-    pub response_body: &'a [u8],
+/// The rule a contract fault rests on: Microsoft's OpenAPI description and the prose rules of
+/// its documentation, or our additions to them (and answers to operations we do not declare).
+fn contract_rule(clause: Clause) -> RuleRef {
+    let id = match clause.level() {
+        Level::Ours => "contract.ours",
+        _ => "contract.openapi",
+    };
+    RuleRef {
+        id: id.to_owned(),
+        level: clause.level(),
+    }
 }
-
-/// Contract faults of one exchange, one line each.
-#[derive(Debug, Default)]
-pub struct ContractFaults {
-    pub request: Vec<String>,
-    pub response: Vec<String>,
-}
-
-/// Validates exchanges against a spec (implemented by `contract::Contract`).
-pub trait ContractCheck: Send + Sync {
-    fn check(&self, exchange: &ExchangeRecord<'_>) -> ContractFaults;
-}
-
-/// The rule every contract fault rests on: Microsoft's OpenAPI description.
-pub(crate) const CONTRACT_RULE: &str = "contract.openapi";
 
 /// Something that did not hold, at one step.
 #[derive(Clone, Debug)]
@@ -55,22 +43,29 @@ pub struct Failure {
     pub faults: Vec<Fault>,
 }
 
-/// One expectation that did not hold, and the rule it rests on.
+/// One expectation that did not hold, and the rule it rests on (its location is its
+/// [`Failure`]'s line). Reports render it with `Display`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
-    pub text: String,
+    pub kind: FaultKind,
     pub rule: RuleRef,
 }
 
 impl Fault {
-    fn contract(text: String) -> Fault {
+    fn contract(violation: Violation, on_purpose_hint: bool) -> Fault {
         Fault {
-            text,
-            rule: RuleRef {
-                id: CONTRACT_RULE.to_owned(),
-                level: Level::Documented,
+            rule: contract_rule(violation.clause),
+            kind: FaultKind::Contract {
+                violation,
+                on_purpose_hint,
             },
         }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind.fmt(f)
     }
 }
 
@@ -139,15 +134,15 @@ impl CaseRun {
             out.push_str(&format!("{path}:{}: at {} {}\n", f.line, iso(f.at), f.step));
             for fault in &f.faults {
                 out.push_str(&format!(
-                    "    {} [{} {}]\n",
-                    fault.text, fault.rule.level, fault.rule.id
+                    "    {fault} [{} {}]\n",
+                    fault.rule.level, fault.rule.id
                 ));
             }
         }
         let until = self.failures.first().map_or(u64::MAX, |f| f.line);
         out.push_str("timeline up to there:\n");
         for e in self.timeline.entries.iter().filter(|e| e.line <= until) {
-            out.push_str(&format!("    {} ", e.at));
+            out.push_str(&format!("    {} ", iso(e.at)));
             match (&e.request, &e.observed) {
                 (Some(request), _) => out.push_str(&format!(
                     "{} {request} -> {}",
@@ -194,6 +189,7 @@ pub async fn run_case(
                 redactor: Redactor::new(session.http.actor_ids()),
                 session: &mut session.http,
                 contract,
+                profile: target.profile(),
                 sequences: HashMap::new(),
             };
             for step in &case.steps {
@@ -306,6 +302,8 @@ struct Replay<'a> {
     session: &'a mut HttpSession,
     redactor: Redactor,
     contract: Option<&'a dyn ContractCheck>,
+    /// The API version the target serves.
+    profile: Profile,
     /// Each user's sequenceNumber at their last observation.
     sequences: HashMap<String, String>,
 }
@@ -319,10 +317,10 @@ impl Replay<'_> {
         }
     }
 
-    fn by(step: &Step) -> String {
-        match &step.delegate {
-            Some(user) => format!("{} for {user}", step.actor),
-            None => step.actor.clone(),
+    fn by(step: &Step) -> Acting {
+        Acting {
+            app: step.actor.clone(),
+            delegate: step.delegate.clone(),
         }
     }
 
@@ -373,15 +371,23 @@ impl Replay<'_> {
             &mut faults,
             run,
         );
+        let sent = match exchange.request.operation() {
+            Some(operation) => SentRequest::Graph {
+                operation,
+                request: exchange.request.clone(),
+                via: exchange.via,
+                profile: self.profile,
+            },
+            None => SentRequest::Raw {
+                method: request.method.clone(),
+                path: self.redactor.text(&request.path),
+            },
+        };
         run.timeline.entries.push(Entry {
-            at: iso(step.at),
+            at: step.at,
             line: step.line,
             by: Self::by(step),
-            request: Some(format!(
-                "{} {}",
-                request.method,
-                self.redactor.text(&request.path)
-            )),
+            request: Some(sent),
             body: self.redactor.body(&request.body),
             status: Some(response.status),
             response: self.redactor.body(&response.body),
@@ -429,28 +435,27 @@ impl Replay<'_> {
             response_content_type: response.header("content-type"),
             response_body: &response.body,
         });
-        let mut shown = Vec::new();
-        for v in &found.response {
-            faults.push(Fault::contract(format!("contract: response {v}")));
-            shown.push(format!("response {}", self.redactor.text(v)));
-        }
-        if !invalid_request {
-            for v in &found.request {
-                faults.push(Fault::contract(format!("contract: request {v} (mark the step `contract: invalid-request` if this is on purpose)")));
-            }
-        }
-        shown.extend(
-            found
-                .request
-                .iter()
-                .map(|v| format!("request {}", self.redactor.text(v))),
-        );
-        run.contract_violations += found.response.len()
+        let counted = found.response.len()
             + if invalid_request {
                 0
             } else {
                 found.request.len()
             };
+        let mut shown = Vec::new();
+        for v in &found.response {
+            shown.push(format!("response {}", self.redactor.text(&v.to_string())));
+            faults.push(Fault::contract(v.clone(), false));
+        }
+        shown.extend(
+            found
+                .request
+                .iter()
+                .map(|v| format!("request {}", self.redactor.text(&v.to_string()))),
+        );
+        if !invalid_request {
+            faults.extend(found.request.into_iter().map(|v| Fault::contract(v, true)));
+        }
+        run.contract_violations += counted;
         shown
     }
 
@@ -479,7 +484,9 @@ impl Replay<'_> {
                 )
             } else {
                 vec![Fault {
-                    text: format!("GET presence answered {}", response.status),
+                    kind: FaultKind::PresenceRead {
+                        observed: response.status,
+                    },
                     rule: step.rules.general.clone(),
                 }]
             };
@@ -495,7 +502,7 @@ impl Replay<'_> {
             }
             let observed = self.observed(&body, response.status);
             run.timeline.entries.push(Entry {
-                at: iso(step.at),
+                at: step.at,
                 line: step.line,
                 by: Self::by(step),
                 request: None,
@@ -593,13 +600,13 @@ impl Replay<'_> {
     }
 }
 
-/// Mismatches with the rules of the step they happened at.
-fn faults_of(mismatches: Vec<judge::Mismatch>, step: &Step) -> Vec<Fault> {
-    mismatches
+/// What did not hold, with the rules of the step it happened at.
+fn faults_of(kinds: Vec<FaultKind>, step: &Step) -> Vec<Fault> {
+    kinds
         .into_iter()
-        .map(|m| Fault {
-            rule: m.expectation.rule(&step.rules).clone(),
-            text: m.text,
+        .map(|kind| Fault {
+            rule: kind.rule(&step.rules).clone(),
+            kind,
         })
         .collect()
 }

@@ -4,11 +4,17 @@
 //! the snapshots under `snapshots/<target>/` hold.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::LazyLock;
 
+use jiff::SignedDuration;
 use regex::Regex;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
+
+use crate::case::Request;
+use crate::model::iso;
+use crate::operation::{Operation, Profile, Via};
 
 /// Arrays longer than this are summarised (650-id batches would drown a snapshot).
 const ARRAY_SHOWN: usize = 3;
@@ -40,15 +46,21 @@ pub struct Timeline {
 /// One step as it happened.
 #[derive(Clone, Debug, Serialize)]
 pub struct Entry {
-    pub at: String,
+    /// The step's offset from the case start (`PT5M` in snapshots).
+    #[serde(serialize_with = "offset")]
+    pub at: SignedDuration,
     /// The step's line, for reports; not in snapshots, so that editing a comment in a case file
     /// does not change its snapshot.
     #[serde(skip)]
     pub line: u64,
     /// The acting app, and the user it acted for.
-    pub by: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request: Option<String>,
+    #[serde(serialize_with = "as_text")]
+    pub by: Acting,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_text"
+    )]
+    pub request: Option<SentRequest>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +71,107 @@ pub struct Entry {
     pub observed: Option<Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contract: Vec<String>,
+}
+
+/// Who sent a step: the app whose credentials were used, and the user it acted for (a
+/// delegated token). Written `teams` or `teams for alice`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acting {
+    pub app: String,
+    pub delegate: Option<String>,
+}
+
+impl fmt::Display for Acting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.delegate {
+            Some(user) => write!(f, "{} for {user}", self.app),
+            None => f.write_str(&self.app),
+        }
+    }
+}
+
+/// A request as a timeline records it: a Graph operation with its parameters, or any other
+/// request. Written as its request line with actor names for ids
+/// (`POST /v1.0/users/{alice}/presence/setPresence`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SentRequest {
+    Graph {
+        operation: Operation,
+        /// The case's request: the user actor and the parameters (actor names for ids).
+        request: Request,
+        /// The path form it was sent by.
+        via: Via,
+        /// The API version it was sent to.
+        profile: Profile,
+    },
+    /// Any other request: its method and its path, ids replaced by actor names.
+    Raw { method: String, path: String },
+}
+
+impl SentRequest {
+    /// The Graph operation, if it is one.
+    pub fn operation(&self) -> Option<Operation> {
+        match self {
+            SentRequest::Graph { operation, .. } => Some(*operation),
+            SentRequest::Raw { .. } => None,
+        }
+    }
+
+    /// The user actor whose presence it is about, if the request names one.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            SentRequest::Graph { request, .. } => request.user(),
+            SentRequest::Raw { .. } => None,
+        }
+    }
+
+    pub fn method(&self) -> &str {
+        match self {
+            SentRequest::Graph { operation, .. } => operation.method().as_str(),
+            SentRequest::Raw { method, .. } => method,
+        }
+    }
+}
+
+impl fmt::Display for SentRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SentRequest::Graph {
+                operation,
+                request,
+                via,
+                profile,
+            } => {
+                let user = request.user().map_or(String::new(), |u| format!("{{{u}}}"));
+                write!(
+                    f,
+                    "{} /{}{}",
+                    operation.method().as_str(),
+                    profile.url_segment(),
+                    operation.path(*via, &user)
+                )
+            }
+            SentRequest::Raw { method, path } => write!(f, "{method} {path}"),
+        }
+    }
+}
+
+fn offset<S: Serializer>(at: &SignedDuration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&iso(*at))
+}
+
+fn as_text<S: Serializer, T: fmt::Display>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+fn optional_text<S: Serializer, T: fmt::Display>(
+    value: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => s.collect_str(value),
+        None => s.serialize_none(),
+    }
 }
 
 /// Replaces ids by actor names and volatile values by stable placeholders.

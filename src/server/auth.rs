@@ -21,7 +21,8 @@ use super::config::{
     ServerConfig,
 };
 use super::error::GraphError;
-use crate::model::{Profile, UserId, rules};
+use crate::model::UserId;
+use crate::operation::{Operation, Profile};
 
 /// Who is calling, as established from the bearer token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,22 +68,21 @@ impl Caller {
         }
     }
 
-    /// Whether the caller may run the write `action` on `user`'s presence under `profile`. Called
-    /// after the body was validated: Graph answers a bad body's 400 before any 403 (observed,
-    /// osodevops/ms-teams-cli issue 71).
+    /// Whether the caller may run the write `operation` on `user`'s presence under `profile`, by
+    /// the operation's permission class. Called after the body was validated: Graph answers a
+    /// bad body's 400 before any 403 (observed, osodevops/ms-teams-cli issue 71).
     pub(crate) fn may_write(
         &self,
         user: &UserId,
         profile: Profile,
-        action: &str,
+        operation: Operation,
     ) -> Result<(), GraphError> {
+        let permission = operation.permission(profile);
         match self {
             Caller::Anonymous => Ok(()),
-            Caller::App { .. } if rules::WORK_LOCATION_ACTIONS.contains(&action) => {
-                Err(GraphError::forbidden(format!(
-                    "{action} does not support application permissions; call it for a signed-in user."
-                )))
-            }
+            Caller::App { .. } if !permission.application() => Err(GraphError::forbidden(format!(
+                "{operation} does not support application permissions; call it for a signed-in user."
+            ))),
             Caller::App { roles, .. } if has(roles, &[ROLE_READ_WRITE_ALL]) => Ok(()),
             Caller::App { .. } => Err(GraphError::forbidden(
                 "Missing application permission Presence.ReadWrite.All.",
@@ -91,11 +91,9 @@ impl Caller {
             Caller::Delegated { user: me, .. } if me != user => Err(GraphError::unauthorized(
                 "Cannot set the presence of another user.",
             )),
-            Caller::Delegated { .. }
-                if action == "setPresence" && !profile.delegated_set_presence() =>
-            {
+            Caller::Delegated { .. } if !permission.delegated() => {
                 Err(GraphError::forbidden(format!(
-                    "setPresence does not support delegated permissions in the {profile} API; use an application permission."
+                    "{operation} does not support delegated permissions in the {profile} API; use an application permission."
                 )))
             }
             Caller::Delegated { scopes, .. } if has(scopes, &[SCOPE_READ_WRITE]) => Ok(()),

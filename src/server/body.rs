@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::error::GraphError;
 use super::{AppState, request_header};
+use crate::operation::Operation;
 
 /// A request body, read within the configured size limit.
 #[derive(Debug)]
@@ -159,6 +160,25 @@ impl ActionBody {
         });
         self.read_parameters(operation, &mut parameters)?;
         Ok(parameters)
+    }
+
+    /// The parameters the operation table lists for `operation`, in its order (the same reading
+    /// as [`ActionBody::parameters`]).
+    pub(crate) fn parameters_of<const N: usize>(
+        &self,
+        operation: Operation,
+    ) -> Result<[Parameter<'_>; N], GraphError> {
+        let names = <[&'static str; N]>::try_from(operation.parameters()).map_err(|_| {
+            GraphError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                format!(
+                    "{operation} takes {} parameters, not {N}.",
+                    operation.parameters().len()
+                ),
+            )
+        })?;
+        self.parameters(operation.name(), names)
     }
 
     /// Reads the body into the values of `parameters`.

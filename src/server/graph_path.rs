@@ -11,25 +11,18 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
-use crate::operation::Via;
+use crate::operation::segment::{COMMUNICATIONS, ME, PRESENCE, PRESENCES, USERS};
+use crate::operation::{Binding, Operation, Via};
 
 /// A path of the form Graph serves presence under: `/{version}/{resource}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GraphPath<'p> {
     /// The first segment, as it came: `v1.0`, `beta`, or another (Graph's "Invalid version").
     pub version: &'p str,
-    pub resource: Resource<'p>,
-}
-
-/// The presence resource a path names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Resource<'p> {
-    /// `…/presence` (read with GET).
-    Presence(PresenceOf<'p>),
-    /// `…/presence/{action}` (called with POST); the action's segment as it came.
-    Action(PresenceOf<'p>, Segment<'p>),
-    /// `/communications/getPresencesByUserId` (the batch read, called with POST).
-    PresencesByUserId,
+    /// Whose presence: `None` for an operation bound to `/communications`.
+    pub presence: Option<PresenceOf<'p>>,
+    /// The operation the path names, or an action's segment that names none (as it came).
+    pub operation: Result<Operation, Segment<'p>>,
 }
 
 /// Whose presence: one of Graph's three path forms, with the `{id}` segment where it has one.
@@ -100,38 +93,55 @@ impl<'p> Iterator for Segments<'p> {
 impl<'p> GraphPath<'p> {
     /// The presence resource `path` names, or `None` for any other path. Every segment must be
     /// non-empty (so a trailing slash names nothing); the static segments are matched as they
-    /// came, case and encoding included.
+    /// came, case and encoding included; an action's segment is looked up in the operation table
+    /// as it came, then percent-decoded.
     pub(crate) fn parse(path: &'p str) -> Option<Self> {
         let mut segments = Segments(Some(path.strip_prefix('/')?));
         let version = segments.next().filter(|v| !v.is_empty())?;
         let mut next = || segments.next().filter(|s| !s.is_empty()).map(Segment);
         let presence = match next()?.0 {
-            "users" => {
+            USERS => {
                 let id = next()?;
-                (next()?.0 == "presence").then_some(PresenceOf::User(id))?
+                (next()?.0 == PRESENCE).then_some(PresenceOf::User(id))?
             }
-            "me" => (next()?.0 == "presence").then_some(PresenceOf::Me)?,
-            "communications" => match next()?.0 {
-                "presences" => PresenceOf::Communications(next()?),
-                "getPresencesByUserId" => {
+            ME => (next()?.0 == PRESENCE).then_some(PresenceOf::Me)?,
+            COMMUNICATIONS => match next()? {
+                Segment(PRESENCES) => PresenceOf::Communications(next()?),
+                action => {
+                    let operation = Operation::bound(Binding::Communications, action.0)?;
                     return segments.next().is_none().then_some(GraphPath {
                         version,
-                        resource: Resource::PresencesByUserId,
+                        presence: None,
+                        operation: Ok(operation),
                     });
                 }
-                _ => return None,
             },
             _ => return None,
         };
-        let resource = match segments.next() {
-            None => Resource::Presence(presence),
-            Some(action) if !action.is_empty() => Resource::Action(presence, Segment(action)),
+        let operation = match segments.next() {
+            None => Ok(Operation::GetPresence),
+            Some(action) if !action.is_empty() => Segment(action).action(),
             Some(_) => return None,
         };
-        segments
-            .next()
-            .is_none()
-            .then_some(GraphPath { version, resource })
+        segments.next().is_none().then_some(GraphPath {
+            version,
+            presence: Some(presence),
+            operation,
+        })
+    }
+}
+
+impl<'p> Segment<'p> {
+    /// The action this segment names (an action's name holds no escape: the segment as it came
+    /// is nearly always the name), or the segment.
+    fn action(self) -> Result<Operation, Segment<'p>> {
+        if let Some(operation) = Operation::bound(Binding::PresenceAction, self.0) {
+            return Ok(operation);
+        }
+        if !self.0.bytes().any(|b| b == b'%') {
+            return Err(self);
+        }
+        Operation::bound(Binding::PresenceAction, &self.decoded()).ok_or(self)
     }
 }
 
@@ -142,50 +152,77 @@ mod tests {
     const USER: &str = "a0000000-0000-4000-8000-000000000001";
 
     fn parsed(path: &str) -> Option<(String, String)> {
-        GraphPath::parse(path).map(|p| (p.version.to_owned(), format!("{:?}", p.resource)))
+        GraphPath::parse(path).map(|p| {
+            let shown = format!("{:?} {:?}", p.presence, p.operation);
+            (p.version.to_owned(), shown)
+        })
     }
 
     #[test]
-    fn graph_presence_paths_name_their_resource() {
-        fn user(path: &str) -> Option<Resource<'_>> {
-            GraphPath::parse(path).map(|p| p.resource)
+    fn graph_presence_paths_name_their_operation() {
+        fn named(path: &str) -> Option<(Option<PresenceOf<'_>>, Result<Operation, Segment<'_>>)> {
+            GraphPath::parse(path).map(|p| (p.presence, p.operation))
         }
+        let user = Some(PresenceOf::User(Segment(USER)));
         assert_eq!(
-            user(&format!("/v1.0/users/{USER}/presence")),
-            Some(Resource::Presence(PresenceOf::User(Segment(USER))))
+            named(&format!("/v1.0/users/{USER}/presence")),
+            Some((user, Ok(Operation::GetPresence)))
         );
         assert_eq!(
-            user(&format!("/beta/users/{USER}/presence/setPresence")),
-            Some(Resource::Action(
-                PresenceOf::User(Segment(USER)),
-                Segment("setPresence")
-            ))
+            named(&format!("/beta/users/{USER}/presence/setPresence")),
+            Some((user, Ok(Operation::SetPresence)))
         );
         assert_eq!(
-            user("/v1.0/me/presence"),
-            Some(Resource::Presence(PresenceOf::Me))
+            named(&format!("/beta/users/{USER}/presence/set%50resence")),
+            Some((user, Ok(Operation::SetPresence)))
         );
         assert_eq!(
-            user("/v1.0/me/presence/clearPresence"),
-            Some(Resource::Action(PresenceOf::Me, Segment("clearPresence")))
+            named(&format!("/beta/users/{USER}/presence/setpresence")),
+            Some((user, Err(Segment("setpresence"))))
         );
         assert_eq!(
-            user(&format!(
+            named(&format!("/beta/users/{USER}/presence/getPresencesByUserId")),
+            Some((user, Err(Segment("getPresencesByUserId"))))
+        );
+        assert_eq!(
+            named("/v1.0/me/presence"),
+            Some((Some(PresenceOf::Me), Ok(Operation::GetPresence)))
+        );
+        assert_eq!(
+            named("/v1.0/me/presence/clearLocation"),
+            Some((Some(PresenceOf::Me), Ok(Operation::ClearLocation)))
+        );
+        assert_eq!(
+            named(&format!(
                 "/v1.0/communications/presences/{USER}/setStatusMessage"
             )),
-            Some(Resource::Action(
-                PresenceOf::Communications(Segment(USER)),
-                Segment("setStatusMessage")
+            Some((
+                Some(PresenceOf::Communications(Segment(USER))),
+                Ok(Operation::SetStatusMessage)
             ))
         );
         assert_eq!(
-            user("/v2.0/communications/getPresencesByUserId"),
-            Some(Resource::PresencesByUserId)
+            named("/v2.0/communications/getPresencesByUserId"),
+            Some((None, Ok(Operation::GetPresencesByUserId)))
         );
         assert_eq!(
             GraphPath::parse("/v2.0/me/presence").map(|p| p.version),
             Some("v2.0")
         );
+    }
+
+    /// Every operation's path, as the table renders it, parses back to the operation.
+    #[test]
+    fn rendered_paths_parse_back() {
+        for operation in Operation::all() {
+            for via in [Via::Users, Via::Me, Via::Communications] {
+                let path = format!("/v1.0{}", operation.path(via, USER));
+                let parsed =
+                    GraphPath::parse(&path).map(|p| (p.operation, p.presence.map(|o| o.via())));
+                let presence = (operation.binding() != Binding::Communications).then_some(via);
+                assert_eq!(parsed, Some((Ok(operation), presence)), "{path}");
+            }
+        }
     }
 
     #[test]
@@ -213,6 +250,8 @@ mod tests {
             "/v1.0/communications/getPresencesByUserId/",
             "/v1.0/communications/getPresencesByUserId/x",
             "/v1.0/communications/other",
+            "/v1.0/communications/getPresence",
+            "/v1.0/communications/setPresence",
             "/tenant/oauth2/v2.0/token",
             "/_conformance/clock",
             "/_conformance/clock/advance",

@@ -19,14 +19,14 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::{ActionBody, Param, Parameter, json_kind};
 use super::error::GraphError;
-use super::graph_path::{GraphPath, PresenceOf, Resource, Segment};
+use super::graph_path::{GraphPath, PresenceOf, Segment};
 use crate::model::{
     Command, CommandError, ItemBody, PresenceView, Profile, RuleViolation, SequenceNumber,
     SessionId, StatusExpiry, StatusMessageInput, UserId, WorkLocation, WorkLocationLayers,
     preferred_request, rules, session_request,
 };
 use crate::model::{parse_guid_any_case, windows_to_iana};
-use crate::operation::Via;
+use crate::operation::{Method as OperationMethod, Operation, Reply, Via};
 
 /// The response header carrying the user's sequenceNumber after a write.
 pub const SEQUENCE_HEADER: &str = "x-presence-sequence-number";
@@ -49,46 +49,64 @@ pub(crate) fn answer(state: &AppState, request: Request) -> Answer {
     let Some(path) = GraphPath::parse(request.uri().path()) else {
         return Answer::NotPresence(request);
     };
-    match path.resource {
-        Resource::Presence(of) => {
-            let response = match request.method() {
-                &Method::GET | &Method::HEAD => read(state, path.version, of, &request),
-                _ => Err(method_not_allowed("GET,HEAD")),
+    let operation = match path.operation {
+        Ok(operation) => operation,
+        Err(segment) => {
+            let refused = unknown_segment(&segment.decoded());
+            if request.method() != Method::POST {
+                return Answer::Now(refused.into_response());
             }
-            .into_response();
+            // Any action is checked for its version and caller, and its body read, first.
+            return match GraphRequest::of(state, path.version, request.headers()) {
+                Err(error) => Answer::Now(error.into_response()),
+                Ok(_) => after_body(state, request, move |_, _| Err(refused)),
+            };
+        }
+    };
+    let method = operation.method();
+    let allowed = match method {
+        OperationMethod::Get => matches!(*request.method(), Method::GET | Method::HEAD),
+        OperationMethod::Post => request.method() == Method::POST,
+    };
+    if !allowed {
+        return Answer::Now(method_not_allowed(method.allow()).into_response());
+    }
+    match operation {
+        Operation::GetPresence => {
+            let response = read(state, path.version, path.presence, &request).into_response();
             Answer::Now(if request.method() == Method::HEAD {
                 without_body(response)
             } else {
                 response
             })
         }
-        Resource::Action(of, segment) => {
-            let action = action_of(segment);
-            let checked = match request.method() {
-                &Method::POST => GraphRequest::of(state, path.version, request.headers()),
-                _ => Err(wrong_method_on(&action)),
-            };
-            match checked {
-                Err(refused) => Answer::Now(refused.into_response()),
-                Ok(graph) => {
-                    let subject = Subject::of(of);
-                    after_body(state, request, move |state, body| {
-                        write(state, &graph, subject, action, body)
-                    })
-                }
-            }
-        }
-        Resource::PresencesByUserId => {
-            let checked = match request.method() {
-                &Method::POST => GraphRequest::of(state, path.version, request.headers()),
-                _ => Err(method_not_allowed("POST")),
-            };
-            match checked {
+        Operation::GetPresencesByUserId => {
+            match GraphRequest::of(state, path.version, request.headers()) {
                 Err(refused) => Answer::Now(refused.into_response()),
                 Ok(graph) => {
                     let base_url = graph.base_url(request.headers());
                     after_body(state, request, move |state, body| {
                         presences_by_user_id(state, &graph, &base_url, body)
+                    })
+                }
+            }
+        }
+        Operation::SetPresence
+        | Operation::ClearPresence
+        | Operation::SetUserPreferredPresence
+        | Operation::ClearUserPreferredPresence
+        | Operation::SetStatusMessage
+        | Operation::SetManualLocation
+        | Operation::SetAutomaticLocation
+        | Operation::ClearLocation
+        | Operation::ClearAutomaticLocation => {
+            match GraphRequest::of(state, path.version, request.headers()) {
+                Err(refused) => Answer::Now(refused.into_response()),
+                Ok(graph) => {
+                    let via = path.presence.map(|of| of.via());
+                    let subject = Subject::of(path.presence);
+                    after_body(state, request, move |state, body| {
+                        write(state, &graph, (subject, via), operation, body)
                     })
                 }
             }
@@ -186,13 +204,18 @@ impl PathUser {
 enum Subject {
     Me,
     Id(PathUser),
+    /// A path bound to `/communications`, which names no user.
+    Nobody,
 }
 
 impl Subject {
-    fn of(presence: PresenceOf<'_>) -> Self {
+    fn of(presence: Option<PresenceOf<'_>>) -> Self {
         match presence {
-            PresenceOf::Me => Subject::Me,
-            PresenceOf::User(id) | PresenceOf::Communications(id) => Subject::Id(PathUser::of(id)),
+            Some(PresenceOf::Me) => Subject::Me,
+            Some(PresenceOf::User(id) | PresenceOf::Communications(id)) => {
+                Subject::Id(PathUser::of(id))
+            }
+            None => Subject::Nobody,
         }
     }
 }
@@ -221,6 +244,7 @@ impl AppState {
             },
             Subject::Id(PathUser::Id(user)) => Ok(user),
             Subject::Id(PathUser::NotAnId(raw)) => Err(invalid_user_id(&raw)),
+            Subject::Nobody => Err(GraphError::not_found("The path names no user.")),
         }
     }
 }
@@ -244,13 +268,13 @@ fn invalid_user_id(raw: &str) -> GraphError {
 fn read(
     state: &AppState,
     version: &str,
-    of: PresenceOf<'_>,
+    of: Option<PresenceOf<'_>>,
     request: &Request,
 ) -> Result<Response, GraphError> {
     let graph = GraphRequest::of(state, version, request.headers())?;
-    let context = match of.via() {
-        Via::Users | Via::Me => "users('{}')/presence/$entity",
-        Via::Communications => "communications/presences/$entity",
+    let context = match of.map(|of| of.via()) {
+        Some(Via::Communications) => "communications/presences/$entity",
+        Some(Via::Users | Via::Me) | None => "users('{}')/presence/$entity",
     };
     let query = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
         .map(|Query(pairs)| pairs)
@@ -340,7 +364,7 @@ fn presences_by_user_id(
     base_url: &str,
     body: &ActionBody,
 ) -> Result<Response, GraphError> {
-    let [parameter] = body.parameters("getPresencesByUserId", ["ids"])?;
+    let [parameter] = body.parameters_of(Operation::GetPresencesByUserId)?;
     let ids = match parameter.value() {
         None => return Err(GraphError::bad_request("The parameter 'ids' is required.")),
         Some(Param::Json(value)) => value.as_array(),
@@ -442,43 +466,9 @@ pub(crate) fn format_instant(t: Timestamp) -> String {
 
 // ---- writes ------------------------------------------------------------------------------
 
-/// The actions Graph binds to a presence.
-pub(crate) const ACTIONS: [&str; 9] = [
-    "setPresence",
-    "clearPresence",
-    "setUserPreferredPresence",
-    "clearUserPreferredPresence",
-    "setStatusMessage",
-    "setAutomaticLocation",
-    "setManualLocation",
-    "clearAutomaticLocation",
-    "clearLocation",
-];
-
 fn unknown_segment(action: &str) -> GraphError {
     let shown: String = action.chars().take(64).collect();
     GraphError::not_found(format!("Resource not found for the segment '{shown}'."))
-}
-
-/// An action's segment, decoded, looked up once: the name of an action Graph binds, or the
-/// segment that names none.
-fn action_of(segment: Segment<'_>) -> Result<&'static str, String> {
-    let known = |name: &str| ACTIONS.into_iter().find(|action| *action == name);
-    // An action's name holds no escape: the segment as it came is nearly always the name.
-    if let Some(action) = known(segment.raw()) {
-        return Ok(action);
-    }
-    let name = segment.decoded();
-    known(&name).ok_or_else(|| name.into_owned())
-}
-
-/// Any method but POST on an action path: 405 (with `Allow: POST`) for an action, 404 for a
-/// segment that is none.
-fn wrong_method_on(action: &Result<&'static str, String>) -> GraphError {
-    match action {
-        Ok(_) => method_not_allowed("POST"),
-        Err(segment) => unknown_segment(segment),
-    }
 }
 
 /// 405 for a declared path, naming the methods it has.
@@ -489,22 +479,19 @@ pub(crate) fn method_not_allowed(allow: &'static str) -> GraphError {
 fn write(
     state: &AppState,
     request: &GraphRequest,
-    subject: Subject,
-    action: Result<&'static str, String>,
+    (subject, via): (Subject, Option<Via>),
+    operation: Operation,
     body: &ActionBody,
 ) -> Result<Response, GraphError> {
-    let action = action.map_err(|segment| unknown_segment(&segment))?;
-    let me = matches!(subject, Subject::Me);
-    if rules::WORK_LOCATION_ACTIONS.contains(&action)
-        && !me
-        && !request.profile.work_location_on_every_base()
-    {
-        return Err(unknown_segment(action));
+    if !via.is_some_and(|via| operation.served_by(request.profile, via)) {
+        return Err(unknown_segment(operation.name()));
     }
     let user = state.resolve(&request.caller, subject)?;
     // The body's 400 comes before any 401/403 (observed: osodevops/ms-teams-cli issue 71).
-    let command = decode_action(request.profile, &request.caller, action, body)?;
-    request.caller.may_write(&user, request.profile, action)?;
+    let command = decode_action(request.profile, &request.caller, operation, body)?;
+    request
+        .caller
+        .may_write(&user, request.profile, operation)?;
     let sequence = state.apply(&user, command).map_err(|e| match e {
         CommandError::SessionNotFound(_) => GraphError::not_found(e.to_string()),
         CommandError::ExpiryOverflow => GraphError::invalid_argument(e.to_string()),
@@ -512,10 +499,9 @@ fn write(
     // Graph answers actions with an empty 200; the beta work-location pages say 204 No Content.
     // The header is ours: it tells a client (and the concurrency test) where its write landed
     // among the user's writes.
-    let status = if request.segment == "beta" && rules::WORK_LOCATION_ACTIONS.contains(&action) {
-        StatusCode::NO_CONTENT
-    } else {
-        StatusCode::OK
+    let status = match operation.reply(request.profile) {
+        Reply::Ok => StatusCode::OK,
+        Reply::NoContent => StatusCode::NO_CONTENT,
     };
     let mut response = status.into_response();
     let mut text = [0; SequenceNumber::MAX_LEN];
@@ -530,25 +516,21 @@ fn rule_error(e: RuleViolation) -> GraphError {
 }
 
 /// Decodes the body of a write action into a model command, as the server does before applying
-/// it: content type, JSON, parameters, then the documented rules of `profile`. Pure, so that the
-/// fuzzer can call it directly.
+/// it: content type, JSON, the operation's parameters (from the operation table), then the
+/// documented rules of `profile`. Pure, so that the fuzzer can call it directly. A read has no
+/// command: its name is not an action's segment (404).
 pub fn decode_action(
     profile: Profile,
     caller: &Caller,
-    action: &str,
+    operation: Operation,
     body: &ActionBody,
 ) -> Result<Command, GraphError> {
-    match action {
-        "setPresence" => {
-            let [session, availability, activity, expiration] = body.parameters(
-                action,
-                [
-                    "sessionId",
-                    "availability",
-                    "activity",
-                    "expirationDuration",
-                ],
-            )?;
+    match operation {
+        Operation::GetPresence | Operation::GetPresencesByUserId => {
+            Err(unknown_segment(operation.name()))
+        }
+        Operation::SetPresence => {
+            let [session, availability, activity, expiration] = body.parameters_of(operation)?;
             let session = session_id(&session, caller)?;
             let request = session_request(
                 profile,
@@ -559,15 +541,14 @@ pub fn decode_action(
             .map_err(rule_error)?;
             Ok(Command::SetPresence { session, request })
         }
-        "clearPresence" => {
-            let [session] = body.parameters(action, ["sessionId"])?;
+        Operation::ClearPresence => {
+            let [session] = body.parameters_of(operation)?;
             Ok(Command::ClearPresence {
                 session: session_id(&session, caller)?,
             })
         }
-        "setUserPreferredPresence" => {
-            let [availability, activity, expiration] =
-                body.parameters(action, ["availability", "activity", "expirationDuration"])?;
+        Operation::SetUserPreferredPresence => {
+            let [availability, activity, expiration] = body.parameters_of(operation)?;
             preferred_request(
                 profile,
                 availability.required_text()?,
@@ -577,45 +558,52 @@ pub fn decode_action(
             .map(Command::SetPreferredPresence)
             .map_err(rule_error)
         }
-        "clearUserPreferredPresence" => {
-            body.parameters(action, [])?;
+        Operation::ClearUserPreferredPresence => {
+            let [] = body.parameters_of(operation)?;
             Ok(Command::ClearPreferredPresence)
         }
-        "setAutomaticLocation" | "setManualLocation" => {
-            let [location_type, place_id] =
-                body.parameters(action, ["workLocationType", "placeId"])?;
-            let location_type = location_type.required_text()?;
-            let allowed = profile.work_location_types();
-            if !allowed.contains(&location_type) {
-                let shown: String = location_type.chars().take(64).collect();
-                return Err(GraphError::bad_request(format!(
-                    "workLocationType '{shown}' is not one of {}.",
-                    allowed.join(", ")
-                )));
-            }
-            let location = WorkLocation {
-                location_type: location_type.to_owned(),
-                place_id: place_id.optional_text()?.map(str::to_owned),
-            };
-            Ok(if action == "setManualLocation" {
-                Command::SetManualLocation(location)
-            } else {
-                Command::SetAutomaticLocation(location)
-            })
-        }
-        "clearAutomaticLocation" => {
-            body.parameters(action, [])?;
-            Ok(Command::ClearAutomaticLocation)
-        }
-        "clearLocation" => {
-            body.parameters(action, [])?;
-            Ok(Command::ClearLocation)
-        }
-        _ => {
-            let [message] = body.parameters(action, ["statusMessage"])?;
+        Operation::SetStatusMessage => {
+            let [message] = body.parameters_of(operation)?;
             status_message(&message).map(Command::SetStatusMessage)
         }
+        Operation::SetManualLocation => {
+            work_location(profile, operation, body).map(Command::SetManualLocation)
+        }
+        Operation::SetAutomaticLocation => {
+            work_location(profile, operation, body).map(Command::SetAutomaticLocation)
+        }
+        Operation::ClearLocation => {
+            let [] = body.parameters_of(operation)?;
+            Ok(Command::ClearLocation)
+        }
+        Operation::ClearAutomaticLocation => {
+            let [] = body.parameters_of(operation)?;
+            Ok(Command::ClearAutomaticLocation)
+        }
     }
+}
+
+/// setManualLocation's and setAutomaticLocation's location: a `workLocationType` the profile
+/// lists, and an optional `placeId`.
+fn work_location(
+    profile: Profile,
+    operation: Operation,
+    body: &ActionBody,
+) -> Result<WorkLocation, GraphError> {
+    let [location_type, place_id] = body.parameters_of(operation)?;
+    let location_type = location_type.required_text()?;
+    let allowed = profile.work_location_types();
+    if !allowed.contains(&location_type) {
+        let shown: String = location_type.chars().take(64).collect();
+        return Err(GraphError::bad_request(format!(
+            "workLocationType '{shown}' is not one of {}.",
+            allowed.join(", ")
+        )));
+    }
+    Ok(WorkLocation {
+        location_type: location_type.to_owned(),
+        place_id: place_id.optional_text()?.map(str::to_owned),
+    })
 }
 
 /// sessionId must be the calling application's id ("Provide the ID of the application as

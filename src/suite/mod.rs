@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::case::{Case, CaseError, case_name, discover, load_file, load_str};
+use crate::contract::ContractCheck;
 use crate::contract::{Contract, SpecDocument, SpecError, Strictness};
 use crate::model::Profile;
-use crate::runner::{CaseRun, ContractCheck, Outcome, run_case};
+use crate::runner::{CaseRun, Outcome, run_case};
 use crate::targets::config::{KnownFailure, TargetConfigError, default_snapshots, load_target};
 use crate::targets::{ClockMode, EmbeddedTarget, Target};
 

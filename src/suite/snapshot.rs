@@ -520,9 +520,12 @@ mod tests {
         let timeline = Timeline {
             case: case.name.clone(),
             entries: vec![crate::runner::Entry {
-                at: "PT0S".into(),
+                at: jiff::SignedDuration::ZERO,
                 line: 7,
-                by: "observer".into(),
+                by: crate::runner::Acting {
+                    app: "observer".into(),
+                    delegate: None,
+                },
                 request: None,
                 body: None,
                 status: None,

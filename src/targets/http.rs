@@ -296,31 +296,6 @@ fn retry_after(response: &Answer, attempt: u32) -> Duration {
         .min(MAX_RETRY_AFTER)
 }
 
-/// A transport error in one line, with its cause chain (connection refused, timed out, ...).
-pub(crate) fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        match e.url() {
-            Some(url) => format!("cannot connect to {}", url.origin().ascii_serialization()),
-            None => "cannot connect".to_owned(),
-        }
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(e);
-    let mut last = String::new();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    if !last.is_empty() {
-        text.push_str(": ");
-        text.push_str(&last);
-    }
-    text
-}
-
 /// What the runner uses of a session.
 impl HttpSession {
     /// Actor name to the id the target knows it by (user object ids, app client ids).

@@ -86,7 +86,7 @@ pub(crate) async fn probe(
     if let Err(e) = client.get(base_url).send().await {
         return Err(format!(
             "{base_url} is not reachable: {}",
-            super::http::describe(&e)
+            super::transport::describe(&e)
         ));
     }
     match clock {
@@ -102,7 +102,7 @@ pub(crate) async fn probe(
                         ControlAnswer::Refused(status, graph_message(&body))
                     }
                 }
-                Err(e) => ControlAnswer::Refused(0, super::http::describe(&e)),
+                Err(e) => ControlAnswer::Refused(0, super::transport::describe(&e)),
             };
             virtual_clock_found(&answer)
         }

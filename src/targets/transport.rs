@@ -59,19 +59,12 @@ impl Transport {
                 for (name, value) in headers {
                     builder = builder.header(name, value);
                 }
-                let response = builder
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| super::http::describe(&e))?;
+                let response = builder.body(body).send().await.map_err(|e| describe(&e))?;
                 let mut answer = Response::builder().status(response.status());
                 if let Some(h) = answer.headers_mut() {
                     *h = response.headers().clone();
                 }
-                let bytes = response
-                    .bytes()
-                    .await
-                    .map_err(|e| super::http::describe(&e))?;
+                let bytes = response.bytes().await.map_err(|e| describe(&e))?;
                 answer.body(bytes.to_vec()).map_err(|e| e.to_string())
             }
             Transport::InProcess { router, timeout } => {
@@ -161,6 +154,31 @@ fn encode_into(out: &mut String, text: &str) {
             other => out.push_str(&format!("%{other:02X}")),
         }
     }
+}
+
+/// A transport error in one line, with its cause chain (connection refused, timed out, ...).
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        match e.url() {
+            Some(url) => format!("cannot connect to {}", url.origin().ascii_serialization()),
+            None => "cannot connect".to_owned(),
+        }
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(e);
+    let mut last = String::new();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    if !last.is_empty() {
+        text.push_str(": ");
+        text.push_str(&last);
+    }
+    text
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! a free port (a missing baseline fails, `update` records it, then the baseline holds and both
 //! reports are written), and the GitHub Actions workflow uses only flags `run` has.
 
-mod common;
+use crate::common;
 use common::ServeProcess;
 
 use std::path::{Path, PathBuf};

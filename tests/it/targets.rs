@@ -2,7 +2,7 @@
 //! real clock), OAuth2 client credentials end to end, and targets that are down, hang, fail or
 //! answer garbage. All traffic stays on 127.0.0.1.
 
-mod common;
+use crate::common;
 use common::ServeProcess;
 
 use std::path::{Path, PathBuf};

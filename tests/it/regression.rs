@@ -6,7 +6,7 @@
 //! makes another silent-point choice (a larger body limit) deviates, and fails the run through
 //! its changed timeline alone.
 
-mod common;
+use crate::common;
 use common::ServeProcess;
 
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@ fn committed_schema_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "spec/case.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test --test case_format`"
+        "spec/case.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test --test it case_format`"
     );
 }
 

@@ -3,7 +3,7 @@
 //! throttling, propagation lag, transient faults and expiring tokens with no failure. All
 //! traffic stays on 127.0.0.1.
 
-mod common;
+use crate::common;
 use common::ServeProcess;
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! The command line as a user meets it: exit codes, messages, and the edges (broken pipes, a
 //! missing file, an address in use). Each test runs the built binary.
 
-mod common;
+use crate::common;
 use common::ServeProcess;
 
 use std::io::{Read, Write};

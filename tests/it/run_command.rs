@@ -3,7 +3,7 @@
 //! no colour off a terminal, `--repeat` reports a flaky target as flaky, and several targets are
 //! compared with a diff of what differs.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! no FAILED verdict; a target that stops answering, or Ctrl-C, stops the run with the reports
 //! written for what ran; the suite in use is never a surprise. All traffic stays on 127.0.0.1.
 
-mod common;
+use crate::common;
 use common::ServeProcess;
 
 use std::io::{BufRead, BufReader, Read};

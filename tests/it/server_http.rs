@@ -1,6 +1,6 @@
 //! HTTP tests of the reference server over real sockets: the token endpoint, auth refusals,
 //! request ids, profiles, the control protocol and its absence. (Presence behaviour over HTTP is
-//! covered by the conformance cases, hostile input by `tests/hostile.rs`.)
+//! covered by the conformance cases, hostile input by `tests/it/hostile.rs`.)
 
 use std::time::Duration;
 
