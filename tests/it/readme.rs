@@ -33,7 +33,11 @@ fn keys_refused_with(body: &str) -> Vec<String> {
         .arg(&path)
         .output()
         .expect("the binary runs");
-    assert_eq!(out.status.code(), Some(2), "an unknown key is a usage error");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown key is a usage error"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let list = stderr
         .split("expected one of ")
@@ -71,7 +75,10 @@ fn the_case_and_rule_counts_are_the_embedded_suites() {
     for noun in ["cases", "rules"] {
         let code = count_before(&version, noun).expect("--version counts the suite");
         let text = count_before(&readme, noun).expect("the README states the count");
-        assert_eq!(text, code, "README says {text} {noun}, the suite has {code}");
+        assert_eq!(
+            text, code,
+            "README says {text} {noun}, the suite has {code}"
+        );
     }
 }
 
@@ -86,14 +93,26 @@ fn the_target_key_table_lists_every_key_a_target_file_takes() {
     let mut keys = keys_refused_with("name = \"x\"\nzzz = 1\n");
     listed.sort();
     keys.sort();
-    assert_eq!(listed, keys, "the README's target keys against the parser's");
+    assert_eq!(
+        listed, keys,
+        "the README's target keys against the parser's"
+    );
     for (table_key, body) in [
-        ("[[apps]]", "name = \"x\"\n[[apps]]\nclient_id = \"a\"\nzzz = 1\n"),
-        ("[[users]]", "name = \"x\"\n[[users]]\nid = \"a\"\nzzz = 1\n"),
+        (
+            "[[apps]]",
+            "name = \"x\"\n[[apps]]\nclient_id = \"a\"\nzzz = 1\n",
+        ),
+        (
+            "[[users]]",
+            "name = \"x\"\n[[users]]\nid = \"a\"\nzzz = 1\n",
+        ),
     ] {
         let row = &table.iter().find(|(k, _)| k == table_key).unwrap().1;
         for key in keys_refused_with(body) {
-            assert!(row.contains(&format!("`{key}`")), "{table_key} row lacks `{key}`");
+            assert!(
+                row.contains(&format!("`{key}`")),
+                "{table_key} row lacks `{key}`"
+            );
         }
     }
 }
