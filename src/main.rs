@@ -509,9 +509,10 @@ fn write_run_outputs(
                 colour: true,
                 verbose: args.verbose,
             };
-            anstream::print!("{}", report.render_with(console));
             if args.target.len() > 1 {
-                print!("{}", report.differences());
+                anstream::print!("{}", report.render_compared(console));
+            } else {
+                anstream::print!("{}", report.render_with(console));
             }
         }
     }

@@ -85,6 +85,26 @@ impl SuiteReport {
     /// The summary for a console: verdicts coloured (the caller's stream strips the colour
     /// where it should not be), and with `verbose` one line per trial first.
     pub fn render_with(&self, console: Console) -> String {
+        let mut out = self.render_body(console);
+        out.push_str(&self.totals(console));
+        out
+    }
+
+    /// With several targets: the summary's body, then the differences between targets, then
+    /// the totals with a line per target, last, where a reader looks first.
+    pub fn render_compared(&self, console: Console) -> String {
+        let mut out = self.render_body(console);
+        let differences = self.differences();
+        if !differences.is_empty() {
+            out.push('\n');
+            out.push_str(&differences);
+        }
+        out.push_str(&self.totals(console));
+        out
+    }
+
+    /// Everything before the totals.
+    fn render_body(&self, console: Console) -> String {
         let mut out = String::new();
         if console.verbose {
             for t in &self.trials {
@@ -135,7 +155,26 @@ impl SuiteReport {
                 flaky.counts()
             ));
         }
-        out.push_str(&self.totals(console));
+        out
+    }
+
+    /// One line per target (only when there are several): its verdict counts.
+    fn per_target(&self, targets: &[&str]) -> String {
+        if targets.len() < 2 {
+            return String::new();
+        }
+        let mut out = String::new();
+        for target in targets {
+            let mut counts: Vec<(&'static str, usize)> = Vec::new();
+            for t in self.trials.iter().filter(|t| t.target == *target) {
+                match counts.iter_mut().find(|(l, _)| *l == t.verdict.label()) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((t.verdict.label(), 1)),
+                }
+            }
+            let shown: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
+            out.push_str(&format!("  {target}: {}\n", shown.join(", ")));
+        }
         out
     }
 
@@ -251,6 +290,7 @@ impl SuiteReport {
             None => String::new(),
         };
         let violations: usize = self.trials.iter().map(|t| t.contract_violations).sum();
+        let per_target = self.per_target(&self.target_names());
         let simulated: f64 = self.trials.iter().map(|t| t.simulated.as_secs_f64()).sum();
         let wall = self.wall.as_secs_f64();
         let mut targets: Vec<&str> = self.trials.iter().map(|t| t.target.as_str()).collect();
@@ -273,7 +313,7 @@ impl SuiteReport {
             failed_text
         };
         format!(
-            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{retries}{flaky}{stopped}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}{not_run}\n",
+            "\ntargets: {}\ncontract violations: {violations}\nsimulated time: {} in {wall:.2} s of wall time ({:.0}x)\n{retries}{flaky}{stopped}{per_target}{} passed, {failed_text}, {deviate} deviate, {not_applicable} not applicable, {known} known {}{not_run}\n",
             targets.join(", "),
             crate::model::iso(SignedDuration::from_secs(simulated as i64)),
             if wall > 0.0 { simulated / wall } else { 0.0 },
@@ -296,6 +336,13 @@ impl SuiteReport {
             bound.users,
             bound.spread.as_secs_f64(),
         )
+    }
+
+    /// The targets' names, in the order of the run.
+    fn target_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.trials.iter().map(|t| t.target.as_str()).collect();
+        names.dedup();
+        names
     }
 
     /// Retries after 429/503/504, the wall time they waited, the cases throttled out, and the

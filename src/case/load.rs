@@ -523,7 +523,8 @@ impl Checker<'_> {
     fn observation(&self, step: &StepFile) -> Result<Observation, CaseError> {
         let o = present(&step.observe);
         let known = |written: &Option<Located<String>>, kind: &str, values: &[&str]| match written {
-            Some(v) if !values.iter().any(|k| k.eq_ignore_ascii_case(&v.value)) => Err(self
+            // Exactly as Graph spells it: `InAcall` would never equal an observed `InACall`.
+            Some(v) if !values.contains(&v.value.as_str()) => Err(self
                 .error(
                     &v.referenced,
                     format!("'{}' is not a known {kind} value", v.value),

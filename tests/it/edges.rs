@@ -294,3 +294,60 @@ fn ctrl_c_stops_the_run_and_the_reports_are_written() {
     assert!(verdicts.iter().any(|v| v == "\"not run\""), "{trials}");
     assert!(dir.join("junit.xml").is_file() && dir.join("report.html").is_file());
 }
+
+#[test]
+fn with_several_targets_the_differences_come_before_the_summary_and_it_has_a_line_per_target() {
+    let dir = scratch("several");
+    let out = run_in(
+        &dir,
+        &[
+            "--target",
+            "reference",
+            "--target",
+            "reference-beta",
+            "timeout::",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let differs = stdout
+        .find("DIFFERS ")
+        .expect("v1.0 and beta differ in their URLs");
+    let totals = stdout.rfind("\ntargets: ").unwrap();
+    assert!(differs < totals, "{stdout}");
+    assert!(stdout.contains("\n  reference: 10 passed\n"), "{stdout}");
+    assert!(
+        stdout.contains("\n  reference-beta: 10 passed\n"),
+        "{stdout}"
+    );
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("20 passed, 0 failed"), "{last}");
+}
+
+#[test]
+fn an_observed_value_in_the_wrong_case_is_a_load_error_with_a_hint() {
+    let dir = scratch("enum-case");
+    let case = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("cases/session/same_session_replaces_its_state.yaml"),
+    )
+    .unwrap()
+    .replace(
+        "observe: { user: alice, availability: Away, activity: Away }",
+        "observe: { user: alice, availability: Away, activity: away }",
+    );
+    assert!(case.contains("activity: away"));
+    std::fs::write(dir.join("wrong.yaml"), case).unwrap();
+    let out = Command::new(BIN)
+        .args(["cases", "lint", "."])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("'away' is not a known activity value"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean 'Away'?"), "{stderr}");
+}
