@@ -38,10 +38,13 @@ for mode in --no-auth ""; do
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$binary" serve --addr "127.0.0.1:$port" --clock virtual --quiet --config tests/sdk/graph_sdk_js.toml ${mode:+"$mode"} &
   server=$!
+  up=
   for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/_conformance/clock" && break
+    curl -s -o /dev/null "http://127.0.0.1:$port/_conformance/clock" && { up=1; break; }
+    kill -0 "$server" 2>/dev/null || break
     sleep 0.1
   done
+  [ -n "$up" ] || { echo "graph-sdk-js: $binary serve did not come up on 127.0.0.1:$port (exited, or no answer within 5 s)" >&2; exit 1; }
   node "$sdk/graph_sdk_scenario.mjs" ${mode:+"$mode"} "http://127.0.0.1:$port"
   stop
 done
