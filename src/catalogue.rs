@@ -72,7 +72,7 @@ pub enum Aspect {
 pub enum Source {
     /// A page or a report: its address and a short quote.
     Page { url: String, quote: String },
-    /// One of the README's numbered Interpretations.
+    /// One of the numbered Interpretations in `docs/interpretations.md`.
     Interpretation {
         interpretation: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +130,7 @@ impl Rule {
             .map(|s| match s {
                 Source::Page { url, .. } => url.clone(),
                 Source::Interpretation { interpretation, .. } => {
-                    format!("README Interpretation {interpretation}")
+                    format!("Interpretation {interpretation} (docs/interpretations.md)")
                 }
             })
             .collect();
@@ -326,7 +326,7 @@ fn check_rule(rule: &Rule) -> Result<(), CatalogueError> {
             (Source::Interpretation { .. }, Level::Ours) => {}
             (Source::Page { .. }, Level::Ours) => {
                 return Err(invalid(
-                    "an `ours` rule cites the README Interpretation it records (`interpretation: N`); name the pages in its note",
+                    "an `ours` rule cites the Interpretation it records (docs/interpretations.md) (`interpretation: N`); name the pages in its note",
                 ));
             }
             (Source::Interpretation { .. }, _) => {

@@ -283,7 +283,15 @@ const TABLE: [Row; 11] = [
             ],
         )
     },
-    action(Operation::ClearPresence, "clearPresence", &["sessionId"]),
+    Row {
+        // The June 2021 beta page's permissions table lists Application Presence.ReadWrite.All
+        // only (microsoft-graph-docs PR 13119).
+        permission: PerVersion {
+            beta_2021: Permission::ReadWriteApplication,
+            ..PerVersion::every(Permission::ReadWrite)
+        },
+        ..action(Operation::ClearPresence, "clearPresence", &["sessionId"])
+    },
     action(
         Operation::SetUserPreferredPresence,
         "setUserPreferredPresence",

@@ -1,6 +1,6 @@
 //! The documented rules of Graph presence, and our interpretations where the documents are silent or
 //! contradict each other. Every number and every allowed pair lives here and nowhere else; the
-//! README's "Interpretations" section mirrors this file.
+//! `docs/interpretations.md` mirrors this file.
 
 use jiff::SignedDuration;
 

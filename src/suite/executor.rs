@@ -95,31 +95,8 @@ pub fn run_suite(
     options: &RunOptions,
 ) -> SuiteReport {
     let started = Instant::now();
-    let mut cpu_bound: Vec<Job> = Vec::new();
-    let mut real_clock = Vec::new();
-    let mut total = 0;
-    for target in targets {
-        let mut jobs = Vec::new();
-        for i in selected(cases, options.filter.as_deref()) {
-            for repetition in 1..=options.repeat.max(1) {
-                jobs.push((i, target, repetition));
-            }
-        }
-        total += jobs.len();
-        match target.target.real_clock_pool() {
-            Some(pool) => real_clock.push(RealClockQueue::new(cases, jobs, pool)),
-            None => cpu_bound.extend(jobs),
-        }
-    }
-    let bar = if options.progress {
-        indicatif::ProgressBar::new(total as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let (mut cpu_bound, real_clock, total) = plan(cases, targets, options);
+    let bar = progress_bar(options.progress, total);
     let lower_bound = real_clock
         .iter()
         .map(|q| q.bound)
@@ -186,6 +163,46 @@ pub fn run_suite(
             .collect(),
         lower_bound,
     }
+}
+
+/// The trials of a run: those of virtual-clock targets (run `jobs` at a time), a queue per
+/// real-clock target, and how many trials there are in all.
+fn plan<'a>(
+    cases: &[SuiteCase],
+    targets: &'a [SuiteTarget],
+    options: &RunOptions,
+) -> (Vec<Job<'a>>, Vec<RealClockQueue<'a>>, usize) {
+    let mut cpu_bound: Vec<Job> = Vec::new();
+    let mut real_clock = Vec::new();
+    let mut total = 0;
+    for target in targets {
+        let mut jobs = Vec::new();
+        for i in selected(cases, options.filter.as_deref()) {
+            for repetition in 1..=options.repeat.max(1) {
+                jobs.push((i, target, repetition));
+            }
+        }
+        total += jobs.len();
+        match target.target.real_clock_pool() {
+            Some(pool) => real_clock.push(RealClockQueue::new(cases, jobs, pool)),
+            None => cpu_bound.extend(jobs),
+        }
+    }
+    (cpu_bound, real_clock, total)
+}
+
+/// The progress bar of `total` trials, or a hidden one.
+fn progress_bar(shown: bool, total: usize) -> indicatif::ProgressBar {
+    let bar = if shown {
+        indicatif::ProgressBar::new(total as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// The least wall time a real-clock target's trials can take: the longest case, or all the
