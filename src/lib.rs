@@ -42,6 +42,7 @@
 //! | [`explore`] | Generated timelines, replayed on a target and compared with the reference model. |
 //! | [`report`], [`html`] | What a run looked like: console, JUnit and JSON reports; the HTML report with its timeline lanes. |
 //! | [`fsutil`] | Writing files so that a crash or a full disk never leaves one half-written. |
+//! | `checkout` | Whether a path lies inside a checkout of this crate's source (its `spec/` on disk, cargo's tools at hand) or the binary is used elsewhere. |
 //!
 //! # Driving a target from Rust
 //!
@@ -91,6 +92,7 @@
 
 pub mod case;
 pub mod catalogue;
+pub(crate) mod checkout;
 pub mod contract;
 pub mod explore;
 pub mod fsutil;

@@ -240,6 +240,7 @@ impl SuiteReport {
             })
             .count();
         let written = match written {
+            0 if new > 0 => " (record new baselines with --snapshots update)".to_owned(),
             0 => String::new(),
             n => format!(" ({} written)", crate::plural(n, "snapshot")),
         };

@@ -111,18 +111,6 @@ impl Contract {
         cell.as_ref().map_err(|e| SpecError::Bundled(e.clone()))
     }
 
-    pub(crate) fn from_path(
-        path: &std::path::Path,
-        strictness: Strictness,
-    ) -> Result<Contract, SpecError> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| SpecError::Read {
-            path: origin.clone(),
-            message: e.to_string(),
-        })?;
-        Self::from_yaml_str(&text, &origin, strictness)
-    }
-
     /// Loads a document (YAML or JSON), checks it is OpenAPI 3.0 and compiles every schema.
     pub(crate) fn from_yaml_str(
         text: &str,

@@ -1,6 +1,6 @@
 //! The `spec` and `validate` commands.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -19,7 +19,8 @@ pub enum SpecCommand {
         after_help = "Examples:\n  presence-conformance spec lint\n  presence-conformance spec lint spec/graph-presence.beta.openapi.yaml"
     )]
     Lint {
-        /// Default: every document under spec/.
+        /// Default: every OpenAPI document under spec/ in a checkout of this crate; elsewhere the
+        /// documents embedded in the binary.
         files: Vec<PathBuf>,
     },
     /// What differs between our spec and an upstream Graph OpenAPI file; exits 1 on drift.
@@ -86,8 +87,13 @@ pub enum Format {
 /// Check one message by hand.
 #[derive(Args)]
 pub struct ValidateArgs {
-    #[arg(long, default_value = "spec/graph-presence.v1.0.openapi.yaml")]
-    spec: PathBuf,
+    /// Default: spec/graph-presence.v1.0.openapi.yaml (`--version beta`: the beta document) in a
+    /// checkout of this crate; elsewhere that document as embedded in the binary.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Which document when there is no `--spec`.
+    #[arg(long, value_enum, default_value = "v1.0", conflicts_with = "spec")]
+    version: DocumentVersion,
     /// The operationId (`users.user.presence.setPresence`).
     #[arg(long)]
     operation: String,
@@ -117,28 +123,21 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
             output,
         } => run_export(strictness, version, spec, session_id, output),
         SpecCommand::Lint { files } => {
-            let files = if files.is_empty() {
-                let mut found: Vec<PathBuf> = std::fs::read_dir("spec")
-                    .context("cannot list spec/")?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.to_string_lossy().ends_with(".openapi.yaml"))
-                    .collect();
-                found.sort();
-                found
+            let documents = if files.is_empty() {
+                default_documents()?
             } else {
-                files
+                files.into_iter().map(SpecText::File).collect()
             };
             let mut failed = false;
-            for file in files {
-                let text = std::fs::read_to_string(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
-                let problems = lint(&text, &file.display().to_string())?;
+            for document in documents {
+                let (text, shown) = document.read()?;
+                let problems = lint(&text, &shown)?;
                 if problems.is_empty() {
-                    println!("{}: ok", file.display());
+                    println!("{shown}: ok");
                 } else {
                     failed = true;
                     for p in problems {
-                        println!("{}#{p}", file.display());
+                        println!("{shown}#{p}");
                     }
                 }
             }
@@ -184,6 +183,95 @@ pub fn run_spec(command: SpecCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+/// A spec document to read: a file, or one embedded in the binary.
+enum SpecText {
+    File(PathBuf),
+    Embedded {
+        origin: &'static str,
+        text: &'static str,
+    },
+}
+
+impl SpecText {
+    /// The text and how messages name it.
+    fn read(&self) -> anyhow::Result<(String, String)> {
+        match self {
+            SpecText::File(path) => Ok((
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                path.display().to_string(),
+            )),
+            SpecText::Embedded { origin, text } => {
+                Ok(((*text).to_owned(), format!("{origin} (embedded)")))
+            }
+        }
+    }
+}
+
+/// Every document the binary embeds, as `spec lint` names them.
+const EMBEDDED: [(&str, &str); 3] = [
+    (
+        "spec/control.openapi.yaml",
+        include_str!("../../spec/control.openapi.yaml"),
+    ),
+    (
+        "spec/graph-presence.beta.openapi.yaml",
+        include_str!("../../spec/graph-presence.beta.openapi.yaml"),
+    ),
+    (
+        "spec/graph-presence.v1.0.openapi.yaml",
+        include_str!("../../spec/graph-presence.v1.0.openapi.yaml"),
+    ),
+];
+
+/// The directory `spec/` of the checkout of this crate around the current directory, as a path
+/// relative to it where it can be.
+fn checkout_spec_dir() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    let spec = crate::checkout::root_around(&cwd)?.join("spec");
+    Some(
+        spec.strip_prefix(&cwd)
+            .map_or(spec.clone(), Path::to_path_buf),
+    )
+}
+
+/// `spec lint` with no files: the OpenAPI documents under the checkout's `spec/`, or the embedded ones.
+fn default_documents() -> anyhow::Result<Vec<SpecText>> {
+    let Some(dir) = checkout_spec_dir() else {
+        return Ok(EMBEDDED
+            .iter()
+            .map(|&(origin, text)| SpecText::Embedded { origin, text })
+            .collect());
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".openapi.yaml"))
+        .collect();
+    found.sort();
+    Ok(found.into_iter().map(SpecText::File).collect())
+}
+
+/// `validate`'s document: `--spec`, else `version`'s from the checkout's `spec/` or embedded.
+fn validate_document(spec: Option<PathBuf>, version: DocumentVersion) -> SpecText {
+    let document = match version {
+        DocumentVersion::V1_0 => SpecDocument::V1_0,
+        DocumentVersion::Beta => SpecDocument::Beta,
+    };
+    let name = Path::new(document.origin())
+        .file_name()
+        .unwrap_or_default()
+        .to_owned();
+    match (spec, checkout_spec_dir()) {
+        (Some(path), _) => SpecText::File(path),
+        (None, Some(dir)) => SpecText::File(dir.join(name)),
+        (None, None) => SpecText::Embedded {
+            origin: document.origin(),
+            text: document.bundled_text(),
+        },
     }
 }
 
@@ -250,7 +338,8 @@ fn is_blank_or_comment(line: &str) -> bool {
 }
 
 pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let contract = Contract::from_path(&args.spec, args.strictness)?;
+    let (text, shown) = validate_document(args.spec, args.version).read()?;
+    let contract = Contract::from_yaml_str(&text, &shown, args.strictness)?;
     let body = if args.body.as_os_str() == "-" {
         let mut text = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut text)?;
@@ -261,8 +350,7 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let Some((method, path)) = contract.example_request(&args.operation) else {
         let known: Vec<&str> = contract.operation_ids().collect();
         anyhow::bail!(
-            "{} has no operation {}; it has:\n  {}",
-            args.spec.display(),
+            "{shown} has no operation {}; it has:\n  {}",
             args.operation,
             known.join("\n  ")
         );

@@ -66,6 +66,8 @@ pub(crate) struct Mark {
     pub(crate) availability: String,
     pub(crate) activity: String,
     pub(crate) expected: Option<String>,
+    /// What else the observation showed, drawn under it: the status message, the sequence number.
+    pub(crate) note: Option<String>,
     /// The observation differs from the expectation, or its step failed.
     pub(crate) highlighted: bool,
     pub(crate) title: String,
@@ -345,9 +347,30 @@ fn mark(
         availability: availability.to_owned(),
         activity: activity.to_owned(),
         expected,
+        note: note(observed),
         highlighted: differs || !faults.is_empty(),
         title,
     }
+}
+
+/// The status message (quoted, cut at 28 characters) and the sequence number an observation
+/// showed besides its presence: `“Back at two” · seq 2`.
+fn note(observed: &Value) -> Option<String> {
+    let message = observed
+        .pointer("/statusMessage/message/content")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            let cut: String = m.chars().take(28).collect();
+            let more = if m.chars().count() > 28 { "…" } else { "" };
+            format!("“{cut}{more}”")
+        });
+    let sequence = observed.get("sequenceNumber").map(|s| match s {
+        Value::String(s) => s.trim_matches(['[', ']']).to_owned(),
+        other => format!("seq {other}"),
+    });
+    let parts: Vec<String> = message.into_iter().chain(sequence).collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 /// `Available/AvailableInactive` from an observation step; `?` for what it leaves open.

@@ -29,6 +29,8 @@ const AXIS: f64 = 36.0;
 /// Average glyph widths of the sans-serif font at 11 and 10 px.
 const CHAR_11: f64 = 6.4;
 const CHAR_10: f64 = 5.9;
+/// The same, bold.
+const CHAR_10_BOLD: f64 = 6.6;
 const EXPECTED_ROW: f64 = 14.0;
 
 /// The picture of one run: `faults` are the run's faults (their lines mark failed observations).
@@ -386,26 +388,14 @@ fn band_title(b: &Band, lane: &str, name: &str) -> String {
     }
 }
 
-/// The first candidate that fits `room` pixels, else the first cut short with an ellipsis.
+/// The first candidate that fits `room` pixels, else nothing: a word cut short ("Availa…") reads
+/// as a clipped label, while the band's colour and its tooltip still say what it is.
 fn fit(candidates: &[&str], room: f64, per_char: f64) -> String {
     let chars = (room / per_char).floor().max(0.0) as usize;
-    if let Some(c) = candidates
+    candidates
         .iter()
         .find(|c| !c.is_empty() && c.chars().count() <= chars)
-    {
-        return (*c).to_owned();
-    }
-    let shortest = candidates
-        .iter()
-        .filter(|c| !c.is_empty())
-        .min_by_key(|c| c.chars().count())
-        .copied()
-        .unwrap_or("");
-    if chars < 4 {
-        return String::new();
-    }
-    let cut: String = shortest.chars().take(chars - 1).collect();
-    format!("{cut}…")
+        .map_or_else(String::new, |c| (*c).to_owned())
 }
 
 fn draw_request(scale: &Scale, r: &Request, top: f64, nth: usize) -> Markup {
@@ -443,32 +433,39 @@ fn draw_mark(scale: &Scale, m: &Mark, cy: f64, nth: usize) -> Markup {
     }
 }
 
-/// The expected values of highlighted observations, in rows under the lane; and how many rows.
+/// Under the lane, in rows: the expected values of highlighted observations, and what else an
+/// observation showed (its status message, its sequence number); and how many rows.
 fn expected_labels(scale: &Scale, marks: &[Mark], y: f64) -> (Markup, usize) {
-    let shown: Vec<(&Mark, String)> = marks
+    let shown: Vec<(&Mark, String, &str, f64)> = marks
         .iter()
-        .filter(|m| m.highlighted)
-        .map(|m| {
-            let text = match &m.expected {
+        .filter_map(|m| {
+            let expected = m.highlighted.then(|| match &m.expected {
                 Some(e) => format!("✗ expected {e}"),
                 None => "✗ see faults".to_owned(),
-            };
-            (m, text)
+            });
+            match (expected, &m.note) {
+                (Some(e), Some(n)) => Some((m, format!("{e} · {n}"), "expected", CHAR_10_BOLD)),
+                (Some(e), None) => Some((m, e, "expected", CHAR_10_BOLD)),
+                (None, Some(n)) => Some((m, n.clone(), "note", CHAR_10)),
+                (None, None) => None,
+            }
         })
         .collect();
+    // From the mark rightwards, or ending at the edge when that would run past it.
     let items: Vec<(f64, f64)> = shown
         .iter()
-        .map(|(m, t)| {
-            let w = t.chars().count() as f64 * CHAR_10;
-            (scale.x(m.at) - 6.0 + w / 2.0, w)
+        .map(|(m, t, _, per_char)| {
+            let w = t.chars().count() as f64 * per_char;
+            let x = (scale.x(m.at) - 6.0).min(EDGE - w).max(0.0);
+            (x + w / 2.0, w)
         })
         .collect();
     let rows = place(&items, 3);
     let used = rows.iter().flatten().max().map_or(0, |r| r + 1);
     let markup = html! {
-        @for (((m, text), (centre, w)), row) in shown.iter().zip(&items).zip(&rows) {
+        @for (((m, text, class, _), (centre, w)), row) in shown.iter().zip(&items).zip(&rows) {
             @if let Some(row) = row {
-                text.expected x=(f(centre - w / 2.0)) y=(f(y + EXPECTED_ROW * *row as f64)) {
+                text class=(class) x=(f(centre - w / 2.0)) y=(f(y + EXPECTED_ROW * *row as f64)) {
                     title { (m.title) }
                     (text)
                 }
@@ -513,13 +510,8 @@ mod tests {
         assert!(paint("DoNotDisturb", "Presenting", false).bar);
         assert_eq!(paint("Offline", "Offline", false).stroke, Some("#8A8886"));
         assert_eq!(paint("Away", "OutOfOffice", false).fill, "#B4009E");
-        assert_eq!(
-            fit(
-                &["Available/AvailableInactive", "AvailableInactive"],
-                60.0,
-                6.0
-            ),
-            "Available…"
-        );
+        let candidates = ["Available/AvailableInactive", "AvailableInactive"];
+        assert_eq!(fit(&candidates, 120.0, 6.0), "AvailableInactive");
+        assert_eq!(fit(&candidates, 60.0, 6.0), "");
     }
 }

@@ -233,13 +233,7 @@ fn compare(
     if mode == SnapshotMode::Update {
         return write(path, &header, observed, Regression::Changed(diff));
     }
-    let mut result = failed(
-        Regression::Changed(diff),
-        format!(
-            "the observed timeline differs from {}; accept it with `--snapshots update` (`PRESENCE_SNAPSHOTS=update` under cargo test) or `cargo insta review`",
-            path.display()
-        ),
-    );
+    let mut result = failed(Regression::Changed(diff), changed_hint(path));
     if !in_ci() {
         let pending = path.with_extension("snap.new");
         if crate::fsutil::write_atomically(&pending, render(&header, observed).as_bytes()).is_ok() {
@@ -247,6 +241,21 @@ fn compare(
         }
     }
     result
+}
+
+/// What to do about a changed timeline. Inside a checkout of this crate the developer's tools
+/// are named too; anywhere else only the command the reader is running.
+fn changed_hint(path: &Path) -> String {
+    let shown = path.display();
+    if crate::checkout::root_around(path).is_some() {
+        format!(
+            "the observed timeline differs from {shown}; accept it with `--snapshots update` (`PRESENCE_SNAPSHOTS=update` under cargo test) or `cargo insta review`"
+        )
+    } else {
+        format!(
+            "the observed timeline differs from {shown}; review the diff above and, if the new timeline is right, accept it with `--snapshots update`"
+        )
+    }
 }
 
 /// Writes the snapshot (and removes a pending `.snap.new` it replaces).
@@ -577,6 +586,17 @@ mod tests {
         let after = check(&dir, &case, &busy, SnapshotMode::Compare, src);
         assert_eq!(after.state, Regression::Unchanged);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_hint_names_cargo_only_inside_this_checkout() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/reference/a.snap");
+        assert!(changed_hint(&here).contains("cargo insta review"));
+        let elsewhere = std::env::temp_dir().join("baseline/a.snap");
+        let hint = changed_hint(&elsewhere);
+        assert!(hint.contains("review the diff above"), "{hint}");
+        assert!(hint.contains("`--snapshots update`"), "{hint}");
+        assert!(!hint.contains("cargo"), "{hint}");
     }
 
     #[test]

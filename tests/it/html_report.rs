@@ -17,12 +17,14 @@ use presence_conformance::targets::EmbeddedTarget;
 use scraper::{ElementRef, Html, Selector};
 
 const FADE: &str = "timeout::available_fades_to_away";
-const CASES: [&str; 6] = [
+const STATUS: &str = "status::message_expires_at_its_expiry";
+const CASES: [&str; 7] = [
     FADE,
     "aggregation::busy_outranks_available",
     "preferred::busy_defaults_to_one_day",
     "duration::negative_is_refused",
     "session::clear_leaves_other_sessions",
+    STATUS,
     // beta-2021 only: not applicable on v1.0 targets, so no picture.
     "validation::beta_2021_accepts_its_four_pairs",
 ];
@@ -141,6 +143,23 @@ fn the_report_shows_the_matrix_the_pictures_and_the_failure() {
         fault_lines.iter().any(|l| l.ends_with(&format!(":{line}"))),
         "{fault_lines:?}"
     );
+    // What an observation showed besides its presence is drawn on the timeline, not only in a
+    // tooltip: the status message while it is set, then only the sequence number.
+    let status = by_id(&page, &result_anchor(STATUS, "reference"));
+    let notes: Vec<String> = status
+        .select(&select("svg.timeline text.note"))
+        .map(|t| {
+            // The label's own text, without its tooltip.
+            t.children()
+                .filter_map(|c| c.value().as_text().map(|t| t.to_string()))
+                .collect()
+        })
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with("“Back at two”")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().any(|n| n.starts_with("seq ")), "{notes:?}");
     let passed = by_id(&page, &result_anchor(FADE, "reference"));
     assert!(passed.select(&select(".verdict.passed")).next().is_some());
     assert_eq!(passed.select(&select("g.obs.mismatch")).count(), 0);

@@ -174,6 +174,12 @@ fn a_wrong_server_is_failed_and_changed(dir: &Path) {
         text.contains("regressions: 1 changed, 0 new, 0 unchanged"),
         "{text}"
     );
+    // Outside this checkout the hint names the command in use, not the crate's developer tools.
+    assert!(
+        text.contains("review the diff above and, if the new timeline is right, accept it with `--snapshots update`"),
+        "{text}"
+    );
+    assert!(!text.contains("cargo"), "{text}");
     assert!(
         !dir.join("baseline/timeout__available_fades_to_away.snap.new")
             .exists(),
@@ -250,6 +256,16 @@ fn require_fails_a_missing_snapshot_and_off_skips_them() {
     let dir = empty_dir("require");
     let serve = ServeProcess::start(&["--clock", "virtual", "--no-auth"]);
     write_profile(&dir, &serve.addr);
+    // A new snapshot does not fail by default; the summary says how to record it.
+    let compare = run(&dir, &["duration::p1d"]);
+    assert_eq!(compare.status.code(), Some(0), "{}", stdout(&compare));
+    assert!(
+        stdout(&compare).contains(
+            "regressions: 0 changed, 1 new, 0 unchanged (record new baselines with --snapshots update)\n"
+        ),
+        "{}",
+        stdout(&compare)
+    );
     let out = run(&dir, &["duration::p1d", "--snapshots", "require"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");

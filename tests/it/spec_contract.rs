@@ -465,3 +465,48 @@ fn validate_checks_one_message_by_hand() {
     ]);
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn lint_and_validate_use_the_embedded_spec_outside_a_checkout() {
+    let dir = std::env::temp_dir().join(format!("pc-spec-embedded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let in_dir = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), format!("{stdout}{stderr}"))
+    };
+    let (code, out) = in_dir(&["spec", "lint"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("spec/graph-presence.v1.0.openapi.yaml (embedded): ok\n"),
+        "{out}"
+    );
+    assert_eq!(out.matches("(embedded): ok").count(), 3, "{out}");
+    std::fs::write(
+        dir.join("body.json"),
+        format!(
+            r#"{{"sessionId":"{ID}","availability":"Busy","activity":"InACall","expirationDuration":"PT1H"}}"#
+        ),
+    )
+    .unwrap();
+    for version in ["v1.0", "beta"] {
+        let (code, out) = in_dir(&[
+            "validate",
+            "--version",
+            version,
+            "--operation",
+            "users.user.presence.setPresence",
+            "--request",
+            "body.json",
+        ]);
+        assert_eq!(code, Some(0), "{version}: {out}");
+        assert!(out.ends_with("0 violations\n"), "{version}: {out}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
