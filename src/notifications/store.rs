@@ -104,12 +104,7 @@ impl SubscriptionStore {
         user: &UserId,
         now: Timestamp,
     ) -> impl Iterator<Item = &'s Subscription> + 's {
-        self.watchers
-            .get(user)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.subscriptions.get(id))
-            .filter(move |s| s.live_at(now))
+        self.all_watching(user).filter(move |s| s.live_at(now))
     }
 
     /// Every subscription that watches `user`, live or not yet forgotten (the caller judges

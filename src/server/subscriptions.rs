@@ -91,6 +91,11 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T
         .map_err(|e| GraphError::bad_request(format!("The request body is not valid: {e}")))
 }
 
+/// A subscription as Graph answers it: `status`, with its `@odata.context`.
+fn entity(status: StatusCode, shown: Value, headers: &HeaderMap, version: &str) -> Response {
+    (status, Json(with_context(shown, headers, version))).into_response()
+}
+
 fn with_context(mut subscription: Value, headers: &HeaderMap, version: &str) -> Value {
     subscription["@odata.context"] = json!(format!(
         "{}/$metadata#subscriptions/$entity",
@@ -125,11 +130,7 @@ pub async fn create(
         })
         .await
         .map_err(|e| graph_error(&e))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(with_context(shown, &headers, &version)),
-    )
-        .into_response())
+    Ok(entity(StatusCode::CREATED, shown, &headers, &version))
 }
 
 /// `GET /{version}/subscriptions`.
@@ -160,11 +161,7 @@ pub async fn get(
         .notifier
         .get(&id, &owner, state.clock.now())
         .map_err(|e| graph_error(&e))?;
-    Ok((
-        StatusCode::OK,
-        Json(with_context(shown, &headers, &version)),
-    )
-        .into_response())
+    Ok(entity(StatusCode::OK, shown, &headers, &version))
 }
 
 /// `PATCH /{version}/subscriptions/{id}`: renews (up to an hour from now).
@@ -181,11 +178,7 @@ pub async fn renew(
         .notifier
         .renew(&id, body, &owner, state.clock.now())
         .map_err(|e| graph_error(&e))?;
-    Ok((
-        StatusCode::OK,
-        Json(with_context(shown, &headers, &version)),
-    )
-        .into_response())
+    Ok(entity(StatusCode::OK, shown, &headers, &version))
 }
 
 /// `DELETE /{version}/subscriptions/{id}`.
