@@ -68,6 +68,11 @@ pub enum Operation {
     SetAutomaticLocation,
     ClearLocation,
     ClearAutomaticLocation,
+    CreateSubscription,
+    ListSubscriptions,
+    GetSubscription,
+    UpdateSubscription,
+    DeleteSubscription,
 }
 
 /// Which of Graph's path forms reaches a user's presence.
@@ -89,6 +94,7 @@ pub(crate) mod segment {
     pub(crate) const PRESENCE: &str = "presence";
     pub(crate) const COMMUNICATIONS: &str = "communications";
     pub(crate) const PRESENCES: &str = "presences";
+    pub(crate) const SUBSCRIPTIONS: &str = "subscriptions";
 }
 
 /// The HTTP method an operation is called with.
@@ -97,6 +103,8 @@ pub enum Method {
     /// GET (and HEAD, which answers as GET would without the body).
     Get,
     Post,
+    Patch,
+    Delete,
 }
 
 impl Method {
@@ -104,14 +112,18 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
         }
     }
 
-    /// The `Allow` header of a 405 on the operation's path.
+    /// The `Allow` header of a 405 on a presence path (one operation a path).
     pub(crate) fn allow(self) -> &'static str {
         match self {
             Method::Get => "GET,HEAD",
             Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
         }
     }
 }
@@ -125,6 +137,10 @@ pub(crate) enum Binding {
     PresenceAction,
     /// An action bound to the communications root: `/communications/{name}`.
     Communications,
+    /// The subscriptions collection: `/subscriptions`.
+    Subscriptions,
+    /// One subscription: `/subscriptions/{id}`.
+    Subscription,
 }
 
 /// Who may call an operation: the class of its row in Graph's permissions tables.
@@ -140,12 +156,18 @@ pub enum Permission {
     /// Presence.ReadWrite.All, for an application only ("Delegated (work or school account):
     /// Not Supported").
     ReadWriteApplication,
+    /// Presence.Read.All, for a signed-in user only: presence subscriptions ("Application: Not
+    /// supported", learn.microsoft.com/graph/changenotifications-for-presence).
+    ReadDelegated,
 }
 
 impl Permission {
     /// Whether an app acting as itself (client credentials) may call it at all.
     pub fn application(self) -> bool {
-        !matches!(self, Permission::ReadWriteDelegated)
+        !matches!(
+            self,
+            Permission::ReadWriteDelegated | Permission::ReadDelegated
+        )
     }
 
     /// Whether an app acting for a signed-in user may call it at all.
@@ -161,6 +183,21 @@ pub enum Reply {
     Ok,
     /// 204 No Content.
     NoContent,
+    /// 201 Created with the new resource (create subscription).
+    Created,
+    /// 200 with the resource (read or update a subscription).
+    Entity,
+}
+
+impl Reply {
+    /// The status a success is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            Reply::Ok | Reply::Entity => 200,
+            Reply::NoContent => 204,
+            Reply::Created => 201,
+        }
+    }
 }
 
 /// A set of path forms.
@@ -261,10 +298,41 @@ const fn location(
     }
 }
 
+/// The subscription operations (learn.microsoft.com/graph/api/subscription-*): served on v1.0
+/// and beta alike, by a signed-in user's app with Presence.Read.All only.
+const fn subscription(
+    operation: Operation,
+    name: &'static str,
+    method: Method,
+    binding: Binding,
+    reply: Reply,
+    parameters: &'static [&'static str],
+) -> Row {
+    Row {
+        method,
+        binding,
+        permission: PerVersion::every(Permission::ReadDelegated),
+        reply: PerVersion::every(reply),
+        ..action(operation, name, parameters)
+    }
+}
+
 const STATE: &[&str] = &["availability", "activity", "expirationDuration"];
+/// The subscription properties a create sends (the subscription resource's page).
+const SUBSCRIPTION: &[&str] = &[
+    "changeType",
+    "notificationUrl",
+    "lifecycleNotificationUrl",
+    "resource",
+    "expirationDateTime",
+    "clientState",
+    "includeResourceData",
+    "encryptionCertificate",
+    "encryptionCertificateId",
+];
 const WORK_LOCATION: &[&str] = &["workLocationType", "placeId"];
 
-const TABLE: [Row; 11] = [
+const TABLE: [Row; 16] = [
     Row {
         // The June 2021 beta page's permissions table: "Delegated (work or school account): Not
         // Supported."; every later page lists Presence.ReadWrite.
@@ -338,6 +406,46 @@ const TABLE: [Row; 11] = [
         "clearAutomaticLocation",
         &[],
     ),
+    subscription(
+        Operation::CreateSubscription,
+        "createSubscription",
+        Method::Post,
+        Binding::Subscriptions,
+        Reply::Created,
+        SUBSCRIPTION,
+    ),
+    subscription(
+        Operation::ListSubscriptions,
+        "listSubscriptions",
+        Method::Get,
+        Binding::Subscriptions,
+        Reply::Entity,
+        &[],
+    ),
+    subscription(
+        Operation::GetSubscription,
+        "getSubscription",
+        Method::Get,
+        Binding::Subscription,
+        Reply::Entity,
+        &[],
+    ),
+    subscription(
+        Operation::UpdateSubscription,
+        "updateSubscription",
+        Method::Patch,
+        Binding::Subscription,
+        Reply::Entity,
+        &["expirationDateTime"],
+    ),
+    subscription(
+        Operation::DeleteSubscription,
+        "deleteSubscription",
+        Method::Delete,
+        Binding::Subscription,
+        Reply::NoContent,
+        &[],
+    ),
 ];
 
 impl Operation {
@@ -377,6 +485,14 @@ impl Operation {
         matches!(self.row().permission.v1_0, Permission::Read)
     }
 
+    /// Whether it acts on a change-notification subscription rather than on a presence.
+    pub fn on_subscriptions(self) -> bool {
+        matches!(
+            self.binding(),
+            Binding::Subscriptions | Binding::Subscription
+        )
+    }
+
     /// The body's parameters, in order.
     pub fn parameters(self) -> &'static [&'static str] {
         self.row().parameters
@@ -398,10 +514,12 @@ impl Operation {
         self.row().forms.of(profile).contains(via)
     }
 
-    /// The path relative to the version root: `user` is the id (or an `{actor}` placeholder)
-    /// for the `users` and `communications` forms; `/me` needs none.
-    pub fn path(self, via: Via, user: &str) -> String {
-        use segment::{COMMUNICATIONS, ME, PRESENCE, PRESENCES, USERS};
+    /// The path relative to the version root: `id` is the user's id (or an `{actor}`
+    /// placeholder) for the `users` and `communications` forms (`/me` needs none), or the
+    /// subscription's id for an operation on one subscription.
+    pub fn path(self, via: Via, id: &str) -> String {
+        use segment::{COMMUNICATIONS, ME, PRESENCE, PRESENCES, SUBSCRIPTIONS, USERS};
+        let user = id;
         let presence = || match via {
             Via::Users => format!("/{USERS}/{user}/{PRESENCE}"),
             Via::Me => format!("/{ME}/{PRESENCE}"),
@@ -411,6 +529,8 @@ impl Operation {
             Binding::Presence => presence(),
             Binding::PresenceAction => format!("{}/{}", presence(), self.name()),
             Binding::Communications => format!("/{COMMUNICATIONS}/{}", self.name()),
+            Binding::Subscriptions => format!("/{SUBSCRIPTIONS}"),
+            Binding::Subscription => format!("/{SUBSCRIPTIONS}/{id}"),
         }
     }
 
@@ -432,7 +552,7 @@ mod tests {
 
     #[test]
     fn each_operation_has_one_row_in_its_place_and_its_paths() {
-        assert_eq!(Operation::all().count(), 11);
+        assert_eq!(Operation::all().count(), 16);
         for (i, op) in Operation::all().enumerate() {
             assert_eq!(op as usize, i, "{op} is out of place in the table");
             assert_eq!(Operation::bound(op.binding(), op.name()), Some(op));
@@ -455,6 +575,18 @@ mod tests {
         );
         assert!(Operation::GetPresence.reads() && !Operation::SetStatusMessage.reads());
         assert!(Operation::GetPresencesByUserId.reads());
+        assert_eq!(
+            Operation::UpdateSubscription.path(Via::Users, "{watch}"),
+            "/subscriptions/{watch}"
+        );
+        assert_eq!(
+            Operation::CreateSubscription.path(Via::Me, "ignored"),
+            "/subscriptions"
+        );
+        let create = Operation::CreateSubscription;
+        assert!(!create.permission(Profile::V1_0).application());
+        assert_eq!(create.reply(Profile::Beta).status(), 201);
+        assert!(!Operation::ListSubscriptions.reads() && !create.reads());
     }
 
     #[test]

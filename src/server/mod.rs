@@ -39,6 +39,7 @@ pub use error::GraphError;
 
 use crate::model::{PresenceStore, PresenceView, Semantics, UserId};
 use crate::notifications::{Faults, Notifier};
+use crate::operation::{Operation, Via};
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -242,20 +243,18 @@ fn routes(state: AppState) -> Router {
         .route(
             "/{segment}/discovery/v2.0/keys",
             get(subscriptions::validation_keys),
-        )
-        .route(
-            "/{segment}/subscriptions",
-            post(subscriptions::create)
-                .get(subscriptions::list)
-                .layer(DefaultBodyLimit::max(state.config.body_limit)),
-        )
-        .route(
-            "/{segment}/subscriptions/{id}",
-            get(subscriptions::get)
-                .patch(subscriptions::renew)
-                .delete(subscriptions::delete)
-                .layer(DefaultBodyLimit::max(state.config.body_limit)),
         );
+    // The subscription operations, each at the path and method its row in the operation table
+    // gives; `subscriptions::route` says which handler answers it.
+    for operation in Operation::all() {
+        if let Some(handler) = subscriptions::route(operation) {
+            let path = format!("/{{segment}}{}", operation.path(Via::Users, "{id}"));
+            router = router.route(
+                &path,
+                handler.layer(DefaultBodyLimit::max(state.config.body_limit)),
+            );
+        }
+    }
     // The clock can be read on any clock (a sped-up real clock runs ahead of the runner's);
     // only a virtual one can be reset and moved.
     router = router.route("/_conformance/clock", get(control::clock));

@@ -26,7 +26,7 @@ use crate::model::{
     preferred_request, rules, session_request,
 };
 use crate::model::{parse_guid_any_case, windows_to_iana};
-use crate::operation::{Method as OperationMethod, Operation, Reply, Via};
+use crate::operation::{Method as OperationMethod, Operation, Via};
 
 /// The response header carrying the user's sequenceNumber after a write.
 pub const SEQUENCE_HEADER: &str = "x-presence-sequence-number";
@@ -67,6 +67,8 @@ pub(crate) fn answer(state: &AppState, request: Request) -> Answer {
     let allowed = match method {
         OperationMethod::Get => matches!(*request.method(), Method::GET | Method::HEAD),
         OperationMethod::Post => request.method() == Method::POST,
+        OperationMethod::Patch => request.method() == Method::PATCH,
+        OperationMethod::Delete => request.method() == Method::DELETE,
     };
     if !allowed {
         return Answer::Now(method_not_allowed(method.allow()).into_response());
@@ -111,6 +113,12 @@ pub(crate) fn answer(state: &AppState, request: Request) -> Answer {
                 }
             }
         }
+        // A presence path never names these: the subscription routes answer them.
+        Operation::CreateSubscription
+        | Operation::ListSubscriptions
+        | Operation::GetSubscription
+        | Operation::UpdateSubscription
+        | Operation::DeleteSubscription => Answer::NotPresence(request),
     }
 }
 
@@ -499,10 +507,8 @@ fn write(
     // Graph answers actions with an empty 200; the beta work-location pages say 204 No Content.
     // The header is ours: it tells a client (and the concurrency test) where its write landed
     // among the user's writes.
-    let status = match operation.reply(request.profile) {
-        Reply::Ok => StatusCode::OK,
-        Reply::NoContent => StatusCode::NO_CONTENT,
-    };
+    let status =
+        StatusCode::from_u16(operation.reply(request.profile).status()).unwrap_or(StatusCode::OK);
     let mut response = status.into_response();
     let mut text = [0; SequenceNumber::MAX_LEN];
     if let Ok(value) = HeaderValue::from_bytes(sequence.encode(&mut text)) {
@@ -526,9 +532,13 @@ pub fn decode_action(
     body: &ActionBody,
 ) -> Result<Command, GraphError> {
     match operation {
-        Operation::GetPresence | Operation::GetPresencesByUserId => {
-            Err(unknown_segment(operation.name()))
-        }
+        Operation::GetPresence
+        | Operation::GetPresencesByUserId
+        | Operation::CreateSubscription
+        | Operation::ListSubscriptions
+        | Operation::GetSubscription
+        | Operation::UpdateSubscription
+        | Operation::DeleteSubscription => Err(unknown_segment(operation.name())),
         Operation::SetPresence => {
             let [session, availability, activity, expiration] = body.parameters_of(operation)?;
             let session = session_id(&session, caller)?;

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 use super::auth::Caller;
 use super::config::{SCOPE_READ_ALL, ServerConfig};
 use super::{AppState, GraphError};
+use crate::model::Profile;
 use crate::notifications::{Owner, RenewalBody, SubscriptionBody, SubscriptionError};
+use crate::operation::{Method, Operation};
+use axum::routing::{MethodFilter, MethodRouter, on};
 
 /// The version segments Graph serves subscriptions on.
 fn check_version(version: &str) -> Result<(), GraphError> {
@@ -112,6 +115,40 @@ fn base_url(headers: &HeaderMap, version: &str) -> String {
     format!("http://{host}/{version}")
 }
 
+/// The handler of a subscription operation, at the method its row gives; `None` for the
+/// presence operations, which `graph_path` answers.
+pub(crate) fn route(operation: Operation) -> Option<MethodRouter<AppState>> {
+    let filter = match operation.method() {
+        Method::Get => MethodFilter::GET,
+        Method::Post => MethodFilter::POST,
+        Method::Patch => MethodFilter::PATCH,
+        Method::Delete => MethodFilter::DELETE,
+    };
+    Some(match operation {
+        Operation::CreateSubscription => on(filter, create),
+        Operation::ListSubscriptions => on(filter, list),
+        Operation::GetSubscription => on(filter, get),
+        Operation::UpdateSubscription => on(filter, renew),
+        Operation::DeleteSubscription => on(filter, delete),
+        Operation::GetPresence
+        | Operation::GetPresencesByUserId
+        | Operation::SetPresence
+        | Operation::ClearPresence
+        | Operation::SetUserPreferredPresence
+        | Operation::ClearUserPreferredPresence
+        | Operation::SetStatusMessage
+        | Operation::SetManualLocation
+        | Operation::SetAutomaticLocation
+        | Operation::ClearLocation
+        | Operation::ClearAutomaticLocation => return None,
+    })
+}
+
+/// The status a success of `operation` is answered with (its row's reply).
+fn success(operation: Operation) -> StatusCode {
+    StatusCode::from_u16(operation.reply(Profile::V1_0).status()).unwrap_or(StatusCode::OK)
+}
+
 /// `POST /{version}/subscriptions`.
 pub async fn create(
     State(state): State<AppState>,
@@ -130,7 +167,12 @@ pub async fn create(
         })
         .await
         .map_err(|e| graph_error(&e))?;
-    Ok(entity(StatusCode::CREATED, shown, &headers, &version))
+    Ok(entity(
+        success(Operation::CreateSubscription),
+        shown,
+        &headers,
+        &version,
+    ))
 }
 
 /// `GET /{version}/subscriptions`.
@@ -146,7 +188,7 @@ pub async fn list(
         "@odata.context": format!("{}/$metadata#subscriptions", base_url(&headers, &version)),
         "value": value,
     });
-    Ok((StatusCode::OK, Json(body)).into_response())
+    Ok((success(Operation::ListSubscriptions), Json(body)).into_response())
 }
 
 /// `GET /{version}/subscriptions/{id}`.
@@ -161,7 +203,12 @@ pub async fn get(
         .notifier
         .get(&id, &owner, state.clock.now())
         .map_err(|e| graph_error(&e))?;
-    Ok(entity(StatusCode::OK, shown, &headers, &version))
+    Ok(entity(
+        success(Operation::GetSubscription),
+        shown,
+        &headers,
+        &version,
+    ))
 }
 
 /// `PATCH /{version}/subscriptions/{id}`: renews (up to an hour from now).
@@ -178,7 +225,12 @@ pub async fn renew(
         .notifier
         .renew(&id, body, &owner, state.clock.now())
         .map_err(|e| graph_error(&e))?;
-    Ok(entity(StatusCode::OK, shown, &headers, &version))
+    Ok(entity(
+        success(Operation::UpdateSubscription),
+        shown,
+        &headers,
+        &version,
+    ))
 }
 
 /// `DELETE /{version}/subscriptions/{id}`.
@@ -193,7 +245,7 @@ pub async fn delete(
         .notifier
         .delete(&id, &owner, state.clock.now())
         .map_err(|e| graph_error(&e))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(success(Operation::DeleteSubscription).into_response())
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys`: the key validationTokens are signed with.
