@@ -11,7 +11,10 @@ use serde_saphyr::{Location, Spanned};
 
 use super::error::CaseError;
 pub use super::request::Field;
-use super::request::{ExpiryInstant, Request, StatusExpiry, StatusMessage, WorkLocation};
+use super::request::{
+    ExpiryInstant, Request, StatusExpiry, StatusMessage, SubscribedResource, SubscriptionRequest,
+    WorkLocation,
+};
 use crate::model::parse_edm_duration;
 use crate::operation::Operation;
 
@@ -123,12 +126,29 @@ pub(crate) struct StepFile {
     pub clear_location: Option<ClearLocationFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clear_automatic_location: Option<ClearAutomaticLocationFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_subscription: Option<CreateSubscriptionFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_subscriptions: Option<ListSubscriptionsFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_subscription: Option<GetSubscriptionFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_subscription: Option<UpdateSubscriptionFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_subscription: Option<DeleteSubscriptionFile>,
     /// Any request, for negative tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RawRequestFile>,
     /// Read a user's presence and state what it must be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observe: Option<ObserveFile>,
+    /// The runner's webhook receiver got a change notification since the previous notification
+    /// step: about `user`, and the last one as stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified: Option<NotifiedFile>,
+    /// No change notification about `user` arrived since the previous notification step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_notification: Option<NoNotificationFile>,
 
     /// What the response must be (request steps). Default: a 2xx status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -359,6 +379,124 @@ pub(crate) struct ObserveFile {
     pub is_out_of_office: Option<bool>,
 }
 
+/// createSubscription: a presence subscription, to the runner's webhook receiver unless the step
+/// names another `notificationUrl`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct CreateSubscriptionFile {
+    /// How later steps name it (`getSubscription: { subscription: watch }`). Default
+    /// `subscription`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub name: Option<Located<String>>,
+    /// The users whose presence to watch: one is `/communications/presences/{id}`, more
+    /// `/communications/presences?$filter=id in (...)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<String>")]
+    pub users: Vec<Located<String>>,
+    /// Then this many generated, distinct, unknown user ids (for the 650-id limit).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub generated: usize,
+    /// A resource written out instead of `users` (`{actor}` stands for an id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Default `updated`; `null` sends null.
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub change_type: Field<String>,
+    /// Default: the runner's receiver. `{webhook}` stands for its URL.
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub notification_url: Field<String>,
+    /// Also send the receiver's `lifecycleNotificationUrl`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lifecycle: bool,
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub client_state: Field<String>,
+    /// `expirationDateTime` as an offset from this step (ISO 8601). Default `PT1H`; `null`
+    /// sends null.
+    #[serde(default, skip_serializing_if = "Field::is_absent")]
+    pub expires_in: Field<String>,
+    /// `includeResourceData: true` with the receiver's encryption certificate: notifications
+    /// then carry the presence, encrypted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_resource_data: bool,
+}
+
+/// listSubscriptions takes nothing: `listSubscriptions: {}`.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListSubscriptionsFile {}
+
+/// A subscription the case created, by its name.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct SubscriptionRefFile {
+    /// Default `subscription`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub subscription: Option<Located<String>>,
+}
+
+/// getSubscription's subscription.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub(crate) struct GetSubscriptionFile(SubscriptionRefFile);
+
+/// deleteSubscription's subscription.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub(crate) struct DeleteSubscriptionFile(SubscriptionRefFile);
+
+/// updateSubscription: renews a subscription.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct UpdateSubscriptionFile {
+    /// Default `subscription`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub subscription: Option<Located<String>>,
+    /// The new `expirationDateTime` as an offset from this step (ISO 8601).
+    pub expires_in: Field<String>,
+}
+
+/// notified: a change (or lifecycle) notification arrived since the previous notification step.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NotifiedFile {
+    /// About this user's presence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Located<String>>,
+    /// From this subscription (its name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub subscription: Option<Located<String>>,
+    /// The last one's decrypted availability (`includeResourceData`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub availability: Option<Located<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub activity: Option<Located<String>>,
+    /// The clientState it must echo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_state: Option<String>,
+    /// A lifecycle notification (`reauthorizationRequired`) instead of a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_event: Option<String>,
+}
+
+/// noNotification: nothing about this user arrived since the previous notification step.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct NoNotificationFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub user: Option<Located<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub subscription: Option<Located<String>>,
+}
+
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct StatusMessageExpectFile {
@@ -409,6 +547,16 @@ pub(crate) trait StepCheck {
     /// sessionId as sent: the acting app's id by default.
     fn session_id(&self, written: &Field<String>) -> Field<String>;
     fn error(&self, at: &Location, message: String) -> CaseError;
+    /// The step's offset from the case start.
+    fn at(&self) -> jiff::SignedDuration;
+    /// Where the step starts in its file.
+    fn location(&self) -> Location;
+    /// An ISO 8601 duration the step writes at `at` (`what` names the key).
+    fn duration(&self, text: &str, at: &Location, what: &str)
+    -> Result<jiff::SignedDuration, CaseError>;
+    /// A subscription the case created earlier, by name (default `subscription`), or the name a
+    /// createSubscription step gives a new one.
+    fn subscription(&self, name: &Option<Located<String>>, creates: bool) -> Result<String, CaseError>;
 }
 
 /// A step key that sends a Graph operation: its parameters, checked into the request to send.
@@ -468,6 +616,31 @@ impl StepFile {
             &mut found,
             Operation::ClearAutomaticLocation,
             &self.clear_automatic_location,
+        );
+        named(
+            &mut found,
+            Operation::CreateSubscription,
+            &self.create_subscription,
+        );
+        named(
+            &mut found,
+            Operation::ListSubscriptions,
+            &self.list_subscriptions,
+        );
+        named(
+            &mut found,
+            Operation::GetSubscription,
+            &self.get_subscription,
+        );
+        named(
+            &mut found,
+            Operation::UpdateSubscription,
+            &self.update_subscription,
+        );
+        named(
+            &mut found,
+            Operation::DeleteSubscription,
+            &self.delete_subscription,
         );
         found
     }
@@ -617,5 +790,100 @@ impl OperationFile for ClearAutomaticLocationFile {
     fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
         let user = cx.user_or_signed_in(&self.0.user)?;
         Ok(Request::ClearAutomaticLocation { user })
+    }
+}
+
+/// An offset from this step, written as an ISO 8601 duration, as an offset from the case start.
+fn from_step(
+    cx: &dyn StepCheck,
+    written: &Field<String>,
+    at: &Location,
+    what: &str,
+) -> Result<Field<jiff::SignedDuration>, CaseError> {
+    Ok(match written {
+        Field::Absent => Field::Absent,
+        Field::Null => Field::Null,
+        Field::Given(text) => Field::Given(cx.at() + cx.duration(text, at, what)?),
+    })
+}
+
+impl OperationFile for CreateSubscriptionFile {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
+        let name = cx.subscription(&self.name, true)?;
+        let at = self
+            .name
+            .as_ref()
+            .or(self.users.first())
+            .map_or_else(|| cx.location(), |n| n.referenced);
+        let resource = match (&self.resource, self.users.is_empty() && self.generated == 0) {
+            (Some(text), true) => SubscribedResource::Literal(text.clone()),
+            (None, false) => SubscribedResource::Presences {
+                users: self
+                    .users
+                    .iter()
+                    .map(|u| cx.user(u).map(|u| format!("{{{u}}}")))
+                    .collect::<Result<_, _>>()?,
+                generated: self.generated,
+            },
+            _ => {
+                return Err(cx.error(
+                    &at,
+                    "createSubscription needs `users` (or `generated`) or a `resource`, not both"
+                        .to_owned(),
+                ));
+            }
+        };
+        let expires_in = match &self.expires_in {
+            Field::Absent => Field::Given("PT1H".to_owned()),
+            other => other.clone(),
+        };
+        Ok(Request::CreateSubscription(Box::new(SubscriptionRequest {
+            name,
+            resource,
+            change_type: match &self.change_type {
+                Field::Absent => Field::Given("updated".to_owned()),
+                other => other.clone(),
+            },
+            notification_url: self.notification_url.clone(),
+            lifecycle: self.lifecycle,
+            client_state: self.client_state.clone(),
+            expiration: from_step(cx, &expires_in, &at, "expiresIn")?,
+            rich: self.include_resource_data,
+        })))
+    }
+}
+
+impl OperationFile for ListSubscriptionsFile {
+    fn request(&self, _: &dyn StepCheck) -> Result<Request, CaseError> {
+        Ok(Request::ListSubscriptions)
+    }
+}
+
+impl OperationFile for GetSubscriptionFile {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
+        Ok(Request::GetSubscription {
+            subscription: cx.subscription(&self.0.subscription, false)?,
+        })
+    }
+}
+
+impl OperationFile for DeleteSubscriptionFile {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
+        Ok(Request::DeleteSubscription {
+            subscription: cx.subscription(&self.0.subscription, false)?,
+        })
+    }
+}
+
+impl OperationFile for UpdateSubscriptionFile {
+    fn request(&self, cx: &dyn StepCheck) -> Result<Request, CaseError> {
+        let at = self
+            .subscription
+            .as_ref()
+            .map_or_else(|| cx.location(), |n| n.referenced);
+        Ok(Request::UpdateSubscription {
+            subscription: cx.subscription(&self.subscription, false)?,
+            expiration: from_step(cx, &self.expires_in, &at, "expiresIn")?,
+        })
     }
 }

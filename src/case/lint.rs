@@ -63,6 +63,7 @@ pub fn lint_requests(case: &Case, contract: &Contract) -> Vec<String> {
         case_start: crate::model::VIRTUAL_EPOCH
             .parse()
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        webhook: None,
     };
     let mut problems = Vec::new();
     for step in &case.steps {

@@ -74,6 +74,7 @@ fn check(name: &str, path: &Path, text: &str, file: CaseFile) -> Result<Case, Ca
         rules: Vec::new(),
         users: file.users.iter().map(|u| u.value.clone()).collect(),
         apps: apps_of(&file),
+        subscriptions: std::cell::RefCell::default(),
     };
     checker.rules = checker.case_rules(&file.rules)?;
     checker.case(name, file)
@@ -113,7 +114,12 @@ struct Checker<'a> {
     rules: Vec<String>,
     users: Vec<String>,
     apps: Vec<AppActor>,
+    /// The subscriptions created by the steps checked so far, by name.
+    subscriptions: std::cell::RefCell<Vec<String>>,
 }
+
+/// The name a createSubscription step gives its subscription unless it says otherwise.
+const DEFAULT_SUBSCRIPTION: &str = "subscription";
 
 pub(crate) type Loc = serde_saphyr::Location;
 
@@ -353,9 +359,18 @@ impl Checker<'_> {
                 }
                 Action::Observe(self.observation(&step)?)
             }
+            StepKind::Notification => {
+                if step.expect.is_some() || step.contract.is_some() {
+                    return Err(self.error(&loc, "`notified` and `noNotification` state their expectations themselves; `expect` and `contract` belong to request steps"));
+                }
+                Action::Notification(self.notification(&step)?)
+            }
             StepKind::Send(operation) => {
                 if step.within.is_some() {
-                    return Err(self.error(&loc, "`within` belongs to `observe` steps"));
+                    return Err(self.error(
+                        &loc,
+                        "`within` belongs to `observe` and `notified` steps",
+                    ));
                 }
                 let via = self.via(&step, &delegate, &loc)?;
                 self.expiration(&step, &loc)?;
@@ -365,6 +380,7 @@ impl Checker<'_> {
                         actor: &actor,
                         delegate: &delegate,
                         loc: &loc,
+                        at,
                     })?,
                     _ => self.raw(&step)?,
                 };
@@ -446,6 +462,12 @@ impl Checker<'_> {
             .map(|(operation, _)| StepKind::Send(Some(*operation)))
             .chain(step.request.is_some().then_some(StepKind::Send(None)))
             .chain(step.observe.is_some().then_some(StepKind::Observe))
+            .chain(step.notified.is_some().then_some(StepKind::Notification))
+            .chain(
+                step.no_notification
+                    .is_some()
+                    .then_some(StepKind::Notification),
+            )
             .collect();
         match kinds.as_slice() {
             [kind] => Ok(*kind),
@@ -458,7 +480,7 @@ impl Checker<'_> {
                     ),
                 )
                 .with_hint(&format!(
-                    "use one of {}, request, observe",
+                    "use one of {}, request, observe, notified, noNotification",
                     Operation::names()
                 ))),
         }
@@ -470,7 +492,7 @@ impl Checker<'_> {
             return self.app(a);
         }
         let reads = match kind {
-            StepKind::Observe => true,
+            StepKind::Observe | StepKind::Notification => true,
             StepKind::Send(operation) => operation.is_some_and(Operation::reads),
         };
         let declared: Vec<&AppActor> = self.apps.iter().filter(|a| a.name != OBSERVER).collect();
@@ -522,21 +544,7 @@ impl Checker<'_> {
 
     fn observation(&self, step: &StepFile) -> Result<Observation, CaseError> {
         let o = present(&step.observe);
-        let known = |written: &Option<Located<String>>, kind: &str, values: &[&str]| match written {
-            // Exactly as Graph spells it: `InAcall` would never equal an observed `InACall`.
-            Some(v) if !values.contains(&v.value.as_str()) => Err(self
-                .error(
-                    &v.referenced,
-                    format!("'{}' is not a known {kind} value", v.value),
-                )
-                .with_suggestion(&v.value, values.iter().copied())),
-            _ => Ok(()),
-        };
-        use crate::model::{Activity, Availability};
-        let availabilities: Vec<&str> = Availability::ALL.iter().map(|v| v.as_str()).collect();
-        let activities: Vec<&str> = Activity::ALL.iter().map(|v| v.as_str()).collect();
-        known(&o.availability, "availability", &availabilities)?;
-        known(&o.activity, "activity", &activities)?;
+        self.known_pair(&o.availability, &o.activity)?;
         Ok(Observation {
             user: self.user(&o.user)?,
             availability: o.availability.as_ref().map(|a| a.value.clone()),
@@ -558,6 +566,113 @@ impl Checker<'_> {
                 .map(|w| self.duration(w, "within"))
                 .transpose()?,
         })
+    }
+
+    /// A `notified` or `noNotification` step.
+    fn notification(&self, step: &StepFile) -> Result<NotificationCheck, CaseError> {
+        let within = step
+            .within
+            .as_ref()
+            .map(|w| self.duration(w, "within"))
+            .transpose()?;
+        let user = |u: &Option<Located<String>>| u.as_ref().map(|u| self.user(u)).transpose();
+        let subscription = |s: &Option<Located<String>>| {
+            s.as_ref()
+                .map(|s| self.subscription(&Some(s.clone()), false))
+                .transpose()
+        };
+        if let Some(n) = &step.no_notification {
+            return Ok(NotificationCheck {
+                user: user(&n.user)?,
+                subscription: subscription(&n.subscription)?,
+                arrives: false,
+                within,
+                ..NotificationCheck::default()
+            });
+        }
+        let n = present(&step.notified);
+        self.known_pair(&n.availability, &n.activity)?;
+        Ok(NotificationCheck {
+            user: user(&n.user)?,
+            subscription: subscription(&n.subscription)?,
+            arrives: true,
+            availability: n.availability.as_ref().map(|a| a.value.clone()),
+            activity: n.activity.as_ref().map(|a| a.value.clone()),
+            client_state: n.client_state.clone(),
+            lifecycle_event: n.lifecycle_event.clone(),
+            within,
+        })
+    }
+
+    /// An expected availability and activity, each a value Graph knows.
+    fn known_pair(
+        &self,
+        availability: &Option<Located<String>>,
+        activity: &Option<Located<String>>,
+    ) -> Result<(), CaseError> {
+        use crate::model::{Activity, Availability};
+        let availabilities: Vec<&str> = Availability::ALL.iter().map(|v| v.as_str()).collect();
+        let activities: Vec<&str> = Activity::ALL.iter().map(|v| v.as_str()).collect();
+        self.known(availability, "availability", &availabilities)?;
+        self.known(activity, "activity", &activities)
+    }
+
+    /// A value of a Graph enumeration, exactly as Graph spells it: `InAcall` would never equal
+    /// an observed `InACall`.
+    fn known(
+        &self,
+        written: &Option<Located<String>>,
+        kind: &str,
+        values: &[&str],
+    ) -> Result<(), CaseError> {
+        match written {
+            Some(v) if !values.contains(&v.value.as_str()) => Err(self
+                .error(
+                    &v.referenced,
+                    format!("'{}' is not a known {kind} value", v.value),
+                )
+                .with_suggestion(&v.value, values.iter().copied())),
+            _ => Ok(()),
+        }
+    }
+
+    /// A subscription by name: one created by an earlier step, or (`creates`) a new name.
+    fn subscription(
+        &self,
+        name: &Option<Located<String>>,
+        creates: bool,
+    ) -> Result<String, CaseError> {
+        let (written, at) = match name {
+            Some(n) => (n.value.clone(), Some(n.referenced)),
+            None => (DEFAULT_SUBSCRIPTION.to_owned(), None),
+        };
+        let mut created = self.subscriptions.borrow_mut();
+        let error = |message: String| match &at {
+            Some(at) => self.error(at, message),
+            None => CaseError::at(self.path, self.text, 1, 1, message),
+        };
+        if creates {
+            if !is_actor_name(&written) || self.actor_known(&written) {
+                return Err(error(format!(
+                    "subscription name '{written}' must be letters, digits, '-' or '_', and no actor's name"
+                )));
+            }
+            if !created.contains(&written) {
+                created.push(written.clone());
+            }
+            return Ok(written);
+        }
+        if created.contains(&written) {
+            return Ok(written);
+        }
+        Err(error(format!(
+            "no earlier step creates a subscription named '{written}'"
+        ))
+        .with_suggestion(&written, created.iter().map(String::as_str)))
+    }
+
+    fn actor_known(&self, name: &str) -> bool {
+        self.users.iter().any(|u| u == name) || self.apps.iter().any(|a| a.name == name)
     }
 
     fn expect(&self, written: Option<ExpectFile>) -> Result<Expect, CaseError> {
@@ -610,6 +725,7 @@ pub(crate) struct StepContext<'c> {
     actor: &'c str,
     delegate: &'c Option<String>,
     loc: &'c Loc,
+    at: SignedDuration,
 }
 
 impl StepCheck for StepContext<'_> {
@@ -627,6 +743,26 @@ impl StepCheck for StepContext<'_> {
 
     fn error(&self, at: &Loc, message: String) -> CaseError {
         self.checker.error(at, message)
+    }
+
+    fn at(&self) -> SignedDuration {
+        self.at
+    }
+
+    fn location(&self) -> Loc {
+        *self.loc
+    }
+
+    fn duration(&self, text: &str, at: &Loc, what: &str) -> Result<SignedDuration, CaseError> {
+        parse_edm_duration(text).map_err(|e| self.checker.error(at, format!("{what}: {e}")))
+    }
+
+    fn subscription(
+        &self,
+        name: &Option<Located<String>>,
+        creates: bool,
+    ) -> Result<String, CaseError> {
+        self.checker.subscription(name, creates)
     }
 }
 
@@ -660,4 +796,5 @@ enum StepKind {
     /// A Graph operation, or a raw request (`None`).
     Send(Option<Operation>),
     Observe,
+    Notification,
 }

@@ -11,7 +11,10 @@ pub mod request;
 pub use error::CaseError;
 pub use load::{case_name, discover, load_file, load_str};
 pub use model::*;
-pub use request::{ExpiryInstant, RawRequest, Request, StatusExpiry, StatusMessage};
+pub use request::{
+    ExpiryInstant, RawRequest, Request, StatusExpiry, StatusMessage, SubscribedResource,
+    SubscriptionRequest, Webhook,
+};
 
 /// The JSON Schema of the case format, for editors (`spec/case.schema.json`).
 pub fn json_schema() -> serde_json::Value {

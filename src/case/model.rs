@@ -72,6 +72,14 @@ impl Case {
         })
     }
 
+    /// Whether a step subscribes to change notifications: the runner then hosts a webhook
+    /// receiver for the case.
+    pub fn subscribes(&self) -> bool {
+        self.steps.iter().any(|s| {
+            matches!(&s.action, Action::Send(e) if matches!(e.request, Request::CreateSubscription(_)))
+        })
+    }
+
     /// Every actor name (users, then apps).
     pub(crate) fn actor_names(&self) -> impl Iterator<Item = &str> {
         self.users
@@ -157,6 +165,29 @@ pub struct StepRules {
 pub enum Action {
     Send(Box<Exchange>),
     Observe(Observation),
+    /// What the runner's webhook receiver got since the last such step.
+    Notification(NotificationCheck),
+}
+
+/// A statement about the change notifications the runner's receiver got since the previous
+/// notification step (or the case start): that some arrived, the last of them as stated, or
+/// that none did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotificationCheck {
+    /// About this user's presence (change notifications).
+    pub user: Option<String>,
+    /// From this subscription (the name the case gave it).
+    pub subscription: Option<String>,
+    /// `false`: none arrives (`noNotification`).
+    pub arrives: bool,
+    /// The last one's decrypted content (a rich subscription).
+    pub availability: Option<String>,
+    pub activity: Option<String>,
+    pub client_state: Option<String>,
+    /// A lifecycle notification (`reauthorizationRequired`) instead of a change.
+    pub lifecycle_event: Option<String>,
+    /// Against a real-time target: wait until it holds or this window ends.
+    pub within: Option<SignedDuration>,
 }
 
 /// A request and what its response must be.

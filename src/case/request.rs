@@ -109,8 +109,103 @@ pub enum Request {
     ClearAutomaticLocation {
         user: String,
     },
+    CreateSubscription(Box<SubscriptionRequest>),
+    ListSubscriptions,
+    GetSubscription {
+        /// The name the case gave the subscription when it created it.
+        subscription: String,
+    },
+    UpdateSubscription {
+        subscription: String,
+        /// The new `expirationDateTime`, as an offset from the case start.
+        expiration: Field<SignedDuration>,
+    },
+    DeleteSubscription {
+        subscription: String,
+    },
     Raw(RawRequest),
 }
+
+/// What a createSubscription step sends. The notification and lifecycle URLs default to the
+/// runner's webhook receiver (`{webhook}`), the certificate of a rich subscription is the
+/// receiver's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubscriptionRequest {
+    /// How later steps name it (`{name}` is its id once created).
+    pub name: String,
+    pub resource: SubscribedResource,
+    pub change_type: Field<String>,
+    pub notification_url: Field<String>,
+    /// Send `lifecycleNotificationUrl` (the receiver's lifecycle endpoint).
+    pub lifecycle: bool,
+    pub client_state: Field<String>,
+    /// `expirationDateTime`, as an offset from the case start.
+    pub expiration: Field<SignedDuration>,
+    /// `includeResourceData` with the receiver's encryption certificate.
+    pub rich: bool,
+}
+
+/// The resource a subscription names.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubscribedResource {
+    /// The presence of these users (`{actor}` placeholders), then `generated` unknown ids: one
+    /// id is `/communications/presences/{id}`, more `/communications/presences?$filter=id in
+    /// (...)`.
+    Presences { users: Vec<String>, generated: usize },
+    /// A resource written out (one that is not presence, for refusals).
+    Literal(String),
+}
+
+impl SubscribedResource {
+    fn render(&self, substitution: &Substitution) -> String {
+        let (users, generated) = match self {
+            SubscribedResource::Literal(text) => return substitution.fill(text),
+            SubscribedResource::Presences { users, generated } => (users, *generated),
+        };
+        let mut ids: Vec<String> = users.iter().map(|u| substitution.fill(u)).collect();
+        ids.extend((0..generated).map(generated_user_id));
+        match ids.as_slice() {
+            [one] => format!("/communications/presences/{one}"),
+            _ => {
+                let quoted: Vec<String> = ids.iter().map(|id| format!("'{id}'")).collect();
+                format!(
+                    "/communications/presences?$filter=id in ({})",
+                    quoted.join(",")
+                )
+            }
+        }
+    }
+}
+
+/// The `i`th generated, distinct user id that no target knows.
+fn generated_user_id(i: usize) -> String {
+    format!("e0000000-0000-4000-8000-{:012x}", i + 1)
+}
+
+/// Where the runner's webhook receiver listens, for a case that subscribes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub notification_url: String,
+    pub lifecycle_url: String,
+    /// The receiver's encryption certificate (base64 DER).
+    pub certificate: String,
+}
+
+impl Webhook {
+    /// What `cases lint` renders in place of a receiver.
+    pub(crate) fn placeholder() -> Self {
+        Webhook {
+            notification_url: "https://webhook.invalid/notifications".into(),
+            lifecycle_url: "https://webhook.invalid/lifecycle".into(),
+            certificate: "MIIBcertificate".into(),
+        }
+    }
+}
+
+/// The id the runner gives its encryption certificate (`encryptionCertificateId`).
+pub const CERTIFICATE_ID: &str = "presence-conformance";
+/// The placeholder for the runner's notification URL, in a case's literal texts.
+pub const WEBHOOK: &str = "webhook";
 
 /// The location setManualLocation and setAutomaticLocation send.
 #[derive(Clone, Debug, PartialEq)]
@@ -171,6 +266,11 @@ impl Request {
             Request::SetAutomaticLocation { .. } => Operation::SetAutomaticLocation,
             Request::ClearLocation { .. } => Operation::ClearLocation,
             Request::ClearAutomaticLocation { .. } => Operation::ClearAutomaticLocation,
+            Request::CreateSubscription(_) => Operation::CreateSubscription,
+            Request::ListSubscriptions => Operation::ListSubscriptions,
+            Request::GetSubscription { .. } => Operation::GetSubscription,
+            Request::UpdateSubscription { .. } => Operation::UpdateSubscription,
+            Request::DeleteSubscription { .. } => Operation::DeleteSubscription,
             Request::Raw(_) => return None,
         })
     }
@@ -187,6 +287,8 @@ impl Request {
 pub struct Substitution<'a> {
     pub ids: &'a BTreeMap<String, String>,
     pub case_start: Timestamp,
+    /// The runner's receiver, for a case that subscribes (`{webhook}` is its URL).
+    pub webhook: Option<&'a Webhook>,
 }
 
 impl Substitution<'_> {
@@ -204,7 +306,14 @@ impl Substitution<'_> {
                     Some(name) => (name, true),
                     None => (inner, false),
                 };
-                self.ids.get(name).map(|id| (close, id, upper))
+                let webhook = self
+                    .webhook
+                    .filter(|_| name == WEBHOOK)
+                    .map(|w| &w.notification_url);
+                self.ids
+                    .get(name)
+                    .or(webhook)
+                    .map(|id| (close, id, upper))
             });
             match known {
                 Some((close, id, upper)) => {
@@ -240,7 +349,7 @@ pub struct Rendered {
 
 /// Why a request cannot be rendered.
 #[derive(Debug, thiserror::Error)]
-#[error("status message expiry out of range: {0}")]
+#[error("a date-time out of range: {0}")]
 pub struct RenderError(String);
 
 impl Request {
@@ -252,7 +361,10 @@ impl Request {
                 _ => unreachable!("only raw requests have no operation"),
             };
         };
-        let user = self.user().map_or(String::new(), |u| format!("{{{u}}}"));
+        let user = self
+            .user()
+            .or(self.subscription())
+            .map_or(String::new(), |u| format!("{{{u}}}"));
         let body = self.body(substitution)?;
         let headers = match body {
             Some(_) => vec![("Content-Type".to_owned(), "application/json".to_owned())],
@@ -280,7 +392,23 @@ impl Request {
             | Request::SetAutomaticLocation { user, .. }
             | Request::ClearLocation { user }
             | Request::ClearAutomaticLocation { user } => Some(user),
-            Request::GetPresencesByUserId { .. } | Request::Raw(_) => None,
+            Request::GetPresencesByUserId { .. }
+            | Request::CreateSubscription(_)
+            | Request::ListSubscriptions
+            | Request::GetSubscription { .. }
+            | Request::UpdateSubscription { .. }
+            | Request::DeleteSubscription { .. }
+            | Request::Raw(_) => None,
+        }
+    }
+
+    /// The subscription the request is about, by the name the case gave it.
+    pub fn subscription(&self) -> Option<&str> {
+        match self {
+            Request::GetSubscription { subscription }
+            | Request::UpdateSubscription { subscription, .. }
+            | Request::DeleteSubscription { subscription } => Some(subscription),
+            _ => None,
         }
     }
 
@@ -292,7 +420,17 @@ impl Request {
             Request::GetPresence { .. }
             | Request::ClearLocation { .. }
             | Request::ClearAutomaticLocation { .. }
+            | Request::ListSubscriptions
+            | Request::GetSubscription { .. }
+            | Request::DeleteSubscription { .. }
             | Request::Raw(_) => return Ok(None),
+            Request::CreateSubscription(subscription) => {
+                return subscription_body(subscription, substitution).map(Some);
+            }
+            Request::UpdateSubscription { expiration, .. } => {
+                let at = date_time(expiration, substitution.case_start)?;
+                put(&mut members, "expirationDateTime", &at);
+            }
             Request::SetManualLocation { location, .. }
             | Request::SetAutomaticLocation { location, .. } => {
                 put(
@@ -305,9 +443,7 @@ impl Request {
             Request::ClearUserPreferredPresence { .. } => {}
             Request::GetPresencesByUserId { ids, generated } => {
                 let mut all: Vec<String> = ids.iter().map(|t| substitution.fill(t)).collect();
-                all.extend(
-                    (0..*generated).map(|i| format!("e0000000-0000-4000-8000-{:012x}", i + 1)),
-                );
+                all.extend((0..*generated).map(generated_user_id));
                 members.insert("ids".into(), json!(all));
             }
             Request::SetPresence {
@@ -353,6 +489,58 @@ fn render_raw(raw: &RawRequest, substitution: &Substitution) -> Rendered {
             .as_deref()
             .map_or_else(Vec::new, |b| substitution.fill(b).into_bytes()),
     }
+}
+
+/// A create subscription's body, in the order of the subscription resource's page.
+fn subscription_body(
+    subscription: &SubscriptionRequest,
+    substitution: &Substitution,
+) -> Result<String, RenderError> {
+    let placeholder = Webhook::placeholder();
+    let webhook = substitution.webhook.unwrap_or(&placeholder);
+    let mut members = Map::new();
+    put(&mut members, "changeType", &subscription.change_type);
+    let url = match &subscription.notification_url {
+        Field::Absent => Field::Given(webhook.notification_url.clone()),
+        other => other.clone(),
+    };
+    put(&mut members, "notificationUrl", &url);
+    if subscription.lifecycle {
+        members.insert(
+            "lifecycleNotificationUrl".into(),
+            json!(webhook.lifecycle_url),
+        );
+    }
+    members.insert(
+        "resource".into(),
+        json!(subscription.resource.render(substitution)),
+    );
+    let expiration = date_time(&subscription.expiration, substitution.case_start)?;
+    put(&mut members, "expirationDateTime", &expiration);
+    put(&mut members, "clientState", &subscription.client_state);
+    if subscription.rich {
+        members.insert("includeResourceData".into(), json!(true));
+        members.insert("encryptionCertificate".into(), json!(webhook.certificate));
+        members.insert("encryptionCertificateId".into(), json!(CERTIFICATE_ID));
+    }
+    Ok(Value::Object(members).to_string())
+}
+
+/// An offset from the case start as Graph's DateTimeOffset (`2026-01-05T10:00:00Z`).
+fn date_time(
+    offset: &Field<SignedDuration>,
+    case_start: Timestamp,
+) -> Result<Field<String>, RenderError> {
+    Ok(match offset {
+        Field::Absent => Field::Absent,
+        Field::Null => Field::Null,
+        Field::Given(offset) => Field::Given(
+            case_start
+                .checked_add(*offset)
+                .map_err(|e| RenderError(e.to_string()))?
+                .to_string(),
+        ),
+    })
 }
 
 /// availability, activity and expirationDuration, in that order (as Graph's examples write them).
@@ -421,6 +609,7 @@ mod tests {
         let substitution = Substitution {
             ids: &ids,
             case_start: Timestamp::UNIX_EPOCH,
+            webhook: None,
         };
         let request = Request::SetPresence {
             user: "alice".into(),
@@ -444,6 +633,7 @@ mod tests {
         let substitution = Substitution {
             ids: &ids,
             case_start: "2026-01-05T09:00:00Z".parse().unwrap(),
+            webhook: None,
         };
         let request = Request::SetStatusMessage {
             user: "alice".into(),

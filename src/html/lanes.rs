@@ -569,6 +569,7 @@ mod tests {
             body: None,
             response: None,
             observed,
+            notifications: None,
             contract: Vec::new(),
         }
     }

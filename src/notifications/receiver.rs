@@ -48,7 +48,7 @@ pub struct Received {
 struct Shared {
     records: Mutex<Vec<Received>>,
     validations: Mutex<Vec<String>>,
-    key: Option<ReceiverKey>,
+    key: Option<Arc<ReceiverKey>>,
 }
 
 /// A running webhook receiver; stops when dropped.
@@ -70,10 +70,21 @@ impl Receiver {
     /// RSA key and certificate to subscribe with.
     pub async fn start(listen: SocketAddr, rich: bool) -> Result<Self, ReceiverError> {
         let key = if rich {
-            Some(ReceiverKey::generate().map_err(ReceiverError::Key)?)
+            Some(Arc::new(
+                ReceiverKey::generate().map_err(ReceiverError::Key)?,
+            ))
         } else {
             None
         };
+        Self::start_with_key(listen, key).await
+    }
+
+    /// Starts a receiver that decrypts with `key` (one key can serve many receivers: making an
+    /// RSA key takes a while).
+    pub async fn start_with_key(
+        listen: SocketAddr,
+        key: Option<Arc<ReceiverKey>>,
+    ) -> Result<Self, ReceiverError> {
         let shared = Arc::new(Shared {
             records: Mutex::default(),
             validations: Mutex::default(),
@@ -113,7 +124,7 @@ impl Receiver {
         self.shared
             .key
             .as_ref()
-            .map(ReceiverKey::certificate_base64)
+            .map(|key| key.certificate_base64())
     }
 
     /// Everything received so far, in arrival order.

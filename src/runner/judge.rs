@@ -66,6 +66,8 @@ pub enum FaultKind {
     },
     /// The read an observation makes did not answer 200.
     PresenceRead { observed: u16 },
+    /// What the runner's webhook receiver got (or did not get).
+    Notification { expected: String, observed: String },
     /// A contract clause the exchange breaks. `on_purpose_hint`: a request violation the step
     /// did not mark as intended.
     Contract {
@@ -109,6 +111,9 @@ impl fmt::Display for FaultKind {
             FaultKind::PresenceRead { observed } => {
                 write!(f, "GET presence answered {observed}")
             }
+            FaultKind::Notification { expected, observed } => {
+                write!(f, "notification: expected {expected}, observed {observed}")
+            }
             FaultKind::Contract {
                 violation,
                 on_purpose_hint,
@@ -138,6 +143,7 @@ impl FaultKind {
             FaultKind::Body { .. } => "body",
             FaultKind::Presence { .. } => "presence",
             FaultKind::PresenceRead { .. } => "presence-read",
+            FaultKind::Notification { .. } => "notification",
             FaultKind::Contract { .. } => "contract",
         }
     }

@@ -2,16 +2,19 @@
 //! checker, every expectation judged, the observed timeline recorded.
 
 pub mod judge;
+mod notifications;
 pub mod timeline;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use crate::case::request::Substitution;
-use crate::case::{Action, Case, Exchange, Observation, Request, RuleRef, Step, TokenKind};
+use crate::case::{
+    Action, Case, Exchange, NotificationCheck, Observation, Request, RuleRef, Step, TokenKind,
+};
 use crate::catalogue::Level;
 use crate::contract::{Clause, ContractCheck, ExchangeRecord, Violation};
 use crate::model::iso;
@@ -185,15 +188,47 @@ pub async fn run_case(
         Err(e @ TargetError::Throttled { .. }) => run.throttled = Some(e.to_string()),
         Err(e) => run.aborted = Some(e.to_string()),
         Ok(mut session) => {
+            let webhooks = match notifications::Webhooks::start(case, target.webhook_setup()).await
+            {
+                Ok(webhooks) => webhooks,
+                Err(e) => {
+                    run.aborted = Some(e.to_string());
+                    run.wall = started.elapsed();
+                    session.close().await;
+                    return run;
+                }
+            };
+            let mut redactor = Redactor::new(session.http.actor_ids());
+            if let Some(w) = &webhooks {
+                redactor.learn(&w.webhook().notification_url, "webhook");
+                redactor.learn(&w.webhook().lifecycle_url, "webhook-lifecycle");
+            }
             let mut replay = Replay {
-                redactor: Redactor::new(session.http.actor_ids()),
+                redactor,
+                names: session.http.actor_ids().clone(),
                 session: &mut session.http,
                 contract,
                 profile: target.profile(),
                 sequences: HashMap::new(),
+                webhooks,
+                created: notifications::Created::default(),
             };
+            replay.replay(case, &mut run).await;
+            replay.delete_created().await;
+            run.traffic = session.http.traffic();
+            session.close().await;
+        }
+    }
+    run.wall = started.elapsed();
+    run
+}
+
+impl Replay<'_> {
+    /// Every step in order, until one cannot be driven.
+    async fn replay(&mut self, case: &Case, run: &mut CaseRun) {
+        {
             for step in &case.steps {
-                match replay.step(step, &mut run).await {
+                match self.step(step, run).await {
                     Ok(()) => {}
                     Err(e @ TargetError::Throttled { .. }) => {
                         run.throttled = Some(format!("{e} (line {})", step.line));
@@ -209,12 +244,19 @@ pub async fn run_case(
                     }
                 }
             }
-            run.traffic = session.http.traffic();
-            session.close().await;
         }
     }
-    run.wall = started.elapsed();
-    run
+
+    /// Deletes what the case subscribed and did not delete (best effort: a target that
+    /// refuses keeps it until it expires).
+    async fn delete_created(&mut self) {
+        for (name, _, step) in std::mem::take(&mut self.created.held) {
+            let delete = Request::DeleteSubscription { subscription: name };
+            if let Ok(request) = self.build(&step, &delete, Via::Users).await {
+                let _ = self.session.send(request).await;
+            }
+        }
+    }
 }
 
 /// Reads again until a deadline: pauses that double from 50 ms, none past the deadline, and
@@ -306,6 +348,11 @@ struct Replay<'a> {
     profile: Profile,
     /// Each user's sequenceNumber at their last observation.
     sequences: HashMap<String, String>,
+    /// What `{name}` stands for: the actors' ids, then the subscriptions' ids as they are made.
+    names: BTreeMap<String, String>,
+    /// The case's webhook receiver, if it subscribes.
+    webhooks: Option<notifications::Webhooks>,
+    created: notifications::Created,
 }
 
 impl Replay<'_> {
@@ -314,7 +361,67 @@ impl Replay<'_> {
         match &step.action {
             Action::Send(exchange) => self.exchange(step, exchange, run).await,
             Action::Observe(observation) => self.observe(step, observation, run).await,
+            Action::Notification(check) => self.notification(step, check, run).await,
         }
+    }
+
+    /// A `notified` or `noNotification` step: what the receiver got since the last such step,
+    /// once the notifications due now were attempted (a real clock: within the window).
+    async fn notification(
+        &mut self,
+        step: &Step,
+        check: &NotificationCheck,
+        run: &mut CaseRun,
+    ) -> Result<(), TargetError> {
+        let Some(webhooks) = &self.webhooks else {
+            return Err(TargetError::Start(
+                "a notification step in a case that never subscribes".into(),
+            ));
+        };
+        let mut poll = Poll::new(self.session.read_window(check.within));
+        let (got, faults) = loop {
+            self.session.settle_notifications().await?;
+            let got = webhooks.pending(check, &self.names);
+            let faults = faults_of(notifications::judge(check, &got), step);
+            // An absence is judged once the window is over; an arrival as soon as it holds.
+            let wait = if check.arrives { !faults.is_empty() } else { true };
+            if !wait || !poll.again().await {
+                break (got, faults);
+            }
+        };
+        if let Some(webhooks) = &mut self.webhooks {
+            webhooks.take(&got);
+        }
+        let shown = got
+            .iter()
+            .map(|r| {
+                let mut value = notifications::shown(r);
+                redact_ids(&self.redactor, &mut value);
+                value
+            })
+            .collect();
+        run.timeline.entries.push(Entry {
+            at: step.at,
+            line: step.line,
+            by: Self::by(step),
+            request: None,
+            body: None,
+            status: None,
+            response: None,
+            observed: None,
+            notifications: Some(shown),
+            contract: Vec::new(),
+        });
+        if !faults.is_empty() {
+            let what = if check.arrives { "notified" } else { "noNotification" };
+            run.failures.push(Failure {
+                line: step.line,
+                at: step.at,
+                step: what.to_owned(),
+                faults,
+            });
+        }
+        Ok(())
     }
 
     fn by(step: &Step) -> Acting {
@@ -364,6 +471,15 @@ impl Replay<'_> {
             self.session.let_pass(poll.take_advance()).await?;
             self.session.count_reread();
         };
+        if let Some((name, id)) = self.created.after(
+            step,
+            &exchange.request,
+            response.status,
+            &response.body,
+        ) {
+            self.redactor.learn(&id, &name);
+            self.names.insert(name, id);
+        }
         let contract = self.check_contract(
             &request,
             &response,
@@ -392,6 +508,7 @@ impl Replay<'_> {
             status: Some(response.status),
             response: self.redactor.body(&response.body),
             observed: None,
+            notifications: None,
             contract,
         });
         if !faults.is_empty() {
@@ -510,6 +627,7 @@ impl Replay<'_> {
                 status: None,
                 response: None,
                 observed: Some(observed),
+                notifications: None,
                 contract,
             });
             if !faults.is_empty() {
@@ -560,8 +678,9 @@ impl Replay<'_> {
         via: Via,
     ) -> Result<HttpRequest, TargetError> {
         let substitution = Substitution {
-            ids: self.session.actor_ids(),
+            ids: &self.names,
             case_start: self.session.case_start(),
+            webhook: self.webhooks.as_ref().map(notifications::Webhooks::webhook),
         };
         let rendered = request
             .render(via, &substitution)

@@ -69,6 +69,9 @@ pub struct Entry {
     pub response: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<Value>,
+    /// The change notifications a `notified` or `noNotification` step took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Vec<Value>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contract: Vec<String>,
 }
@@ -225,6 +228,18 @@ impl Redactor {
         }
     }
 
+    /// Learns one more id and the name it is shown as (a subscription's id, the webhook's URL).
+    pub fn learn(&mut self, id: &str, name: &str) {
+        if id.is_empty() {
+            return;
+        }
+        self.ids
+            .push(RedactedId::new(id.to_owned(), format!("{{{name}}}")));
+        self.ids
+            .sort_by_key(|r| std::cmp::Reverse(r.id.len()));
+        self.shortest = self.ids.iter().map(|r| r.id.len()).min().unwrap_or(0);
+    }
+
     /// Ids in a text (a path, a header) replaced by actor names.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();
@@ -274,6 +289,7 @@ impl Redactor {
                 *s = match key {
                     Some("request-id" | "client-request-id" | "date") => "[redacted]".to_owned(),
                     Some("access_token") => "[token]".to_owned(),
+                    Some("encryptionCertificate") => "[certificate]".to_owned(),
                     Some("sequenceNumber") => self.sequence(s),
                     Some("@odata.context" | "@odata.nextLink") => {
                         BASE_URL.replace(&self.text(s), "{base}").into_owned()

@@ -540,7 +540,8 @@ mod tests {
                 status: None,
                 response: None,
                 observed: Some(serde_json::json!({ "presence": presence })),
-                contract: Vec::new(),
+                notifications: None,
+            contract: Vec::new(),
             }],
             ..Timeline::default()
         };

@@ -498,6 +498,17 @@ impl HttpSession {
         Ok(())
     }
 
+    /// On a virtual clock, waits until every change notification due now was attempted (an
+    /// advance by nothing); a real clock delivers them as they fall due.
+    pub(crate) async fn settle_notifications(&mut self) -> Result<(), TargetError> {
+        if self.settings.clock == ClockMode::Virtual {
+            let body = serde_json::json!({ "by": "PT0S" }).to_string();
+            self.control("POST", "/_conformance/clock/advance", Some(body))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Counts a read sent again until it shows what the case expects.
     pub(crate) fn count_reread(&mut self) {
         self.traffic.rereads += 1;

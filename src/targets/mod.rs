@@ -115,6 +115,16 @@ pub struct RealClockPool {
     pub time_scale: f64,
 }
 
+/// Where the runner's webhook receiver listens for a target that reaches it through a public
+/// URL (a tunnel to a real tenant): one case at a time holds it.
+#[derive(Clone, Debug)]
+pub struct WebhookSetup {
+    pub listen: std::net::SocketAddr,
+    /// What the target is told: `{public_url}/notifications` and `/lifecycle`.
+    pub public_url: String,
+    pub exclusive: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
 /// An implementation under test.
 #[async_trait]
 pub trait Target: Send + Sync {
@@ -142,6 +152,11 @@ pub trait Target: Send + Sync {
     /// On a real clock, the users cases borrow from the target's pool and how fast its clock
     /// runs: a run then schedules its cases by the users they need, not by the CPU.
     fn real_clock_pool(&self) -> Option<RealClockPool> {
+        None
+    }
+    /// Where cases that subscribe to change notifications receive them, when not on an
+    /// ephemeral 127.0.0.1 port the target can reach directly.
+    fn webhook_setup(&self) -> Option<&WebhookSetup> {
         None
     }
     /// Asks the target, once before a run, whether it answers and runs the clock its profile

@@ -272,6 +272,7 @@ impl RemoteTarget {
                 let substitution = Substitution {
                     ids: &ids,
                     case_start: start,
+                    webhook: None,
                 };
                 for request in cleanup_requests(name == "writer0") {
                     let rendered = request
