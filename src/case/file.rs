@@ -552,11 +552,19 @@ pub(crate) trait StepCheck {
     /// Where the step starts in its file.
     fn location(&self) -> Location;
     /// An ISO 8601 duration the step writes at `at` (`what` names the key).
-    fn duration(&self, text: &str, at: &Location, what: &str)
-    -> Result<jiff::SignedDuration, CaseError>;
+    fn duration(
+        &self,
+        text: &str,
+        at: &Location,
+        what: &str,
+    ) -> Result<jiff::SignedDuration, CaseError>;
     /// A subscription the case created earlier, by name (default `subscription`), or the name a
     /// createSubscription step gives a new one.
-    fn subscription(&self, name: &Option<Located<String>>, creates: bool) -> Result<String, CaseError>;
+    fn subscription(
+        &self,
+        name: &Option<Located<String>>,
+        creates: bool,
+    ) -> Result<String, CaseError>;
 }
 
 /// A step key that sends a Graph operation: its parameters, checked into the request to send.

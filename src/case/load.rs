@@ -367,10 +367,9 @@ impl Checker<'_> {
             }
             StepKind::Send(operation) => {
                 if step.within.is_some() {
-                    return Err(self.error(
-                        &loc,
-                        "`within` belongs to `observe` and `notified` steps",
-                    ));
+                    return Err(
+                        self.error(&loc, "`within` belongs to `observe` and `notified` steps")
+                    );
                 }
                 let via = self.via(&step, &delegate, &loc)?;
                 self.expiration(&step, &loc)?;

@@ -151,7 +151,10 @@ pub enum SubscribedResource {
     /// The presence of these users (`{actor}` placeholders), then `generated` unknown ids: one
     /// id is `/communications/presences/{id}`, more `/communications/presences?$filter=id in
     /// (...)`.
-    Presences { users: Vec<String>, generated: usize },
+    Presences {
+        users: Vec<String>,
+        generated: usize,
+    },
     /// A resource written out (one that is not presence, for refusals).
     Literal(String),
 }
@@ -310,10 +313,7 @@ impl Substitution<'_> {
                     .webhook
                     .filter(|_| name == WEBHOOK)
                     .map(|w| &w.notification_url);
-                self.ids
-                    .get(name)
-                    .or(webhook)
-                    .map(|id| (close, id, upper))
+                self.ids.get(name).or(webhook).map(|id| (close, id, upper))
             });
             match known {
                 Some((close, id, upper)) => {

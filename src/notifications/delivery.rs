@@ -87,7 +87,10 @@ struct Lane {
 /// The outbox and its workers.
 #[derive(Debug)]
 pub struct Deliverer {
-    client: reqwest::Client,
+    /// Made on the first attempt: building one reads the platform's TLS roots, which a server
+    /// that never notifies (most of the suite's cases) should not pay for.
+    client: std::sync::OnceLock<reqwest::Client>,
+    timeout: Duration,
     outbox: Mutex<Outbox>,
     lanes: Mutex<HashMap<reqwest::Url, Lane>>,
     permits: Arc<Semaphore>,
@@ -106,14 +109,9 @@ impl Deliverer {
 
     /// A deliverer whose attempts time out after `timeout` (tests shorten it).
     pub fn with_timeout(timeout: Duration) -> Arc<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .no_proxy()
-            .build()
-            .unwrap_or_default();
         Arc::new(Deliverer {
-            client,
+            client: std::sync::OnceLock::new(),
+            timeout,
             outbox: Mutex::new(Outbox::default()),
             lanes: Mutex::default(),
             permits: Arc::new(Semaphore::new(CONCURRENT_ATTEMPTS)),
@@ -127,6 +125,19 @@ impl Deliverer {
     }
 
     /// Queues a notification, due at once. Never waits: when the outbox is full it is dropped.
+    /// The one HTTP client of a server's notifications: deliveries and validation requests
+    /// (each request states its own timeout when it needs another).
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.timeout)
+                .no_proxy()
+                .build()
+                .unwrap_or_default()
+        })
+    }
+
     pub fn enqueue(&self, outgoing: Outgoing) -> bool {
         let mut outbox = self.lock();
         if outbox.queue.len() >= OUTBOX_CAPACITY {
@@ -229,7 +240,7 @@ impl Deliverer {
         let outgoing = Arc::clone(&queued.outgoing);
         let ok = match Arc::clone(&self.permits).acquire_owned().await {
             Ok(_permit) => self
-                .client
+                .client()
                 .post(outgoing.url.clone())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(outgoing.body.clone())

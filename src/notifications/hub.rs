@@ -59,7 +59,6 @@ pub struct Notifier {
     /// Whether any user is watched: a write to an unwatched user costs one load, no lock.
     any_watched: AtomicBool,
     deliverer: Arc<Deliverer>,
-    client: reqwest::Client,
     issuer: OnceLock<Option<TokenIssuer>>,
     tenant: String,
     validation_timeout: Duration,
@@ -80,10 +79,6 @@ impl Notifier {
                 reauthorize_at: HashMap::new(),
             }),
             deliverer: Deliverer::new(),
-            client: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .unwrap_or_default(),
             issuer: OnceLock::new(),
             tenant: tenant.to_owned(),
             validation_timeout: VALIDATION_TIMEOUT,
@@ -131,7 +126,7 @@ impl Notifier {
                     .map(|u| ("lifecycleNotificationUrl", u)),
             ];
             for (field, url) in urls.into_iter().flatten() {
-                validate_endpoint(&self.client, url, self.validation_timeout)
+                validate_endpoint(self.deliverer.client(), url, self.validation_timeout)
                     .await
                     .map_err(|e| SubscriptionError::Validation {
                         field,

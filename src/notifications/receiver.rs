@@ -121,10 +121,7 @@ impl Receiver {
 
     /// The certificate to subscribe with (a rich receiver only).
     pub fn certificate_base64(&self) -> Option<String> {
-        self.shared
-            .key
-            .as_ref()
-            .map(|key| key.certificate_base64())
+        self.shared.key.as_ref().map(|key| key.certificate_base64())
     }
 
     /// Everything received so far, in arrival order.

@@ -384,7 +384,11 @@ impl Replay<'_> {
             let got = webhooks.pending(check, &self.names);
             let faults = faults_of(notifications::judge(check, &got), step);
             // An absence is judged once the window is over; an arrival as soon as it holds.
-            let wait = if check.arrives { !faults.is_empty() } else { true };
+            let wait = if check.arrives {
+                !faults.is_empty()
+            } else {
+                true
+            };
             if !wait || !poll.again().await {
                 break (got, faults);
             }
@@ -413,7 +417,11 @@ impl Replay<'_> {
             contract: Vec::new(),
         });
         if !faults.is_empty() {
-            let what = if check.arrives { "notified" } else { "noNotification" };
+            let what = if check.arrives {
+                "notified"
+            } else {
+                "noNotification"
+            };
             run.failures.push(Failure {
                 line: step.line,
                 at: step.at,
@@ -471,12 +479,10 @@ impl Replay<'_> {
             self.session.let_pass(poll.take_advance()).await?;
             self.session.count_reread();
         };
-        if let Some((name, id)) = self.created.after(
-            step,
-            &exchange.request,
-            response.status,
-            &response.body,
-        ) {
+        if let Some((name, id)) =
+            self.created
+                .after(step, &exchange.request, response.status, &response.body)
+        {
             self.redactor.learn(&id, &name);
             self.names.insert(name, id);
         }

@@ -151,7 +151,11 @@ pub(crate) fn judge(check: &NotificationCheck, got: &[Received]) -> Vec<FaultKin
         ("availability", &check.availability, &last.availability),
         ("activity", &check.activity, &last.activity),
         ("clientState", &check.client_state, &last.client_state),
-        ("lifecycleEvent", &check.lifecycle_event, &last.lifecycle_event),
+        (
+            "lifecycleEvent",
+            &check.lifecycle_event,
+            &last.lifecycle_event,
+        ),
     ];
     for (name, expected, observed) in fields {
         if let Some(want) = expected
@@ -226,7 +230,13 @@ pub(crate) struct Created {
 
 impl Created {
     /// Learns the id a create answered with; forgets one the case deleted.
-    pub(crate) fn after(&mut self, step: &crate::case::Step, request: &Request, status: u16, body: &[u8]) -> Option<(String, String)> {
+    pub(crate) fn after(
+        &mut self,
+        step: &crate::case::Step,
+        request: &Request,
+        status: u16,
+        body: &[u8],
+    ) -> Option<(String, String)> {
         match request {
             Request::CreateSubscription(s) if (200..300).contains(&status) => {
                 let id = serde_json::from_slice::<Value>(body)

@@ -235,8 +235,7 @@ impl Redactor {
         }
         self.ids
             .push(RedactedId::new(id.to_owned(), format!("{{{name}}}")));
-        self.ids
-            .sort_by_key(|r| std::cmp::Reverse(r.id.len()));
+        self.ids.sort_by_key(|r| std::cmp::Reverse(r.id.len()));
         self.shortest = self.ids.iter().map(|r| r.id.len()).min().unwrap_or(0);
     }
 

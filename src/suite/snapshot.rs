@@ -541,7 +541,7 @@ mod tests {
                 response: None,
                 observed: Some(serde_json::json!({ "presence": presence })),
                 notifications: None,
-            contract: Vec::new(),
+                contract: Vec::new(),
             }],
             ..Timeline::default()
         };
