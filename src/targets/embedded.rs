@@ -2,6 +2,7 @@
 //! parallel with clocks of their own. Its router is called in-process (no socket): every request
 //! still goes through the session's HTTP exchange, the router's middleware and its handlers.
 
+use crate::notifications::Faults;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,8 @@ pub struct EmbeddedTarget {
     name: String,
     semantics: Semantics,
     variation: Option<Variation>,
+    /// Deliberately wrong change notifications (tests only).
+    faults: Faults,
 }
 
 impl std::fmt::Debug for EmbeddedTarget {
@@ -61,6 +64,16 @@ impl EmbeddedTarget {
             name: name.to_owned(),
             semantics: Semantics::GRAPH,
             variation: None,
+            faults: Faults::default(),
+        }
+    }
+
+    /// A reference server whose change notifications are wrong in the ways `faults` says: for
+    /// proving that the notification cases catch each one.
+    pub fn with_notification_faults(profile: Profile, name: &str, faults: Faults) -> Self {
+        EmbeddedTarget {
+            faults,
+            ..EmbeddedTarget::named(profile, name)
         }
     }
 
@@ -80,6 +93,7 @@ impl EmbeddedTarget {
             name: name.to_owned(),
             semantics,
             variation: None,
+            faults: Faults::default(),
         }
     }
 
@@ -88,12 +102,7 @@ impl EmbeddedTarget {
             Profile::V1_0 => "reference".to_owned(),
             other => format!("reference-{other}"),
         };
-        EmbeddedTarget {
-            profile,
-            name,
-            semantics: Semantics::GRAPH,
-            variation: None,
-        }
+        EmbeddedTarget::named(profile, &name)
     }
 }
 
@@ -164,7 +173,9 @@ impl Target for EmbeddedTarget {
     }
 
     fn judged_strictly(&self) -> bool {
-        self.semantics == Semantics::GRAPH && self.variation.is_none()
+        self.semantics == Semantics::GRAPH
+            && self.variation.is_none()
+            && self.faults == Faults::default()
     }
 
     fn profile(&self) -> Profile {
@@ -177,8 +188,12 @@ impl Target for EmbeddedTarget {
             change(&mut config);
         }
         let tenant = config.tenant_id.clone();
-        let state =
-            AppState::with_semantics(config, PresenceClock::virtual_at_epoch(), self.semantics);
+        let clock = PresenceClock::virtual_at_epoch();
+        let state = if self.faults == Faults::default() {
+            AppState::with_semantics(config, clock, self.semantics)
+        } else {
+            AppState::with_notification_faults(config, clock, self.faults)
+        };
         let router = crate::server::app(state);
         let router = match self.variation.as_ref().and_then(|v| v.routes.as_ref()) {
             None => router,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use jiff::SignedDuration;
 use presence_conformance::model::{Availability, Profile, Semantics};
+use presence_conformance::notifications::Faults;
 use presence_conformance::suite::{Judging, SuiteTarget, Verdict, load_cases, run_trial};
 use presence_conformance::targets::EmbeddedTarget;
 
@@ -81,5 +82,100 @@ fn busy_outranking_do_not_disturb_is_caught() {
     assert!(
         !failing_cases(swapped).is_empty(),
         "no case pins DoNotDisturb over Busy"
+    );
+}
+
+/// The notification cases that fail on a reference server whose notifications are wrong in the
+/// ways `faults` says.
+fn failing_notification_cases(faults: Faults) -> Vec<String> {
+    let cases = load_cases(&Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")).unwrap();
+    let target = SuiteTarget::new(Arc::new(EmbeddedTarget::with_notification_faults(
+        Profile::V1_0,
+        "wrong",
+        faults,
+    )));
+    cases
+        .iter()
+        .filter(|case| case.name.starts_with("notifications::"))
+        .filter(|case| {
+            matches!(
+                run_trial(case, &target, None, Judging::Default).verdict,
+                Verdict::Failed(_)
+            )
+        })
+        .map(|case| case.name.clone())
+        .collect()
+}
+
+#[test]
+fn right_notifications_fail_nothing() {
+    assert_eq!(
+        failing_notification_cases(Faults::default()),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_missing_fade_notification_is_caught() {
+    let failing = failing_notification_cases(Faults {
+        no_fade: true,
+        ..Faults::default()
+    });
+    assert!(
+        failing.contains(&"notifications::the_fade_is_notified".to_owned()),
+        "{failing:?}"
+    );
+}
+
+#[test]
+fn notifications_after_expiry_are_caught() {
+    let failing = failing_notification_cases(Faults {
+        after_expiry: true,
+        ..Faults::default()
+    });
+    assert!(
+        failing.contains(&"notifications::an_expired_subscription_sends_nothing".to_owned()),
+        "{failing:?}"
+    );
+}
+
+#[test]
+fn a_client_state_not_echoed_is_caught() {
+    let failing = failing_notification_cases(Faults {
+        no_client_state: true,
+        ..Faults::default()
+    });
+    assert!(
+        failing.contains(&"notifications::the_client_state_is_echoed".to_owned()),
+        "{failing:?}"
+    );
+}
+
+#[test]
+fn a_server_that_does_not_validate_is_caught() {
+    let failing = failing_notification_cases(Faults {
+        no_validation: true,
+        ..Faults::default()
+    });
+    assert!(
+        failing
+            .contains(&"notifications::a_notification_url_that_fails_validation_is_400".to_owned()),
+        "{failing:?}"
+    );
+}
+
+#[test]
+fn sixty_one_minutes_accepted_is_caught() {
+    let failing = failing_notification_cases(Faults {
+        long_expiry: true,
+        ..Faults::default()
+    });
+    assert!(
+        failing.contains(&"notifications::a_subscription_past_an_hour_is_refused".to_owned()),
+        "{failing:?}"
+    );
+    assert!(
+        failing.contains(&"notifications::a_renewal_past_an_hour_is_refused".to_owned()),
+        "{failing:?}"
     );
 }
