@@ -52,6 +52,11 @@ struct TargetConfigFile {
     apps: Vec<AppFile>,
     #[serde(default)]
     users: Vec<UserFile>,
+    /// A public URL (a tunnel) the target reaches the runner's webhook receiver by, for cases
+    /// that subscribe to change notifications; it must forward to `notification_listen`.
+    notification_url: Option<String>,
+    /// The local address the receiver listens on behind `notification_url`.
+    notification_listen: Option<String>,
 }
 
 fn default_spec_profile() -> String {
@@ -204,6 +209,11 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
         None => Duration::ZERO,
         Some(text) => parse_propagation(text).map_err(invalid)?,
     };
+    let webhook = webhook_setup(
+        file.notification_url.as_deref(),
+        file.notification_listen.as_deref(),
+    )
+    .map_err(invalid)?;
     let concurrency = if clock == ClockMode::Virtual {
         1
     } else {
@@ -228,10 +238,43 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
             auth: remote_auth(file.auth),
             name: file.name,
             slots: Arc::new(Semaphore::new(concurrency)),
+            webhook,
         }),
         known_failures,
         snapshots,
     })
+}
+
+/// `notification_url` with `notification_listen`: both or neither; the URL http(s), the address
+/// an IP and a port.
+fn webhook_setup(
+    url: Option<&str>,
+    listen: Option<&str>,
+) -> Result<Option<super::WebhookSetup>, String> {
+    let (url, listen) = match (url, listen) {
+        (None, None) => return Ok(None),
+        (Some(url), Some(listen)) => (url, listen),
+        _ => {
+            return Err(
+                "`notification_url` and `notification_listen` go together: the public URL and \
+                 the local address it forwards to"
+                    .into(),
+            );
+        }
+    };
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| format!("notification_url {url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("notification_url {url:?} must be http or https"));
+    }
+    let listen = listen.parse().map_err(|e| {
+        format!("notification_listen {listen:?} must be an address such as 127.0.0.1:8123: {e}")
+    })?;
+    Ok(Some(super::WebhookSetup {
+        listen,
+        public_url: url.to_owned(),
+        exclusive: Arc::new(Semaphore::new(1)),
+    }))
 }
 
 /// `propagation = "PT5S"`: a non-negative ISO 8601 duration of presence time.

@@ -116,6 +116,8 @@ pub(crate) struct RemoteTarget {
     pub(crate) apps: Vec<Registration>,
     pub(crate) pool: Arc<UserPool>,
     pub(crate) slots: Arc<Semaphore>,
+    /// Where cases that subscribe receive notifications, behind a public URL.
+    pub(crate) webhook: Option<super::WebhookSetup>,
 }
 
 pub(crate) fn default_scopes() -> Vec<String> {
@@ -366,6 +368,10 @@ impl Target for RemoteTarget {
 
     fn unsupported(&self, case: &Case) -> Option<String> {
         self.cannot_run(case)
+    }
+
+    fn webhook_setup(&self) -> Option<&super::WebhookSetup> {
+        self.webhook.as_ref()
     }
 
     fn real_clock_pool(&self) -> Option<RealClockPool> {

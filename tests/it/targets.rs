@@ -384,3 +384,56 @@ fn without_auth_every_case_that_needs_credentials_is_not_applicable_and_none_fai
     assert!(not_applicable >= 15, "only {not_applicable} not applicable");
     eprintln!("without auth: {not_applicable} cases not applicable (credentials), none failed");
 }
+
+/// `notification_url` with `notification_listen`: the target is told the public URL (here the
+/// listen address itself, as a tunnel would forward it), the receiver listens behind it, and the
+/// notification cases pass one at a time on it as on the embedded server.
+#[test]
+fn notification_cases_pass_through_a_public_notification_url() {
+    let server = ServeProcess::start(&[
+        "--clock",
+        "virtual",
+        "--config",
+        "targets/local.server.toml",
+    ]);
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = scratch("webhook");
+    let profile = local_profile(&dir, &server.addr, &[]);
+    let mut text = std::fs::read_to_string(&profile).unwrap();
+    text = format!(
+        "notification_url = \"http://{listen}/\"\nnotification_listen = \"{listen}\"\n{text}"
+    );
+    std::fs::write(&profile, text).unwrap();
+    let remote = SuiteTarget::new(load_target(&profile).unwrap().target);
+    let notification_cases: Vec<SuiteCase> = cases()
+        .into_iter()
+        .filter(|c| c.name.starts_with("notifications::"))
+        .collect();
+    assert!(notification_cases.len() >= 15);
+    for (name, verdict, _, _) in run_all(&remote, &notification_cases) {
+        assert!(
+            matches!(verdict, Verdict::Passed),
+            "{name}: {verdict:?} through notification_url"
+        );
+    }
+}
+
+#[test]
+fn notification_url_without_its_listen_address_is_one_clear_error() {
+    let dir = scratch("webhook-half");
+    let profile = local_profile(&dir, "127.0.0.1:9", &[]);
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(
+        &profile,
+        format!("notification_url = \"https://tunnel.example\"\n{text}"),
+    )
+    .unwrap();
+    let Err(error) = load_target(&profile) else {
+        panic!("a notification_url without notification_listen was taken");
+    };
+    let error = error.to_string();
+    assert!(error.contains("notification_listen"), "{error}");
+}
