@@ -573,6 +573,42 @@ pub(crate) trait OperationFile {
 }
 
 impl StepFile {
+    /// A step at `at` that does nothing yet (explore fills in one key).
+    pub(crate) fn blank(at: Located<String>) -> StepFile {
+        StepFile {
+            at,
+            rule: None,
+            actor: None,
+            delegate: None,
+            token: None,
+            via: None,
+            note: None,
+            set_presence: None,
+            clear_presence: None,
+            set_user_preferred_presence: None,
+            clear_user_preferred_presence: None,
+            set_status_message: None,
+            get_presence: None,
+            get_presences_by_user_id: None,
+            set_manual_location: None,
+            set_automatic_location: None,
+            clear_location: None,
+            clear_automatic_location: None,
+            create_subscription: None,
+            list_subscriptions: None,
+            get_subscription: None,
+            update_subscription: None,
+            delete_subscription: None,
+            request: None,
+            observe: None,
+            notified: None,
+            no_notification: None,
+            expect: None,
+            within: None,
+            contract: None,
+        }
+    }
+
     /// The Graph operations this step's keys name, in the table's order (a valid step names at
     /// most one).
     pub(crate) fn operations(&self) -> Vec<(Operation, &dyn OperationFile)> {

@@ -366,38 +366,7 @@ fn observation(user: &str, view: &PresenceView) -> ObserveFile {
 
 /// A step at `at` that does nothing yet.
 fn blank_step(at: &SignedDuration) -> StepFile {
-    StepFile {
-        at: here(iso(*at)),
-        rule: None,
-        actor: None,
-        delegate: None,
-        token: None,
-        via: None,
-        note: None,
-        set_presence: None,
-        clear_presence: None,
-        set_user_preferred_presence: None,
-        clear_user_preferred_presence: None,
-        set_status_message: None,
-        get_presence: None,
-        get_presences_by_user_id: None,
-        set_manual_location: None,
-        set_automatic_location: None,
-        clear_location: None,
-        clear_automatic_location: None,
-        create_subscription: None,
-        list_subscriptions: None,
-        get_subscription: None,
-        update_subscription: None,
-        delete_subscription: None,
-        request: None,
-        observe: None,
-        notified: None,
-        no_notification: None,
-        expect: None,
-        within: None,
-        contract: None,
-    }
+    StepFile::blank(here(iso(*at)))
 }
 
 fn status_of(e: CommandError) -> u16 {

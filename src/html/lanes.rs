@@ -161,6 +161,8 @@ pub(crate) fn lanes(
         end = end.max(at);
         if let Some(observed) = &entry.observed {
             builder.observation(entry, at, observed);
+        } else if let Some(notifications) = &entry.notifications {
+            builder.notifications(entry, at, notifications);
         } else if let Some(request) = &entry.request {
             builder.request(entry, at, request);
         }
@@ -245,6 +247,58 @@ impl Builder<'_> {
             failed,
         });
         lane.marks.push(mark);
+    }
+
+    /// The change notifications a notification step took, on the lane of the other requests
+    /// (the user, the subscription and the rest in the title), with a failed step's faults.
+    fn notifications(&mut self, entry: &Entry, at: SignedDuration, notifications: &[Value]) {
+        let faults = self.faults.get(&entry.line).cloned().unwrap_or_default();
+        let mut title = format!(
+            "{} line {}: {} notification(s)",
+            crate::model::iso(at),
+            entry.line,
+            notifications.len()
+        );
+        for fault in &faults {
+            title.push_str(&format!("\nfault: {fault}"));
+        }
+        if notifications.is_empty() {
+            let label = if faults.is_empty() {
+                "✉ none"
+            } else {
+                "✗ ✉ none"
+            };
+            self.other.requests.push(Request {
+                at,
+                status: None,
+                label: label.to_owned(),
+                title,
+            });
+            return;
+        }
+        for n in notifications {
+            let text = |k: &str| n.get(k).and_then(Value::as_str).map(str::to_owned);
+            let label = match (
+                text("availability"),
+                text("activity"),
+                text("lifecycleEvent"),
+            ) {
+                (_, _, Some(event)) => format!("✉ {event}"),
+                (Some(a), Some(b), _) => format!("✉ {a}/{b}"),
+                _ => "✉ notified".to_owned(),
+            };
+            let request = Request {
+                at,
+                status: None,
+                label: if faults.is_empty() {
+                    label
+                } else {
+                    format!("✗ {label}")
+                },
+                title: format!("{title}\n{}", compact(n)),
+            };
+            self.other.requests.push(request);
+        }
     }
 
     fn request(&mut self, entry: &Entry, at: SignedDuration, request: &SentRequest) {
