@@ -193,15 +193,7 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
         .clone()
         .ok_or_else(|| invalid("needs `base_url` (or `embedded = true`)".into()))?;
     let base_url = super::preflight::check_base_url(&base_url, profile).map_err(invalid)?;
-    let clock = match file.clock.as_str() {
-        "virtual" => ClockMode::Virtual,
-        "real" => ClockMode::Real,
-        other => {
-            return Err(invalid(format!(
-                "clock must be `virtual` or `real`, not `{other}`"
-            )));
-        }
-    };
+    let clock = clock_mode(&file.clock).map_err(invalid)?;
     if !(file.time_scale.is_finite() && file.time_scale > 0.0) {
         return Err(invalid("time_scale must be a positive number".into()));
     }
@@ -243,6 +235,15 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
         known_failures,
         snapshots,
     })
+}
+
+/// `clock = "virtual"` or `"real"`.
+fn clock_mode(text: &str) -> Result<ClockMode, String> {
+    match text {
+        "virtual" => Ok(ClockMode::Virtual),
+        "real" => Ok(ClockMode::Real),
+        other => Err(format!("clock must be `virtual` or `real`, not `{other}`")),
+    }
 }
 
 /// `notification_url` with `notification_listen`: both or neither; the URL http(s), the address
