@@ -872,8 +872,10 @@ impl OperationFile for CreateSubscriptionFile {
             _ => {
                 return Err(cx.error(
                     &at,
-                    "createSubscription needs `users` (or `generated`) or a `resource`, not both"
-                        .to_owned(),
+                    format!(
+                        "{} needs `users` (or `generated`) or a `resource`, not both",
+                        Operation::CreateSubscription
+                    ),
                 ));
             }
         };

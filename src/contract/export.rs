@@ -153,7 +153,8 @@ fn tighten_body(
         .get_mut("expirationDuration")
         .and_then(Value::as_object_mut)
     {
-        let range = if operation_id.ends_with(".setPresence") {
+        let set_presence = format!(".{}", crate::operation::Operation::SetPresence.name());
+        let range = if operation_id.ends_with(&set_presence) {
             SESSION_RANGE
         } else {
             PREFERRED_RANGE
@@ -177,7 +178,7 @@ fn tighten_body(
             property.insert("maxItems".into(), limit.clone());
         }
     }
-    if operation_id.ends_with("setStatusMessage") {
+    if operation_id.ends_with(crate::operation::Operation::SetStatusMessage.name()) {
         required.push(json!("statusMessage"));
     }
     if !required.is_empty() {
