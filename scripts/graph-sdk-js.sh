@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Microsoft's JavaScript Graph SDKs (pinned in tests/sdk/js/package-lock.json: the typed
-# @microsoft/msgraph-sdk with @microsoft/msgraph-sdk-users, and the thin client
-# @microsoft/microsoft-graph-client) drive the reference server through
+# Microsoft's JavaScript Graph SDKs (pinned in tests/sdk/js/package-lock.json, with Express: the
+# typed @microsoft/msgraph-sdk with @microsoft/msgraph-sdk-users and -subscriptions, and the thin
+# client @microsoft/microsoft-graph-client) drive the reference server through
 # tests/sdk/graph_sdk_scenario.mjs: setPresence with the SDK's Duration, the fade through the
 # control protocol, two sessions aggregated, preferred presence, clearUserPreferredPresence as the
 # SDK sends it, setStatusMessage, getPresencesByUserId, and errors as ODataError and GraphError.
-# Run twice: against `serve --no-auth`, then with tokens from the server's token endpoint. The
+# Run twice: against `serve --no-auth`, then with tokens from the server's token endpoint. With
+# tokens, tests/sdk/webhook_express.mjs follows: a webhook receiver written with Express gets the
+# notifications of the fade (+5 and +10 minutes after a write) of a presence subscription made
+# with @microsoft/msgraph-sdk-subscriptions. The
 # SDKs are installed with `npm ci` into target/graph-sdk-js/ (nothing global); each server is
 # started with a virtual clock on a free 127.0.0.1 port, and stopped. Exits non-zero on any failed
 # step. PRESENCE_CONFORMANCE=/path/to/presence-conformance skips the build and uses that binary.
@@ -23,7 +26,7 @@ if ! cmp -s tests/sdk/js/package-lock.json "$sdk/package-lock.json" || [ ! -d "$
   (cd "$sdk" && npm ci --silent --no-audit --no-fund)
 fi
 # Node resolves the scenario's imports from the directory it lives in.
-cp tests/sdk/graph_sdk_scenario.mjs "$sdk/"
+cp tests/sdk/graph_sdk_scenario.mjs tests/sdk/webhook_express.mjs "$sdk/"
 
 binary=${PRESENCE_CONFORMANCE:-}
 if [ -z "$binary" ]; then
@@ -46,7 +49,8 @@ for mode in --no-auth ""; do
   done
   [ -n "$up" ] || { echo "graph-sdk-js: $binary serve did not come up on 127.0.0.1:$port (exited, or no answer within 5 s)" >&2; exit 1; }
   node "$sdk/graph_sdk_scenario.mjs" ${mode:+"$mode"} "http://127.0.0.1:$port"
+  [ -n "$mode" ] || node "$sdk/webhook_express.mjs" "http://127.0.0.1:$port"
   stop
 done
-versions=$(cd "$sdk" && node -e 'for (const p of ["@microsoft/msgraph-sdk", "@microsoft/msgraph-sdk-users", "@microsoft/microsoft-graph-client"]) console.log(`${p}@${require(`./node_modules/${p}/package.json`).version}`)' | paste -sd' ')
+versions=$(cd "$sdk" && node -e 'for (const p of ["@microsoft/msgraph-sdk", "@microsoft/msgraph-sdk-users", "@microsoft/msgraph-sdk-subscriptions", "@microsoft/microsoft-graph-client", "express"]) console.log(`${p}@${require(`./node_modules/${p}/package.json`).version}`)' | paste -sd' ')
 echo "graph-sdk-js: $versions against serve --clock virtual, --no-auth and tokens ($((SECONDS - started))s)"

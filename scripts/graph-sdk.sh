@@ -2,7 +2,10 @@
 # Microsoft's Graph Python SDK (msgraph-sdk, pinned) drives the reference server through
 # tests/sdk/graph_sdk_scenario.py: setPresence then GET, the fade through the control protocol,
 # preferred presence, setStatusMessage, getPresencesByUserId, clearPresence, and errors raised
-# as ODataError with their codes. The SDK is installed into a venv under target/; the server is
+# as ODataError with their codes; then tests/sdk/graph_sdk_subscriptions.py: a presence
+# subscription created, listed, renewed and deleted through the SDK's request builders (409, 400
+# past 60 minutes, 404 after the delete as ODataError), its notification received by a webhook of
+# the scenario's own. The SDK is installed into a venv under target/; the server is
 # started with a virtual clock and tokens on a free 127.0.0.1 port, and stopped. Exits non-zero
 # on any failed step.
 set -euo pipefail
@@ -26,4 +29,5 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 "$venv/bin/python" tests/sdk/graph_sdk_scenario.py "http://127.0.0.1:$port"
+"$venv/bin/python" tests/sdk/graph_sdk_subscriptions.py "http://127.0.0.1:$port"
 echo "graph-sdk: msgraph-sdk $VERSION against serve --clock virtual ($((SECONDS - started))s)"

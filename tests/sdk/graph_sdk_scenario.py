@@ -60,11 +60,21 @@ def check(condition: bool, what: str, found: Any = None) -> None:
     print(f"ok   {what}")
 
 
-class ServerTokenProvider(AccessTokenProvider):
-    """Client credentials from the server's own token endpoint, cached until near expiry."""
+APP_GRANT = {
+    "grant_type": "client_credentials",
+    "client_id": CLIENT_ID,
+    "client_secret": CLIENT_SECRET,
+    "scope": "https://graph.microsoft.com/.default",
+}
 
-    def __init__(self, root: str) -> None:
+
+class ServerTokenProvider(AccessTokenProvider):
+    """Tokens from the server's own token endpoint (client credentials unless `grant` says
+    otherwise), cached until near expiry."""
+
+    def __init__(self, root: str, grant: Optional[dict] = None) -> None:
         self.root = root
+        self.grant = grant or APP_GRANT
         self.token: Optional[str] = None
         self.expires = 0.0
         host = httpx.URL(root).host
@@ -74,15 +84,7 @@ class ServerTokenProvider(AccessTokenProvider):
         now = asyncio.get_running_loop().time()
         if self.token is None or now > self.expires:
             async with httpx.AsyncClient() as http:
-                r = await http.post(
-                    f"{self.root}/{TENANT}/oauth2/v2.0/token",
-                    data={
-                        "grant_type": "client_credentials",
-                        "client_id": CLIENT_ID,
-                        "client_secret": CLIENT_SECRET,
-                        "scope": "https://graph.microsoft.com/.default",
-                    },
-                )
+                r = await http.post(f"{self.root}/{TENANT}/oauth2/v2.0/token", data=self.grant)
                 r.raise_for_status()
                 body = r.json()
             self.token = body["access_token"]
@@ -103,11 +105,16 @@ async def expect_odata_error(call, status: int, code: str, what: str) -> None:
     check(False, f"{what}: the SDK raised no ODataError")
 
 
-async def main(root: str) -> None:
-    provider = BaseBearerTokenAuthenticationProvider(ServerTokenProvider(root))
+def sdk_client(root: str, grant: Optional[dict] = None) -> GraphServiceClient:
+    """The SDK's client on the server's v1.0, with tokens from its token endpoint."""
+    provider = BaseBearerTokenAuthenticationProvider(ServerTokenProvider(root, grant))
     adapter = GraphRequestAdapter(provider)
     adapter.base_url = f"{root}/v1.0"
-    client = GraphServiceClient(request_adapter=adapter)
+    return GraphServiceClient(request_adapter=adapter)
+
+
+async def main(root: str) -> None:
+    client = sdk_client(root)
     control = httpx.AsyncClient(base_url=root)
 
     async def advance(by: str) -> None:
