@@ -361,10 +361,7 @@ impl Request {
                 _ => unreachable!("only raw requests have no operation"),
             };
         };
-        let user = self
-            .user()
-            .or(self.subscription())
-            .map_or(String::new(), |u| format!("{{{u}}}"));
+        let user = self.path_id().map_or(String::new(), |u| format!("{{{u}}}"));
         let body = self.body(substitution)?;
         let headers = match body {
             Some(_) => vec![("Content-Type".to_owned(), "application/json".to_owned())],
@@ -400,6 +397,11 @@ impl Request {
             | Request::DeleteSubscription { .. }
             | Request::Raw(_) => None,
         }
+    }
+
+    /// The actor or subscription whose `{name}` its path holds, if any.
+    pub fn path_id(&self) -> Option<&str> {
+        self.user().or(self.subscription())
     }
 
     /// The subscription the request is about, by the name the case gave it.

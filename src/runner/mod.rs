@@ -19,7 +19,9 @@ use crate::catalogue::Level;
 use crate::contract::{Clause, ContractCheck, ExchangeRecord, Violation};
 use crate::model::iso;
 use crate::operation::{Operation, Profile, Via};
-use crate::targets::{HttpRequest, HttpResponse, HttpSession, Target, TargetError, Traffic};
+use crate::targets::{
+    ClockMode, HttpRequest, HttpResponse, HttpSession, Target, TargetError, Traffic,
+};
 pub use judge::{FaultKind, PresenceField};
 pub use timeline::{Acting, Entry, Redactor, SentRequest, Timeline};
 
@@ -35,6 +37,9 @@ fn contract_rule(clause: Clause) -> RuleRef {
         level: clause.level(),
     }
 }
+
+/// How long a notification may take on a real clock when its step gives no `within`.
+const NOTIFIED_WITHIN: SignedDuration = SignedDuration::from_secs(30);
 
 /// Something that did not hold, at one step.
 #[derive(Clone, Debug)]
@@ -378,7 +383,17 @@ impl Replay<'_> {
                 "a notification step in a case that never subscribes".into(),
             ));
         };
-        let mut poll = Poll::new(self.session.read_window(check.within));
+        // Graph documents notifications within a minute (under 10 s on average); without a
+        // `within`, a real clock waits up to 30 s of presence time (the lateness a real-clock
+        // step may have), and at least 50 ms of wall time for a local delivery to land.
+        let window = match self.session.clock() {
+            ClockMode::Virtual => Duration::ZERO,
+            ClockMode::Real => self
+                .session
+                .read_window(check.within.or(Some(NOTIFIED_WITHIN)))
+                .max(Duration::from_millis(50)),
+        };
+        let mut poll = Poll::new(window);
         let (got, faults) = loop {
             self.session.settle_notifications().await?;
             let got = webhooks.pending(check, &self.names);

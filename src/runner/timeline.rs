@@ -145,7 +145,9 @@ impl fmt::Display for SentRequest {
                 via,
                 profile,
             } => {
-                let user = request.user().map_or(String::new(), |u| format!("{{{u}}}"));
+                let user = request
+                    .path_id()
+                    .map_or(String::new(), |u| format!("{{{u}}}"));
                 write!(
                     f,
                     "{} /{}{}",
