@@ -101,7 +101,7 @@ enum LevelArg {
 
 #[derive(clap::Args)]
 struct ExploreArgs {
-    /// A target profile, or `reference` (`reference-beta`, `reference-beta-2021`) for the
+    /// A target file, or `reference` (`reference-beta`, `reference-beta-2021`) for the
     /// embedded reference server; default: the embedded reference.
     #[arg(long)]
     target: Option<PathBuf>,
@@ -131,7 +131,7 @@ struct ExploreArgs {
 struct RunArgs {
     /// Only cases whose name contains this (e.g. `timeout` or `aggregation::busy`).
     filter: Option<String>,
-    /// A target profile (TOML, see targets/), or `reference` (`reference-beta`,
+    /// A target file (TOML, see targets/), or `reference` (`reference-beta`,
     /// `reference-beta-2021`) for the embedded reference server; give it several times to
     /// compare targets. Default: $PRESENCE_TARGET, else the embedded reference server under
     /// v1.0, beta and beta-2021.
@@ -176,7 +176,7 @@ struct RunArgs {
     #[arg(long)]
     quiet: bool,
     /// Regression snapshots of the observed timelines, per target in `snapshots/<name>/` (or
-    /// the profile's `snapshots` directory). `compare`: a changed timeline fails the run with
+    /// the target file's `snapshots` directory). `compare`: a changed timeline fails the run with
     /// a diff, a missing snapshot is "new" and does not fail; `require`: a missing snapshot
     /// fails too; `update`: write the snapshots of new and changed timelines; `off`: none.
     #[arg(long, value_enum, default_value = "compare")]
@@ -461,7 +461,7 @@ fn stop_on_ctrl_c(stop: std::sync::Arc<presence_conformance::suite::stop::Stop>)
     });
 }
 
-/// Every target answers, and runs the clock its profile says, before the suite starts: the
+/// Every target answers, and runs the clock its target file says, before the suite starts: the
 /// header says what was found; a mismatch is one error naming the key to change.
 fn preflight(targets: &[presence_conformance::suite::SuiteTarget]) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()

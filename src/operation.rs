@@ -75,13 +75,25 @@ pub enum Operation {
     DeleteSubscription,
 }
 
-/// Which of Graph's path forms reaches a user's presence.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// Which of Graph's path forms reaches a user's presence (a step's `via:` in case files).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Via {
     /// `/users/{id}/presence`
     #[default]
     Users,
-    /// `/me/presence` (a signed-in user).
+    /// `/me/presence` (a signed-in user; the step needs `delegate`).
     Me,
     /// `/communications/presences/{id}`
     Communications,

@@ -7,7 +7,7 @@ use std::path::Path;
 use jiff::SignedDuration;
 
 use crate::catalogue::Catalogue;
-use crate::html::{CaseView, FaultView, HtmlReport, ResultView, RuleView, VerdictKind};
+use crate::html::{CaseView, FaultView, HtmlReport, ResultView, RuleView};
 use crate::suite::Verdict;
 pub use crate::suite::executor::{SuiteReport, TrialResult};
 use crate::suite::snapshot::Regression;
@@ -15,20 +15,17 @@ use crate::suite::snapshot::Regression;
 impl TrialResult {
     /// This trial as the HTML report shows it.
     fn result_view(&self) -> ResultView<'_> {
-        let (verdict, reason) = match &self.verdict {
-            Verdict::Passed => (VerdictKind::Passed, None),
-            Verdict::Failed(report) => {
-                let reason = match &self.run {
-                    Some(run) if run.aborted.is_some() => run.aborted.clone(),
-                    Some(run) if !run.failures.is_empty() => None,
-                    _ => Some(report.clone()),
-                };
-                (VerdictKind::Failed, reason)
-            }
-            Verdict::Deviates(_) => (VerdictKind::Deviates, None),
-            Verdict::KnownFailure(reason) => (VerdictKind::KnownFailure, Some(reason.clone())),
-            Verdict::NotApplicable(reason) => (VerdictKind::NotApplicable, Some(reason.clone())),
-            Verdict::NotRun(reason) => (VerdictKind::NotRun, Some(reason.clone())),
+        let verdict = self.verdict.kind();
+        let reason = match &self.verdict {
+            Verdict::Passed | Verdict::Deviates(_) => None,
+            Verdict::Failed(report) => match &self.run {
+                Some(run) if run.aborted.is_some() => run.aborted.clone(),
+                Some(run) if !run.failures.is_empty() => None,
+                _ => Some(report.clone()),
+            },
+            Verdict::KnownFailure(reason)
+            | Verdict::NotApplicable(reason)
+            | Verdict::NotRun(reason) => Some(reason.clone()),
         };
         let faults = self
             .run

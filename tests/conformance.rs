@@ -55,7 +55,7 @@ fn trial(root: &Path, cases: &Arc<Vec<SuiteCase>>, index: usize, target: SuiteTa
         Err(_) => false,
     };
     // `snapshots/<name>` under the package root (the current directory under `cargo test`),
-    // or the directory the target profile names.
+    // or the directory the target file names.
     let snapshots = root.join(&target.snapshots);
     let cases = cases.clone();
     Trial::test(entry.name.clone(), move || {

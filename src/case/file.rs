@@ -12,11 +12,11 @@ use serde_saphyr::{Location, Spanned};
 use super::error::CaseError;
 pub use super::request::Field;
 use super::request::{
-    ExpiryInstant, Request, StatusExpiry, StatusMessage, SubscribedResource, SubscriptionRequest,
-    WorkLocation,
+    ExpiryInstant, Request, SentStatusExpiry, SentStatusMessage, SubscribedResource,
+    SubscriptionRequest, WorkLocation,
 };
 use crate::model::parse_edm_duration;
-use crate::operation::Operation;
+use crate::operation::{Operation, Via};
 
 /// A value with the line and column it was written at.
 pub(crate) type Located<T> = Spanned<T>;
@@ -96,10 +96,10 @@ pub(crate) struct StepFile {
     pub rule: Option<Located<String>>,
     /// Which credentials to send. Default `valid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<TokenFile>,
+    pub token: Option<TokenKind>,
     /// Which of Graph's path forms to use. Default `users`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<ViaFile>,
+    pub via: Option<Via>,
     /// Why this step is here, for reviewers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -171,24 +171,13 @@ pub(crate) enum RequirementFile {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum TokenFile {
+pub enum TokenKind {
     /// A token the target issued for this actor.
     Valid,
     /// No Authorization header.
     None,
     /// A bearer token that no issuer signed.
     Malformed,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum ViaFile {
-    /// `/users/{id}/presence/...`
-    Users,
-    /// `/me/presence/...` (needs `delegate`).
-    Me,
-    /// `/communications/presences/{id}/...`
-    Communications,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -374,7 +363,7 @@ pub(crate) struct ObserveFile {
     pub status_message: Field<StatusMessageExpectFile>,
     /// `increased` or `unchanged`, compared with this user's previous observation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequence_number: Option<SequenceExpectFile>,
+    pub sequence_number: Option<SequenceExpect>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_out_of_office: Option<bool>,
 }
@@ -411,8 +400,8 @@ pub(crate) struct CreateSubscriptionFile {
     pub lifecycle: bool,
     #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub client_state: Field<String>,
-    /// `expirationDateTime` as an offset from this step (ISO 8601). Default `PT1H`; `null`
-    /// sends null.
+    /// `expirationDateTime` as an offset from this step (ISO 8601). Default `PT45M`, well
+    /// inside Graph's hour (a real clock runs on while the request travels); `null` sends null.
     #[serde(default, skip_serializing_if = "Field::is_absent")]
     pub expires_in: Field<String>,
     /// `includeResourceData: true` with the receiver's encryption certificate: notifications
@@ -512,7 +501,7 @@ pub(crate) struct StatusMessageExpectFile {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum SequenceExpectFile {
+pub enum SequenceExpect {
     Increased,
     Unchanged,
 }
@@ -753,8 +742,8 @@ impl OperationFile for StatusMessageFile {
                     ),
                 ));
             }
-            (Field::Null, _) => StatusMessage::Clear,
-            (Field::Given(text), expiry) => StatusMessage::Text {
+            (Field::Null, _) => SentStatusMessage::Clear,
+            (Field::Given(text), expiry) => SentStatusMessage::Text {
                 content: text.clone(),
                 expiry: expiry.as_ref().map(|e| e.expiry(cx, at)).transpose()?,
             },
@@ -764,7 +753,7 @@ impl OperationFile for StatusMessageFile {
 }
 
 impl StatusExpiryFile {
-    fn expiry(&self, cx: &dyn StepCheck, at: &Location) -> Result<StatusExpiry, CaseError> {
+    fn expiry(&self, cx: &dyn StepCheck, at: &Location) -> Result<SentStatusExpiry, CaseError> {
         let instant = match (&self.after, &self.date_time) {
             (Some(after), None) => ExpiryInstant::After(
                 parse_edm_duration(after)
@@ -778,7 +767,7 @@ impl StatusExpiryFile {
                 ));
             }
         };
-        Ok(StatusExpiry {
+        Ok(SentStatusExpiry {
             at: instant,
             time_zone: self.time_zone.clone().unwrap_or_else(|| "UTC".to_owned()),
         })
@@ -837,6 +826,10 @@ impl OperationFile for ClearAutomaticLocationFile {
     }
 }
 
+/// How long a subscription asks to last unless its step says: inside Graph's hour by a margin,
+/// since on a real clock the target's now has moved on when the request lands.
+const DEFAULT_EXPIRES_IN: &str = "PT45M";
+
 /// An offset from this step, written as an ISO 8601 duration, as an offset from the case start.
 fn from_step(
     cx: &dyn StepCheck,
@@ -880,7 +873,7 @@ impl OperationFile for CreateSubscriptionFile {
             }
         };
         let expires_in = match &self.expires_in {
-            Field::Absent => Field::Given("PT1H".to_owned()),
+            Field::Absent => Field::Given(DEFAULT_EXPIRES_IN.to_owned()),
             other => other.clone(),
         };
         Ok(Request::CreateSubscription(Box::new(SubscriptionRequest {

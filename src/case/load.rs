@@ -508,11 +508,7 @@ impl Checker<'_> {
     }
 
     fn via(&self, step: &StepFile, delegate: &Option<String>, loc: &Loc) -> Result<Via, CaseError> {
-        let via = match step.via.unwrap_or(ViaFile::Users) {
-            ViaFile::Users => Via::Users,
-            ViaFile::Me => Via::Me,
-            ViaFile::Communications => Via::Communications,
-        };
+        let via = step.via.unwrap_or_default();
         if via == Via::Me && delegate.is_none() {
             return Err(self
                 .error(loc, "`via: me` needs a signed-in user")

@@ -12,7 +12,7 @@ pub use error::CaseError;
 pub use load::{case_name, discover, load_file, load_str};
 pub use model::*;
 pub use request::{
-    ExpiryInstant, RawRequest, Request, StatusExpiry, StatusMessage, SubscribedResource,
+    ExpiryInstant, RawRequest, Request, SentStatusExpiry, SentStatusMessage, SubscribedResource,
     SubscriptionRequest, Webhook,
 };
 

@@ -10,7 +10,7 @@ use crate::catalogue::Level;
 use crate::model::Profile;
 use crate::operation::Via;
 
-pub use super::file::{SequenceExpectFile as SequenceExpect, TokenFile as TokenKind};
+pub use super::file::{SequenceExpect, TokenKind};
 pub use super::request::Field;
 
 /// The implicit reader every case has: an app with `Presence.Read.All`.

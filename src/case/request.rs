@@ -93,7 +93,7 @@ pub enum Request {
     },
     SetStatusMessage {
         user: String,
-        message: StatusMessage,
+        message: SentStatusMessage,
     },
     SetManualLocation {
         user: String,
@@ -219,18 +219,18 @@ pub struct WorkLocation {
 
 /// The `statusMessage` a setStatusMessage step sends.
 #[derive(Clone, Debug, PartialEq)]
-pub enum StatusMessage {
+pub enum SentStatusMessage {
     /// `null`: clears it.
     Clear,
     Text {
         content: String,
-        expiry: Option<StatusExpiry>,
+        expiry: Option<SentStatusExpiry>,
     },
 }
 
 /// When a status message expires, as Graph's dateTimeTimeZone.
 #[derive(Clone, Debug, PartialEq)]
-pub struct StatusExpiry {
+pub struct SentStatusExpiry {
     pub at: ExpiryInstant,
     pub time_zone: String,
 }
@@ -568,8 +568,11 @@ fn put(body: &mut Map<String, Value>, key: &str, field: &Field<String>) {
 }
 
 /// Graph's presenceStatusMessage: `null`, or the text and, if it expires, its dateTimeTimeZone.
-fn status_message(message: &StatusMessage, case_start: Timestamp) -> Result<Value, RenderError> {
-    let StatusMessage::Text { content, expiry } = message else {
+fn status_message(
+    message: &SentStatusMessage,
+    case_start: Timestamp,
+) -> Result<Value, RenderError> {
+    let SentStatusMessage::Text { content, expiry } = message else {
         return Ok(Value::Null);
     };
     let mut value = json!({ "message": { "content": content, "contentType": "text" } });
@@ -596,7 +599,7 @@ fn status_message(message: &StatusMessage, case_start: Timestamp) -> Result<Valu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::StatusExpiry;
+    use crate::case::SentStatusExpiry;
 
     fn ids() -> BTreeMap<String, String> {
         BTreeMap::from([
@@ -639,9 +642,9 @@ mod tests {
         };
         let request = Request::SetStatusMessage {
             user: "alice".into(),
-            message: StatusMessage::Text {
+            message: SentStatusMessage::Text {
                 content: "Out".into(),
-                expiry: Some(StatusExpiry {
+                expiry: Some(SentStatusExpiry {
                     at: ExpiryInstant::After(jiff::SignedDuration::from_hours(1)),
                     time_zone: "Pacific Standard Time".into(),
                 }),

@@ -7,6 +7,7 @@
 mod lanes;
 mod svg;
 
+pub use crate::runner::VerdictKind;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::case::Case;
@@ -72,52 +73,6 @@ pub struct ResultView<'a> {
     pub regression: &'static str,
     /// A changed timeline's unified diff from its snapshot.
     pub regression_diff: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VerdictKind {
-    Passed,
-    Failed,
-    /// Only expectations of our own (level `ours`) differ.
-    Deviates,
-    NotApplicable,
-    KnownFailure,
-    /// The run stopped before the trial was judged.
-    NotRun,
-}
-
-impl VerdictKind {
-    pub const ALL: [VerdictKind; 6] = [
-        VerdictKind::Passed,
-        VerdictKind::Failed,
-        VerdictKind::Deviates,
-        VerdictKind::KnownFailure,
-        VerdictKind::NotApplicable,
-        VerdictKind::NotRun,
-    ];
-
-    /// The CSS class (`passed`, `not-applicable`).
-    pub(crate) fn class(self) -> &'static str {
-        match self {
-            VerdictKind::Passed => "passed",
-            VerdictKind::Failed => "failed",
-            VerdictKind::Deviates => "deviates",
-            VerdictKind::NotApplicable => "not-applicable",
-            VerdictKind::KnownFailure => "known-failure",
-            VerdictKind::NotRun => "not-run",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            VerdictKind::Passed => "passed",
-            VerdictKind::Failed => "failed",
-            VerdictKind::Deviates => "deviates",
-            VerdictKind::NotApplicable => "not applicable",
-            VerdictKind::KnownFailure => "known failure",
-            VerdictKind::NotRun => "not run",
-        }
-    }
 }
 
 /// One thing that did not hold, at one step.

@@ -25,7 +25,7 @@ pub struct PresenceStore {
     /// The first instant of `expiries`, kept beside it: every write settles first, and nearly
     /// always finds nothing due without reading a node of the tree.
     next_due: Option<Instant>,
-    rules: Semantics,
+    semantics: Semantics,
 }
 
 /// A user's position in the store. Four bytes: four billion users would need a terabyte of memory.
@@ -38,15 +38,15 @@ impl PresenceStore {
     }
 
     /// A store that follows other rules (tests of the harness build wrong servers with it).
-    pub fn with_semantics(rules: Semantics) -> Self {
+    pub fn with_semantics(semantics: Semantics) -> Self {
         PresenceStore {
-            rules,
+            semantics,
             ..Self::default()
         }
     }
 
     pub fn semantics(&self) -> Semantics {
-        self.rules
+        self.semantics
     }
 
     /// Applies a write to one user's presence at `now`, and returns that user's sequenceNumber
@@ -62,8 +62,8 @@ impl PresenceStore {
             .unwrap_or_else(|_| unreachable!("more users than memory can hold"));
         let presence = entry.or_default();
         let before = presence.next_expiry();
-        let result = presence.apply(now, command, &self.rules);
-        let sequence = presence.sequence_under(now, &self.rules);
+        let result = presence.apply(now, command, &self.semantics);
+        let sequence = presence.sequence_under(now, &self.semantics);
         let after = presence.next_expiry();
         self.reindex(position, before, after);
         result.map(|()| sequence)
@@ -72,8 +72,8 @@ impl PresenceStore {
     /// What `user` shows at `now`. Users never written to show Offline.
     pub fn view(&self, user: &UserId, now: Timestamp) -> PresenceView {
         match self.users.get(user) {
-            Some(presence) => presence.view_under(now, &self.rules),
-            None => UserPresence::default().view_under(now, &self.rules),
+            Some(presence) => presence.view_under(now, &self.semantics),
+            None => UserPresence::default().view_under(now, &self.semantics),
         }
     }
 
@@ -81,8 +81,8 @@ impl PresenceStore {
     /// building the rest of the view.
     pub fn sequence(&self, user: &UserId, now: Timestamp) -> SequenceNumber {
         match self.users.get(user) {
-            Some(presence) => presence.sequence_under(now, &self.rules),
-            None => UserPresence::default().sequence_under(now, &self.rules),
+            Some(presence) => presence.sequence_under(now, &self.semantics),
+            None => UserPresence::default().sequence_under(now, &self.semantics),
         }
     }
 
@@ -104,7 +104,7 @@ impl PresenceStore {
             }
             self.expiries.pop_first();
             if let Some((_, presence)) = self.users.get_index_mut(position as usize) {
-                presence.settle(now, &self.rules);
+                presence.settle(now, &self.semantics);
                 // A user's remaining expiries are all after `now` once settled; re-queueing one
                 // that is not would spin this loop forever while holding the store.
                 if let Some(next) = presence.next_expiry().filter(|next| *next > now) {

@@ -77,7 +77,7 @@ impl AppSession {
     }
 
     /// The session's state at `now`, or `None` once it has expired.
-    pub fn state_at(&self, now: Timestamp, rules: &Semantics) -> Option<PresenceState> {
+    pub fn state_at(&self, now: Timestamp, semantics: &Semantics) -> Option<PresenceState> {
         if now >= self.expires_at() {
             return None;
         }
@@ -85,9 +85,9 @@ impl AppSession {
             return Some(self.state);
         }
         let age = now.duration_since(self.set_at());
-        Some(if age >= rules.fade_to_away {
+        Some(if age >= semantics.fade_to_away {
             PresenceState::new(Availability::Away, Activity::Away)
-        } else if age >= rules.fade_to_inactive {
+        } else if age >= semantics.fade_to_inactive {
             PresenceState::new(Availability::Available, Activity::AvailableInactive)
         } else {
             self.state
@@ -95,9 +95,9 @@ impl AppSession {
     }
 
     /// Every instant at which this session's shown state changes, fade stages and expiry.
-    fn transitions(&self, rules: &Semantics) -> impl Iterator<Item = Timestamp> + use<> {
+    fn transitions(&self, semantics: &Semantics) -> impl Iterator<Item = Timestamp> + use<> {
         let (set_at, expires_at) = (self.set_at(), self.expires_at());
-        let stages = [rules.fade_to_inactive, rules.fade_to_away];
+        let stages = [semantics.fade_to_inactive, semantics.fade_to_away];
         let fades = (self.state.availability == Availability::Available)
             .then(move || {
                 stages
@@ -426,12 +426,12 @@ impl UserPresence {
     /// Every instant at which what this user shows may change, due or not.
     pub(crate) fn transitions<'a>(
         &'a self,
-        rules: &'a Semantics,
+        semantics: &'a Semantics,
     ) -> impl Iterator<Item = Timestamp> + 'a {
         let sessions = self
             .sessions()
             .iter()
-            .flat_map(move |s| s.transitions(rules));
+            .flat_map(move |s| s.transitions(semantics));
         let preferred = self.preferred.iter().map(|p| p.expires_at());
         let status = self
             .status
@@ -440,14 +440,14 @@ impl UserPresence {
         sessions.chain(preferred).chain(status)
     }
 
-    fn newest_change(&self, now: Timestamp, rules: &Semantics) -> Option<Timestamp> {
+    fn newest_change(&self, now: Timestamp, semantics: &Semantics) -> Option<Timestamp> {
         let changed_at = self.changed_at.map(Instant::get);
         // A timer that fired is at or before `now`: a change at `now` or later is the newest
         // (the usual case right after a write), without walking the timers.
         if changed_at.is_some_and(|c| c >= now) {
             return changed_at;
         }
-        let fired = self.transitions(rules).filter(|t| *t <= now).max();
+        let fired = self.transitions(semantics).filter(|t| *t <= now).max();
         changed_at.max(fired)
     }
 
@@ -457,20 +457,20 @@ impl UserPresence {
     }
 
     /// What the user shows at `now` under `rules`.
-    pub(crate) fn view_under(&self, now: Timestamp, rules: &Semantics) -> PresenceView {
+    pub(crate) fn view_under(&self, now: Timestamp, semantics: &Semantics) -> PresenceView {
         PresenceView {
-            state: self.state_under(now, rules),
+            state: self.state_under(now, semantics),
             status_message: self.status.as_deref().filter(|s| s.live_at(now)).cloned(),
             work_location: self.location.as_deref().cloned().unwrap_or_default(),
-            sequence: self.sequence_under(now, rules),
+            sequence: self.sequence_under(now, semantics),
         }
     }
 
     /// The sequenceNumber of the view at `now` under `rules`, without the rest of the view.
-    pub(crate) fn sequence_under(&self, now: Timestamp, rules: &Semantics) -> SequenceNumber {
+    pub(crate) fn sequence_under(&self, now: Timestamp, semantics: &Semantics) -> SequenceNumber {
         SequenceNumber {
             changed_at: self
-                .newest_change(now, rules)
+                .newest_change(now, semantics)
                 .unwrap_or(Timestamp::UNIX_EPOCH),
             writes: self.writes,
         }
@@ -482,14 +482,19 @@ impl UserPresence {
     }
 
     /// The aggregated availability/activity at `now` under `rules`.
-    pub(crate) fn state_under(&self, now: Timestamp, rules: &Semantics) -> PresenceState {
+    pub(crate) fn state_under(&self, now: Timestamp, semantics: &Semantics) -> PresenceState {
         // Among live sessions the highest availability wins; among equals, the latest set.
         let winner = self
             .sessions()
             .iter()
             .enumerate()
-            .filter_map(|(order, s)| s.state_at(now, rules).map(|state| (state, s.set_at, order)))
-            .max_by_key(|(state, set_at, order)| (rules.rank(state.availability), *set_at, *order));
+            .filter_map(|(order, s)| {
+                s.state_at(now, semantics)
+                    .map(|state| (state, s.set_at, order))
+            })
+            .max_by_key(|(state, set_at, order)| {
+                (semantics.rank(state.availability), *set_at, *order)
+            });
         let Some((session_state, _, _)) = winner else {
             // Preferred presence "takes effect only when at least one presence session exists".
             return PresenceState::OFFLINE;
@@ -501,8 +506,8 @@ impl UserPresence {
     }
 
     /// Drops everything that has expired by `now`, remembering when the newest timer fired.
-    pub fn settle(&mut self, now: Timestamp, rules: &Semantics) {
-        self.changed_at = self.newest_change(now, rules).map(Instant::new);
+    pub fn settle(&mut self, now: Timestamp, semantics: &Semantics) {
+        self.changed_at = self.newest_change(now, semantics).map(Instant::new);
         // Sessions that are left give back any allocation: a soak of many short sessions must not
         // keep memory.
         let now_at = Instant::new(now);
@@ -520,9 +525,9 @@ impl UserPresence {
         &mut self,
         now: Timestamp,
         command: Command,
-        rules: &Semantics,
+        semantics: &Semantics,
     ) -> Result<(), CommandError> {
-        self.settle(now, rules);
+        self.settle(now, semantics);
         let expiry =
             |d: SignedDuration| now.checked_add(d).map_err(|_| CommandError::ExpiryOverflow);
         match command {

@@ -47,14 +47,17 @@ struct Planned {
 
 /// The changes timers make to what `presence` shows after `from`, in time order, counted from what
 /// it shows at `from`. They hold until the user's next write.
-fn plan(presence: &UserPresence, rules: &Semantics, from: Timestamp) -> VecDeque<Planned> {
-    let mut instants: Vec<Timestamp> = presence.transitions(rules).filter(|t| *t > from).collect();
+fn plan(presence: &UserPresence, semantics: &Semantics, from: Timestamp) -> VecDeque<Planned> {
+    let mut instants: Vec<Timestamp> = presence
+        .transitions(semantics)
+        .filter(|t| *t > from)
+        .collect();
     instants.sort_unstable();
     instants.dedup();
-    let mut shown = presence.state_under(from, rules);
+    let mut shown = presence.state_under(from, semantics);
     let mut planned = VecDeque::new();
     for at in instants {
-        let state = presence.state_under(at, rules);
+        let state = presence.state_under(at, semantics);
         if state != shown {
             planned.push_back(Planned {
                 at,
@@ -89,14 +92,14 @@ struct Outlook {
 #[derive(Debug)]
 pub struct Watch {
     users: HashMap<UserId, Outlook>,
-    rules: Semantics,
+    semantics: Semantics,
 }
 
 impl Watch {
-    pub fn new(rules: Semantics) -> Self {
+    pub fn new(semantics: Semantics) -> Self {
         Watch {
             users: HashMap::new(),
-            rules,
+            semantics,
         }
     }
 
@@ -109,8 +112,8 @@ impl Watch {
         let blank = UserPresence::default();
         let presence = presence.unwrap_or(&blank);
         let outlook = Outlook {
-            shown: presence.state_under(now, &self.rules),
-            ahead: plan(presence, &self.rules, now),
+            shown: presence.state_under(now, &self.semantics),
+            ahead: plan(presence, &self.semantics, now),
         };
         self.users.insert(user.clone(), outlook);
     }
@@ -141,7 +144,7 @@ impl Watch {
             outlook.shown = planned.state;
             changes.push(change(user, planned));
         }
-        let state = presence.state_under(now, &self.rules);
+        let state = presence.state_under(now, &self.semantics);
         if state != outlook.shown {
             outlook.shown = state;
             changes.push(Change {
@@ -151,7 +154,7 @@ impl Watch {
                 cause: Cause::Write,
             });
         }
-        outlook.ahead = plan(presence, &self.rules, now);
+        outlook.ahead = plan(presence, &self.semantics, now);
         changes
     }
 

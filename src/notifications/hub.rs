@@ -66,16 +66,16 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    pub fn new(tenant: &str, rules: Semantics) -> Self {
-        Self::with_faults(tenant, rules, Faults::default())
+    pub fn new(tenant: &str, semantics: Semantics) -> Self {
+        Self::with_faults(tenant, semantics, Faults::default())
     }
 
-    pub fn with_faults(tenant: &str, rules: Semantics, faults: Faults) -> Self {
+    pub fn with_faults(tenant: &str, semantics: Semantics, faults: Faults) -> Self {
         Notifier {
             any_watched: AtomicBool::new(false),
             held: Mutex::new(Held {
                 subscriptions: SubscriptionStore::default(),
-                watch: Watch::new(rules),
+                watch: Watch::new(semantics),
                 reauthorize_at: HashMap::new(),
             }),
             deliverer: Deliverer::new(),

@@ -77,14 +77,54 @@ impl std::fmt::Display for Fault {
     }
 }
 
-/// How a run went, before known failures and strictness are taken into account.
+/// The kinds of verdict a trial can have: the one vocabulary of the console, JUnit, JSON and
+/// HTML reports. A run judges itself `Passed`, `Deviates` or `Failed` ([`CaseRun::outcome`]);
+/// the suite adds the others (a known failure, not applicable, not run).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum VerdictKind {
     Passed,
-    /// Only expectations that rest on our own choices (`ours`) did not hold.
-    Deviates,
     /// A documented or observed expectation did not hold, or the target could not be driven.
     Failed,
+    /// Only expectations of our own (level `ours`) differ.
+    Deviates,
+    NotApplicable,
+    KnownFailure,
+    /// The run stopped before the trial was judged.
+    NotRun,
+}
+
+impl VerdictKind {
+    pub const ALL: [VerdictKind; 6] = [
+        VerdictKind::Passed,
+        VerdictKind::Failed,
+        VerdictKind::Deviates,
+        VerdictKind::KnownFailure,
+        VerdictKind::NotApplicable,
+        VerdictKind::NotRun,
+    ];
+
+    /// The CSS class (`passed`, `not-applicable`).
+    pub(crate) fn class(self) -> &'static str {
+        match self {
+            VerdictKind::Passed => "passed",
+            VerdictKind::Failed => "failed",
+            VerdictKind::Deviates => "deviates",
+            VerdictKind::NotApplicable => "not-applicable",
+            VerdictKind::KnownFailure => "known-failure",
+            VerdictKind::NotRun => "not-run",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VerdictKind::Passed => "passed",
+            VerdictKind::Failed => "failed",
+            VerdictKind::Deviates => "deviates",
+            VerdictKind::NotApplicable => "not applicable",
+            VerdictKind::KnownFailure => "known failure",
+            VerdictKind::NotRun => "not run",
+        }
+    }
 }
 
 /// The result of one case on one target.
@@ -114,17 +154,18 @@ impl CaseRun {
     }
 
     pub fn passed(&self) -> bool {
-        self.outcome() == Outcome::Passed
+        self.outcome() == VerdictKind::Passed
     }
 
-    pub fn outcome(&self) -> Outcome {
+    /// How the run went, before known failures and strictness are taken into account.
+    pub fn outcome(&self) -> VerdictKind {
         let faults = || self.failures.iter().flat_map(|f| &f.faults);
         if self.aborted.is_some() || faults().any(|f| f.rule.level.fails_by_default()) {
-            Outcome::Failed
+            VerdictKind::Failed
         } else if faults().next().is_some() {
-            Outcome::Deviates
+            VerdictKind::Deviates
         } else {
-            Outcome::Passed
+            VerdictKind::Passed
         }
     }
 

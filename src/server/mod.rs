@@ -99,8 +99,12 @@ impl AppState {
 
     /// A server that follows other time and precedence rules than Graph's: only tests of the
     /// harness want this, to prove the suite catches a wrong implementation.
-    pub fn with_semantics(config: ServerConfig, clock: PresenceClock, rules: Semantics) -> Self {
-        Self::build(config, clock, rules, None, Faults::default())
+    pub fn with_semantics(
+        config: ServerConfig,
+        clock: PresenceClock,
+        semantics: Semantics,
+    ) -> Self {
+        Self::build(config, clock, semantics, None, Faults::default())
     }
 
     /// A server whose change notifications are deliberately wrong: only tests of the harness
@@ -131,18 +135,18 @@ impl AppState {
     fn build(
         mut config: ServerConfig,
         clock: PresenceClock,
-        rules: Semantics,
+        semantics: Semantics,
         conditions: Option<conditions::Conditions>,
         faults: Faults,
     ) -> Self {
         if let Some(seconds) = conditions.as_ref().and_then(|c| c.config.token_lifetime) {
             config.token_lifetime = std::time::Duration::from_secs(seconds);
         }
-        let notifier = Notifier::with_faults(&config.tenant_id, rules, faults);
+        let notifier = Notifier::with_faults(&config.tenant_id, semantics, faults);
         AppState(Holder::Counted(Arc::new(Shared {
             config,
             clock,
-            store: shards::ShardedStore::new(rules),
+            store: shards::ShardedStore::new(semantics),
             tokens: TokenStore::default(),
             conditions,
             notifier,

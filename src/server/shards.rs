@@ -27,10 +27,10 @@ fn lock(shard: &Mutex<PresenceStore>) -> MutexGuard<'_, PresenceStore> {
 }
 
 impl ShardedStore {
-    pub(crate) fn new(rules: Semantics) -> Self {
+    pub(crate) fn new(semantics: Semantics) -> Self {
         ShardedStore {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(PresenceStore::with_semantics(rules)))
+                .map(|_| Mutex::new(PresenceStore::with_semantics(semantics)))
                 .collect(),
         }
     }

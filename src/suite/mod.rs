@@ -13,11 +13,12 @@ use crate::case::{Case, CaseError, case_name, discover, load_file, load_str};
 use crate::contract::ContractCheck;
 use crate::contract::{Contract, SpecDocument, SpecError, Strictness};
 use crate::model::Profile;
-use crate::runner::{CaseRun, Outcome, run_case};
+pub use crate::runner::VerdictKind;
+use crate::runner::{CaseRun, run_case};
 use crate::targets::config::{KnownFailure, TargetConfigError, default_snapshots, load_target};
 use crate::targets::{ClockMode, EmbeddedTarget, Target};
 
-/// The environment variable naming a target profile (`targets/local.toml`).
+/// The environment variable naming a target file (`targets/local.toml`).
 pub(crate) const TARGET_ENV: &str = "PRESENCE_TARGET";
 
 /// A case file, loaded or not: a broken file is still a trial, which fails with its error.
@@ -33,7 +34,7 @@ pub struct SuiteCase {
 pub struct SuiteTarget {
     pub target: Arc<dyn Target>,
     pub known_failures: Vec<KnownFailure>,
-    /// `snapshots/<name>` under the current directory unless its profile says otherwise.
+    /// `snapshots/<name>` under the current directory unless its target file says otherwise.
     pub snapshots: PathBuf,
     /// The profile file it was read from; none for the embedded reference named on its own.
     pub source: Option<PathBuf>,
@@ -261,16 +262,21 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Its kind, without the report or reason.
+    pub fn kind(&self) -> VerdictKind {
+        match self {
+            Verdict::Passed => VerdictKind::Passed,
+            Verdict::Failed(_) => VerdictKind::Failed,
+            Verdict::Deviates(_) => VerdictKind::Deviates,
+            Verdict::NotApplicable(_) => VerdictKind::NotApplicable,
+            Verdict::KnownFailure(_) => VerdictKind::KnownFailure,
+            Verdict::NotRun(_) => VerdictKind::NotRun,
+        }
+    }
+
     /// The verdict's name as reports print it.
     pub fn label(&self) -> &'static str {
-        match self {
-            Verdict::Passed => "passed",
-            Verdict::Failed(_) => "failed",
-            Verdict::Deviates(_) => "deviates",
-            Verdict::NotApplicable(_) => "not applicable",
-            Verdict::KnownFailure(_) => "known failure",
-            Verdict::NotRun(_) => "not run",
-        }
+        self.kind().label()
     }
 
     /// The failure report, the deviation report or the reason.
@@ -370,21 +376,35 @@ fn verdict_of(case: &Case, run: &CaseRun, target: &SuiteTarget, strict: bool) ->
     // Throttled out or behind its timeline: not judged from there on, unless a documented
     // expectation had already failed.
     if let Some(why) = run.throttled.as_ref().or(run.behind.as_ref())
-        && run.outcome() != Outcome::Failed
+        && run.outcome() != VerdictKind::Failed
     {
         return Verdict::NotApplicable(why.clone());
     }
+    // A run judges itself passed, deviating or failed; the other kinds are the suite's.
     match (run.outcome(), known) {
-        (Outcome::Passed, None) => Verdict::Passed,
-        (Outcome::Failed, None) => Verdict::Failed(run.report(case)),
-        (Outcome::Deviates, None) if strict => Verdict::Failed(format!(
+        (VerdictKind::Passed, None) => Verdict::Passed,
+        (
+            VerdictKind::Failed
+            | VerdictKind::NotApplicable
+            | VerdictKind::KnownFailure
+            | VerdictKind::NotRun,
+            None,
+        ) => Verdict::Failed(run.report(case)),
+        (VerdictKind::Deviates, None) if strict => Verdict::Failed(format!(
             "{} (judged strictly: our own choices count)\n{}",
             case.name,
             run.report(case)
         )),
-        (Outcome::Deviates, None) => Verdict::Deviates(run.report(case)),
-        (Outcome::Failed | Outcome::Deviates, Some(k)) => Verdict::KnownFailure(k.reason.clone()),
-        (Outcome::Passed, Some(k)) => Verdict::Failed(format!(
+        (VerdictKind::Deviates, None) => Verdict::Deviates(run.report(case)),
+        (
+            VerdictKind::Failed
+            | VerdictKind::Deviates
+            | VerdictKind::NotApplicable
+            | VerdictKind::KnownFailure
+            | VerdictKind::NotRun,
+            Some(k),
+        ) => Verdict::KnownFailure(k.reason.clone()),
+        (VerdictKind::Passed, Some(k)) => Verdict::Failed(format!(
             "{} passed but is listed as a known failure of {} ({}): remove it from the expectations file",
             case.name,
             target.target.name(),

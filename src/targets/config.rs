@@ -43,7 +43,7 @@ struct TargetConfigFile {
     #[serde(default = "default_concurrency")]
     concurrency: usize,
     expectations: Option<PathBuf>,
-    /// The directory of this target's regression snapshots, relative to the profile; default
+    /// The directory of this target's regression snapshots, relative to the target file; default
     /// `snapshots/<name>` under the current directory.
     snapshots: Option<PathBuf>,
     #[serde(default)]
@@ -110,10 +110,10 @@ struct UserFile {
     password: Option<String>,
 }
 
-/// Why a profile cannot be used.
+/// Why a target file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetConfigError {
-    /// `what` says which file it is (`the target profile`, `the expectations file`); `message`
+    /// `what` says which file it is (`the target file`, `the expectations file`); `message`
     /// is the OS error without its number.
     #[error("cannot read {what} {path}: {message}")]
     Read {
@@ -158,7 +158,7 @@ impl LoadedTarget {
     }
 }
 
-/// Reads a profile; secrets are read from the environment now, so a missing one fails early.
+/// Reads a target file; secrets are read from the environment now, so a missing one fails early.
 pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
     let shown = path.display().to_string();
     let invalid = |message: String| TargetConfigError::Invalid {
@@ -166,7 +166,7 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, TargetConfigError> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| TargetConfigError::Read {
-        what: "the target profile",
+        what: "the target file",
         path: shown.clone(),
         message: io_message(&e),
     })?;
@@ -310,7 +310,7 @@ fn known_failures(full: &Path) -> Result<Vec<KnownFailure>, TargetConfigError> {
         .fail)
 }
 
-/// A secret from the environment variable the profile names, or written in it.
+/// A secret from the environment variable the target file names, or written in it.
 fn secret(
     env: &Option<String>,
     inline: &Option<String>,

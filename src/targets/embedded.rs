@@ -57,7 +57,7 @@ impl std::fmt::Debug for EmbeddedTarget {
 }
 
 impl EmbeddedTarget {
-    /// Named for a target profile file (`targets/reference.toml`).
+    /// Named for a target file (`targets/reference.toml`).
     pub fn named(profile: Profile, name: &str) -> Self {
         EmbeddedTarget {
             profile,

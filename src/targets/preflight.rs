@@ -1,5 +1,5 @@
 //! The preflight: before the first case, each target is asked what it is (does it answer, does
-//! its clock move on request) and compared with what its profile says. A setup mistake is one
+//! its clock move on request) and compared with what its target file says. A setup mistake is one
 //! error naming the key to change, never a hundred verdicts; what was found is the run's header.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::ClockMode;
 use crate::model::Profile;
 
-/// What the header says of a target: where it is and how the profile says to drive it.
+/// What the header says of a target: where it is and how its target file says to drive it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TargetFacts {
     /// The base URL, or `in-process` for the embedded reference.
@@ -18,7 +18,7 @@ pub struct TargetFacts {
     pub clock: String,
 }
 
-/// A `base_url` as a profile gives it, checked: an http(s) URL of the server root (the profile
+/// A `base_url` as a target file gives it, checked: an http(s) URL of the server root (the target file
 /// adds `/v1.0` or `/beta`). The error names the key and the value to write instead.
 pub(crate) fn check_base_url(base_url: &str, profile: Profile) -> Result<String, String> {
     let trimmed = base_url.trim_end_matches('/');
@@ -69,7 +69,7 @@ pub(crate) enum ControlAnswer {
     Refused(u16, String),
 }
 
-/// Asks a remote target whether it answers and, when its profile says `clock = "virtual"`,
+/// Asks a remote target whether it answers and, when its target file says `clock = "virtual"`,
 /// whether its clock moves on request. The error is one sentence naming what to change.
 pub(crate) async fn probe(
     base_url: &str,
@@ -131,9 +131,9 @@ pub(crate) fn virtual_clock_found(answer: &ControlAnswer) -> Result<String, Stri
                 s => format!("answered {s} ({})", body.trim().trim_end_matches('.')),
             };
             Err(format!(
-                "the profile says clock = \"virtual\", but POST /_conformance/reset {answered}: \
+                "the target file says clock = \"virtual\", but POST /_conformance/reset {answered}: \
                  the server cannot move its clock on request (it runs on a real clock, or has no \
-                 control protocol). Set clock = \"real\" (and its time_scale) in the profile, or \
+                 control protocol). Set clock = \"real\" (and its time_scale) in the target file, or \
                  start the server on a virtual clock (serve --clock virtual)"
             ))
         }

@@ -12,7 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::http::{Credentials, HttpSession, Secret, SessionSettings};
 use super::{CaseSession, ClockMode, Hold, HttpRequest, RealClockPool, Target, TargetError};
 use crate::case::request::Substitution;
-use crate::case::{Case, Field, Request, StatusMessage};
+use crate::case::{Case, Field, Request, SentStatusMessage};
 use crate::model::Profile;
 use crate::operation::Via;
 
@@ -168,7 +168,7 @@ impl RemoteTarget {
                 .find(|(i, r)| !used[*i] && fits(r));
             let Some((i, registration)) = found else {
                 return Err(format!(
-                    "the profile has no free app registration with roles [{}] and delegated scopes [{}] for app '{}'",
+                    "the target file has no free app registration with roles [{}] and delegated scopes [{}] for app '{}'",
                     app.roles.join(", "),
                     app.scopes.join(", "),
                     app.name
@@ -193,7 +193,7 @@ impl RemoteTarget {
         }
         (case.users.len() > self.pool.users.len()).then(|| {
             format!(
-                "the case needs {} users, the profile's pool has {}",
+                "the case needs {} users, the target file's pool has {}",
                 case.users.len(),
                 self.pool.users.len()
             )
@@ -213,7 +213,7 @@ fn cleanup_requests(first_writer: bool) -> Vec<Request> {
         cleanup.push(Request::ClearUserPreferredPresence { user: user() });
         cleanup.push(Request::SetStatusMessage {
             user: user(),
-            message: StatusMessage::Clear,
+            message: SentStatusMessage::Clear,
         });
     }
     cleanup

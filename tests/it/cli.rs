@@ -37,7 +37,7 @@ fn a_missing_target_file_is_one_line_with_its_path() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        "error: cannot read the target profile targets/nope.toml: No such file or directory\n"
+        "error: cannot read the target file targets/nope.toml: No such file or directory\n"
     );
 }
 
