@@ -190,7 +190,7 @@ impl Permission {
 
 /// How a successful write is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// 200 with an empty body, as Graph answers actions.
     Ok,
     /// 204 No Content.
@@ -506,7 +506,7 @@ impl Operation {
     }
 
     /// The body's parameters, in order.
-    pub fn parameters(self) -> &'static [&'static str] {
+    pub(crate) fn parameters(self) -> &'static [&'static str] {
         self.row().parameters
     }
 
@@ -516,13 +516,13 @@ impl Operation {
     }
 
     /// How a successful call is answered under `profile`.
-    pub fn reply(self, profile: Profile) -> Reply {
+    pub(crate) fn reply(self, profile: Profile) -> Reply {
         self.row().reply.of(profile)
     }
 
     /// Whether `profile` serves it under the path form `via` (operations bound to a presence;
     /// one bound to `/communications` has a single path).
-    pub fn served_by(self, profile: Profile, via: Via) -> bool {
+    pub(crate) fn served_by(self, profile: Profile, via: Via) -> bool {
         self.row().forms.of(profile).contains(via)
     }
 

@@ -74,7 +74,7 @@ impl Case {
 
     /// Whether a step subscribes to change notifications: the runner then hosts a webhook
     /// receiver for the case.
-    pub fn subscribes(&self) -> bool {
+    pub(crate) fn subscribes(&self) -> bool {
         self.steps.iter().any(|s| {
             matches!(&s.action, Action::Send(e) if matches!(e.request, Request::CreateSubscription(_)))
         })

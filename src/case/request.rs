@@ -206,9 +206,9 @@ impl Webhook {
 }
 
 /// The id the runner gives its encryption certificate (`encryptionCertificateId`).
-pub const CERTIFICATE_ID: &str = "presence-conformance";
+pub(crate) const CERTIFICATE_ID: &str = "presence-conformance";
 /// The placeholder for the runner's notification URL, in a case's literal texts.
-pub const WEBHOOK: &str = "webhook";
+pub(crate) const WEBHOOK: &str = "webhook";
 
 /// The location setManualLocation and setAutomaticLocation send.
 #[derive(Clone, Debug, PartialEq)]
@@ -400,7 +400,7 @@ impl Request {
     }
 
     /// The actor or subscription whose `{name}` its path holds, if any.
-    pub fn path_id(&self) -> Option<&str> {
+    pub(crate) fn path_id(&self) -> Option<&str> {
         self.user().or(self.subscription())
     }
 

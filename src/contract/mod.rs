@@ -29,7 +29,7 @@ pub enum SpecDocument {
 
 impl SpecDocument {
     /// The document under `spec/`, as it was when the binary was built.
-    pub fn bundled_text(self) -> &'static str {
+    pub(crate) fn bundled_text(self) -> &'static str {
         match self {
             SpecDocument::V1_0 => include_str!("../../spec/graph-presence.v1.0.openapi.yaml"),
             SpecDocument::Beta => include_str!("../../spec/graph-presence.beta.openapi.yaml"),

@@ -207,7 +207,7 @@ impl User {
 
 /// Every user's presence, by the documented rules.
 #[derive(Clone, Debug, Default)]
-pub struct ReferenceModel {
+pub(crate) struct ReferenceModel {
     users: BTreeMap<UserId, User>,
 }
 

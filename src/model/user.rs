@@ -292,13 +292,13 @@ impl SequenceNumber {
     }
 
     /// The longest text form: 16 digits of microseconds, and up to 16 of writes.
-    pub const MAX_LEN: usize = 32;
+    pub(crate) const MAX_LEN: usize = 32;
 
     /// Writes the text form into `out` and returns it (ASCII): the microseconds since 1970 in 16
     /// upper-case hex digits, then the writes in 10 (more past 2^40 writes). Fixed-width hex
     /// sorts as text exactly as the numbers sort; instants before 1970 clamp to 0. No
     /// formatting machinery and no allocation: the server writes it into a header on every write.
-    pub fn encode<'b>(&self, out: &'b mut [u8; Self::MAX_LEN]) -> &'b [u8] {
+    pub(crate) fn encode<'b>(&self, out: &'b mut [u8; Self::MAX_LEN]) -> &'b [u8] {
         /// 16 upper-case hex digits of `value`, two a byte.
         fn hex(value: u64) -> [u8; 16] {
             static PAIRS: [[u8; 2]; 256] = hex_pairs(b"0123456789ABCDEF");

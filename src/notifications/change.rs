@@ -105,7 +105,7 @@ impl Watch {
 
     /// Starts watching `user`, whose presence is `presence` (`None`: never written) at `now`.
     /// Watching a user already watched changes nothing.
-    pub fn watch(&mut self, user: &UserId, presence: Option<&UserPresence>, now: Timestamp) {
+    pub(crate) fn watch(&mut self, user: &UserId, presence: Option<&UserPresence>, now: Timestamp) {
         if self.users.contains_key(user) {
             return;
         }
@@ -118,18 +118,18 @@ impl Watch {
         self.users.insert(user.clone(), outlook);
     }
 
-    pub fn unwatch(&mut self, user: &UserId) {
+    pub(crate) fn unwatch(&mut self, user: &UserId) {
         self.users.remove(user);
     }
 
-    pub fn is_watched(&self, user: &UserId) -> bool {
+    pub(crate) fn is_watched(&self, user: &UserId) -> bool {
         self.users.contains_key(user)
     }
 
     /// After a write to `user` at `now` left them with `presence`: the timer changes that came
     /// before it, then the write's own change if the aggregate moved; the timers ahead are planned
     /// again. A timer due at the write's own instant is folded into the write.
-    pub fn after_write(
+    pub(crate) fn after_write(
         &mut self,
         user: &UserId,
         presence: &UserPresence,

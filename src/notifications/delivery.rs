@@ -16,29 +16,29 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Notify, Semaphore};
 
 /// How long a receiver has to answer a notification ("within 3 seconds").
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long an endpoint has to answer its validation request ("within 10 seconds").
-pub const VALIDATION_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const VALIDATION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long after a change its notification is still retried ("for up to 4 hours").
-pub const RETRY_WINDOW: SignedDuration = SignedDuration::from_hours(4);
+pub(crate) const RETRY_WINDOW: SignedDuration = SignedDuration::from_hours(4);
 
 /// The most notifications waiting at once; more are dropped (and counted), never waited for.
-pub const OUTBOX_CAPACITY: usize = 100_000;
+pub(crate) const OUTBOX_CAPACITY: usize = 100_000;
 
 /// The most attempts in flight at once.
 const CONCURRENT_ATTEMPTS: usize = 64;
 
 /// The instants after a change at which a failed notification is tried again.
-pub fn retry_offsets() -> impl Iterator<Item = SignedDuration> {
+pub(crate) fn retry_offsets() -> impl Iterator<Item = SignedDuration> {
     let first = [10, 60, 300, 900].map(SignedDuration::from_secs);
     let every_half_hour = (1..=8).map(|k| SignedDuration::from_mins(30 * k));
     first.into_iter().chain(every_half_hour)
 }
 
 /// When a notification of a change at `first` that failed at `now` is tried next, if ever.
-pub fn next_retry(first: Timestamp, now: Timestamp) -> Option<Timestamp> {
+pub(crate) fn next_retry(first: Timestamp, now: Timestamp) -> Option<Timestamp> {
     retry_offsets()
         .filter(|offset| *offset <= RETRY_WINDOW)
         .filter_map(|offset| first.checked_add(offset).ok())
@@ -47,7 +47,7 @@ pub fn next_retry(first: Timestamp, now: Timestamp) -> Option<Timestamp> {
 
 /// One POST to a subscriber.
 #[derive(Clone, Debug)]
-pub struct Outgoing {
+pub(crate) struct Outgoing {
     pub url: reqwest::Url,
     pub body: String,
     /// The server instant of the change (or lifecycle event) it reports.
@@ -108,7 +108,7 @@ impl Deliverer {
     }
 
     /// A deliverer whose attempts time out after `timeout` (tests shorten it).
-    pub fn with_timeout(timeout: Duration) -> Arc<Self> {
+    pub(crate) fn with_timeout(timeout: Duration) -> Arc<Self> {
         Arc::new(Deliverer {
             client: std::sync::OnceLock::new(),
             timeout,
@@ -138,7 +138,7 @@ impl Deliverer {
         })
     }
 
-    pub fn enqueue(&self, outgoing: Outgoing) -> bool {
+    pub(crate) fn enqueue(&self, outgoing: Outgoing) -> bool {
         let mut outbox = self.lock();
         if outbox.queue.len() >= OUTBOX_CAPACITY {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -157,7 +157,7 @@ impl Deliverer {
     }
 
     /// Starts every attempt due by `now` and returns at once.
-    pub fn start_due(self: &Arc<Self>, now: Timestamp) {
+    pub(crate) fn start_due(self: &Arc<Self>, now: Timestamp) {
         let due: Vec<Queued> = {
             let mut outbox = self.lock();
             let later = outbox.queue.split_off(&(now, u64::MAX));
@@ -278,7 +278,7 @@ impl Deliverer {
 
 /// Why an endpoint failed its validation.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ValidationError {
+pub(crate) enum ValidationError {
     #[error("it did not answer within {0:?} ({1})")]
     Unreachable(Duration, String),
     #[error("it answered {0}, not 200")]
@@ -291,7 +291,7 @@ pub enum ValidationError {
 
 /// The validation token the server sends: opaque text with spaces and a colon, so a receiver
 /// must URL-decode it, as Graph's is.
-pub fn new_validation_token() -> String {
+pub(crate) fn new_validation_token() -> String {
     format!(
         "Validation: Testing client application reachability for subscription Request-Id: {}",
         uuid::Uuid::new_v4()
@@ -299,7 +299,7 @@ pub fn new_validation_token() -> String {
 }
 
 /// Validates `url` as a subscription endpoint, within `timeout`.
-pub async fn validate_endpoint(
+pub(crate) async fn validate_endpoint(
     client: &reqwest::Client,
     url: &reqwest::Url,
     timeout: Duration,

@@ -26,7 +26,7 @@ use crate::model::rules::Semantics;
 use crate::model::{UserId, UserPresence};
 
 /// How long before expiry reauthorizationRequired is sent.
-pub const REAUTHORIZE_BEFORE: SignedDuration = SignedDuration::from_mins(15);
+pub(crate) const REAUTHORIZE_BEFORE: SignedDuration = SignedDuration::from_mins(15);
 
 /// What a server's notifications do differently (tests build wrong servers with it to prove the
 /// suite notices).
@@ -70,7 +70,7 @@ impl Notifier {
         Self::with_faults(tenant, semantics, Faults::default())
     }
 
-    pub fn with_faults(tenant: &str, semantics: Semantics, faults: Faults) -> Self {
+    pub(crate) fn with_faults(tenant: &str, semantics: Semantics, faults: Faults) -> Self {
         Notifier {
             any_watched: AtomicBool::new(false),
             held: Mutex::new(Held {
@@ -97,7 +97,7 @@ impl Notifier {
     }
 
     /// The validation-token issuer, made when first needed (an RSA key takes a moment).
-    pub fn issuer(&self) -> Option<&TokenIssuer> {
+    pub(crate) fn issuer(&self) -> Option<&TokenIssuer> {
         self.issuer
             .get_or_init(|| TokenIssuer::generate(&self.tenant).ok())
             .as_ref()
@@ -214,7 +214,7 @@ impl Notifier {
 
     /// After a write to a watched `user` at `now` left them with `presence`: queues the
     /// notifications of the changes (timers before the write, then the write's own).
-    pub fn after_write(&self, user: &UserId, presence: &UserPresence, now: Timestamp) {
+    pub(crate) fn after_write(&self, user: &UserId, presence: &UserPresence, now: Timestamp) {
         let mut held = self.lock();
         let changes = held.watch.after_write(user, presence, now);
         self.notify(&held, &changes);
@@ -226,7 +226,7 @@ impl Notifier {
 
     /// Moves the notifier to `now`: timer changes due by then, reauthorizations, expiries. Then
     /// starts the deliveries due (without waiting for them).
-    pub fn tick(&self, now: Timestamp) {
+    pub(crate) fn tick(&self, now: Timestamp) {
         self.queue_due(now);
         self.deliverer.start_due(now);
     }

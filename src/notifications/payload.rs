@@ -12,7 +12,7 @@ use crate::model::UserId;
 
 /// A lifecycle event the server sends to `lifecycleNotificationUrl`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LifecycleEvent {
+pub(crate) enum LifecycleEvent {
     ReauthorizationRequired,
 }
 
@@ -25,7 +25,7 @@ impl LifecycleEvent {
 }
 
 /// The decrypted resource of a rich presence notification, as the presence page shows it.
-pub fn resource_json(change: &Change) -> Value {
+pub(crate) fn resource_json(change: &Change) -> Value {
     json!({
         "@odata.id": odata_id(&change.user),
         "@odata.type": "#microsoft.graph.presence",
@@ -40,7 +40,7 @@ fn odata_id(user: &UserId) -> String {
 }
 
 /// One change notification for `subscription`: basic, or rich when it includes resource data.
-pub fn change_item(
+pub(crate) fn change_item(
     subscription: &Subscription,
     change: &Change,
     tenant: &str,
@@ -72,7 +72,11 @@ pub fn change_item(
 }
 
 /// A lifecycle notification for `subscription`.
-pub fn lifecycle_item(subscription: &Subscription, event: LifecycleEvent, tenant: &str) -> Value {
+pub(crate) fn lifecycle_item(
+    subscription: &Subscription,
+    event: LifecycleEvent,
+    tenant: &str,
+) -> Value {
     json!({
         "subscriptionId": subscription.id.to_string(),
         "subscriptionExpirationDateTime": subscription.expires_at.to_string(),

@@ -81,7 +81,7 @@ impl Receiver {
 
     /// Starts a receiver that decrypts with `key` (one key can serve many receivers: making an
     /// RSA key takes a while).
-    pub async fn start_with_key(
+    pub(crate) async fn start_with_key(
         listen: SocketAddr,
         key: Option<Arc<ReceiverKey>>,
     ) -> Result<Self, ReceiverError> {

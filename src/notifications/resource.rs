@@ -10,7 +10,7 @@ use crate::model::{UserId, parse_guid_any_case};
 
 /// The most users one subscription may name ("A maximum of 650 users can be subscribed in a single
 /// subscription").
-pub const MAX_USERS: usize = 650;
+pub(crate) const MAX_USERS: usize = 650;
 
 /// A subscribed presence resource: the users it watches, in the order named, without repeats.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl PresenceResource {
 
     /// The `resource` of a notification about one of the users: the single-user form, as Graph's
     /// presence page shows it.
-    pub fn notification_resource(user: &UserId) -> String {
+    pub(crate) fn notification_resource(user: &UserId) -> String {
         format!("communications/presences/{user}")
     }
 }

@@ -120,7 +120,7 @@ pub struct EncryptedContent {
 }
 
 /// Encrypts `plaintext` (the resource's JSON) for the holder of `certificate`.
-pub fn encrypt(
+pub(crate) fn encrypt(
     certificate: &EncryptionCertificate,
     certificate_id: &str,
     plaintext: &[u8],
@@ -172,7 +172,7 @@ impl std::fmt::Debug for ReceiverKey {
 
 impl ReceiverKey {
     /// A fresh 2,048-bit RSA key and a self-signed certificate for it.
-    pub fn generate() -> Result<Self, RichError> {
+    pub(crate) fn generate() -> Result<Self, RichError> {
         let failed = |e: rcgen::Error| RichError::KeyGeneration(e.to_string());
         let pair =
             rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
@@ -202,7 +202,7 @@ impl ReceiverKey {
     }
 
     /// Checks the signature and decrypts `content`, as the documentation's samples do.
-    pub fn decrypt(&self, content: &EncryptedContent) -> Result<Vec<u8>, RichError> {
+    pub(crate) fn decrypt(&self, content: &EncryptedContent) -> Result<Vec<u8>, RichError> {
         let wrapped = BASE64
             .decode(&content.data_key)
             .map_err(|_| RichError::Base64("dataKey"))?;

@@ -20,7 +20,11 @@ impl SubscriptionStore {
     /// Refuses a second subscription by the same user and app while the first lasts (observed:
     /// 409 "A subscripton already exists"). Asked before the URLs are validated and again when
     /// the subscription is kept.
-    pub fn check_free(&mut self, owner: &Owner, now: Timestamp) -> Result<(), SubscriptionError> {
+    pub(crate) fn check_free(
+        &mut self,
+        owner: &Owner,
+        now: Timestamp,
+    ) -> Result<(), SubscriptionError> {
         self.expire(now);
         if self.by_owner.contains_key(owner) {
             return Err(SubscriptionError::AlreadyExists);
@@ -109,7 +113,7 @@ impl SubscriptionStore {
 
     /// Every subscription that watches `user`, live or not yet forgotten (the caller judges
     /// liveness at the instant of a change).
-    pub fn all_watching<'s>(
+    pub(crate) fn all_watching<'s>(
         &'s self,
         user: &UserId,
     ) -> impl Iterator<Item = &'s Subscription> + 's {
@@ -122,7 +126,7 @@ impl SubscriptionStore {
 
     /// Whether any subscription (live or not yet forgotten) watches `user`: the cheap test on
     /// every write.
-    pub fn is_watched(&self, user: &UserId) -> bool {
+    pub(crate) fn is_watched(&self, user: &UserId) -> bool {
         self.watchers.contains_key(user)
     }
 

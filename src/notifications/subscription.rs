@@ -11,14 +11,14 @@ use super::rich::{CertificateError, EncryptionCertificate};
 use crate::model::UserId;
 
 /// The longest a presence subscription lasts ("a maximum expiration time of an hour").
-pub const MAX_LIFETIME: SignedDuration = SignedDuration::from_mins(60);
+pub(crate) const MAX_LIFETIME: SignedDuration = SignedDuration::from_mins(60);
 
 /// The longest `clientState` and `encryptionCertificateId` ("The maximum length is 128
 /// characters", "The identifier can be up to 128 characters").
-pub const MAX_CLIENT_STATE_CHARS: usize = 128;
+pub(crate) const MAX_CLIENT_STATE_CHARS: usize = 128;
 
 /// The id of a subscription (a GUID the server chose).
-pub type SubscriptionId = uuid::Uuid;
+pub(crate) type SubscriptionId = uuid::Uuid;
 
 /// Who owns a subscription: the app and the signed-in user it was created for. One user holds one
 /// presence subscription per app.
@@ -137,7 +137,7 @@ impl SubscriptionBody {
 
     /// As [`SubscriptionBody::validate`], with another longest lifetime (a deliberately wrong
     /// server in tests).
-    pub fn validate_capped(
+    pub(crate) fn validate_capped(
         self,
         owner: Owner,
         now: Timestamp,
@@ -203,7 +203,7 @@ impl RenewalBody {
     }
 
     /// As [`RenewalBody::validate`], with another longest lifetime.
-    pub fn validate_capped(
+    pub(crate) fn validate_capped(
         self,
         now: Timestamp,
         max_lifetime: SignedDuration,
@@ -272,13 +272,13 @@ fn rich_settings(
 
 impl Subscription {
     /// Whether the subscription still lasts at `now`.
-    pub fn live_at(&self, now: Timestamp) -> bool {
+    pub(crate) fn live_at(&self, now: Timestamp) -> bool {
         now < self.expires_at
     }
 
     /// The subscription as Graph shows it (`@odata.context` is added by the caller, which knows
     /// the API version).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let rich = self.rich.as_ref();
         json!({
             "id": self.id.to_string(),

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
 use serde_json::{Value, json};
 
 /// The app id Graph's change-notification publisher signs as ("must always be the same value").
-pub const PUBLISHER_APP_ID: &str = "0bf30f3b-4a52-48df-9a82-234910c4a086";
+pub(crate) const PUBLISHER_APP_ID: &str = "0bf30f3b-4a52-48df-9a82-234910c4a086";
 
 /// How long a validation token is good for.
 const LIFETIME: Duration = Duration::from_secs(3600);
@@ -52,7 +52,7 @@ pub enum TokenError {
 
 impl TokenIssuer {
     /// A new signing key for `tenant` (takes a moment: make it once, when first needed).
-    pub fn generate(tenant: &str) -> Result<Self, TokenError> {
+    pub(crate) fn generate(tenant: &str) -> Result<Self, TokenError> {
         let key = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| TokenError::Key)?;
         let key_id = uuid::Uuid::new_v4().simple().to_string();
         Ok(TokenIssuer {
@@ -98,7 +98,7 @@ impl TokenIssuer {
     }
 
     /// The public key as a JSON Web Key Set.
-    pub fn jwks(&self) -> Value {
+    pub(crate) fn jwks(&self) -> Value {
         let public = self.key.public_key();
         json!({ "keys": [{
             "kty": "RSA",

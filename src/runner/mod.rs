@@ -149,7 +149,7 @@ pub struct CaseRun {
 
 impl CaseRun {
     /// Whether every step ran: not aborted, throttled out or left behind its timeline.
-    pub fn ran_to_the_end(&self) -> bool {
+    pub(crate) fn ran_to_the_end(&self) -> bool {
         self.aborted.is_none() && self.throttled.is_none() && self.behind.is_none()
     }
 

@@ -231,7 +231,7 @@ impl Redactor {
     }
 
     /// Learns one more id and the name it is shown as (a subscription's id, the webhook's URL).
-    pub fn learn(&mut self, id: &str, name: &str) {
+    pub(crate) fn learn(&mut self, id: &str, name: &str) {
         if id.is_empty() {
             return;
         }

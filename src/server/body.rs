@@ -242,7 +242,7 @@ impl ActionBody {
 /// A parameter's value: a string (borrowed from the body when it has no escape), or any other
 /// JSON value (boxed: strings are the common case, and a `Value` is ten words).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Param<'a> {
+pub(crate) enum Param<'a> {
     Text(Cow<'a, str>),
     Json(Box<Value>),
 }

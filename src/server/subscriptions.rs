@@ -249,7 +249,7 @@ pub async fn delete(
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys`: the key validationTokens are signed with.
-pub async fn validation_keys(
+pub(crate) async fn validation_keys(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
 ) -> Result<Response, GraphError> {

@@ -64,7 +64,7 @@ pub fn embedded_case_count() -> usize {
 }
 
 /// Every case file of the embedded suite, sorted by path, each loaded as if from `cases/`.
-pub fn embedded_cases() -> Vec<SuiteCase> {
+pub(crate) fn embedded_cases() -> Vec<SuiteCase> {
     let mut files = Vec::new();
     collect_embedded(&EMBEDDED, &mut files);
     files.sort_by(|a, b| a.path().cmp(b.path()));
@@ -324,7 +324,7 @@ pub fn run_trial(
 
 /// Like [`run_trial`], abandoned (`None`) as soon as `stop` says the run stopped: a case on a
 /// real clock may have an hour of waiting left.
-pub fn run_trial_until(
+pub(crate) fn run_trial_until(
     entry: &SuiteCase,
     target: &SuiteTarget,
     contract: Option<&dyn ContractCheck>,

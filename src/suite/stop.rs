@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::runner::CaseRun;
 
 /// Consecutive trials of one target that could not reach it before the run stops.
-pub const CONNECTION_FAILURES: u32 = 3;
+pub(crate) const CONNECTION_FAILURES: u32 = 3;
 
 /// Why a run stopped, once it did; shared by the executor's workers.
 #[derive(Debug, Default)]
