@@ -30,14 +30,15 @@
 //!
 //! | module | what it is |
 //! |---|---|
-//! | [`operation`] | The Graph presence surface, described once: API versions ([`operation::Profile`]), path forms ([`operation::Via`]) and the table of operations ([`operation::Operation`]: name, method, paths, parameters, permission class). Harness and server both read it. |
+//! | [`operation`] | The Graph presence surface, described once: API versions ([`operation::Profile`]), path forms ([`operation::Via`]) and the table of operations ([`operation::Operation`]: the presence operations and the subscription operations; name, method, paths, parameters, permission class, reply). Harness and server both read it. |
 //! | [`model`] | The pure presence model: values, the documented rules ([`model::rules`]: every number lives there), one user's sessions and their aggregation, the store. State and instant in, state out; no HTTP, no clock. [`model::oracle`] is the same rules written for a reader, the oracle `explore` uses. |
+//! | [`notifications`] | Change notifications on presence: subscriptions and their limits, change detection from the model (writes and timers), deliveries on the server's clock, the documented encryption of rich notifications, and the webhook receiver the runner gives a case that subscribes. |
 //! | [`catalogue`] | The rule catalogue (`spec/rules.yaml`): each rule's id, level (`documented`, `observed`, `ours`) and source. |
 //! | [`contract`] | The OpenAPI documents under `spec/`, compiled into a checker of requests and responses; `spec lint` and `spec diff`. |
 //! | [`server`] | The reference server: axum, Graph's presence paths parsed by the operation table, the token endpoint, the control protocol for a virtual clock. |
 //! | [`case`] | The case file format and its loader, with compiler-grade errors; the request a step sends. |
 //! | [`targets`] | How a case reaches an implementation: the embedded reference server, a URL, the real service. |
-//! | [`runner`] | Replaying one case on one target: the timeline and the faults. |
+//! | [`runner`] | Replaying one case on one target: the timeline, the faults, and the notifications its receiver got. |
 //! | [`suite`] | Many cases on many targets: selection, known failures, snapshots. |
 //! | [`explore`] | Generated timelines, replayed on a target and compared with the reference model. |
 //! | [`report`], [`html`] | What a run looked like: console, JUnit and JSON reports; the HTML report with its timeline lanes. |

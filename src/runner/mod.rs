@@ -38,6 +38,12 @@ fn contract_rule(clause: Clause) -> RuleRef {
     }
 }
 
+/// Makes the webhook receiver's key now (once a process), rather than inside the first case
+/// that subscribes; a failure shows when that case starts its receiver.
+pub fn prepare_webhooks() {
+    let _ = notifications::shared_key();
+}
+
 /// How long a notification may take on a real clock when its step gives no `within`.
 const NOTIFIED_WITHIN: SignedDuration = SignedDuration::from_secs(30);
 

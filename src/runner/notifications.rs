@@ -17,7 +17,7 @@ use crate::targets::{TargetError, WebhookSetup};
 /// One RSA key for every receiver of the process: making one takes tens of milliseconds.
 static KEY: Mutex<Option<Arc<ReceiverKey>>> = Mutex::new(None);
 
-fn shared_key() -> Result<Arc<ReceiverKey>, TargetError> {
+pub(crate) fn shared_key() -> Result<Arc<ReceiverKey>, TargetError> {
     let mut key = KEY.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(key) = key.as_ref() {
         return Ok(Arc::clone(key));

@@ -68,7 +68,7 @@ pub(crate) fn embedded_cases() -> Vec<SuiteCase> {
     let mut files = Vec::new();
     collect_embedded(&EMBEDDED, &mut files);
     files.sort_by(|a, b| a.path().cmp(b.path()));
-    files
+    let cases: Vec<SuiteCase> = files
         .into_iter()
         .map(|file| {
             let path = Path::new("cases").join(file.path());
@@ -82,7 +82,9 @@ pub(crate) fn embedded_cases() -> Vec<SuiteCase> {
             };
             SuiteCase { name, path, case }
         })
-        .collect()
+        .collect();
+    prepare(&cases);
+    cases
 }
 
 fn collect_embedded<'a>(dir: &'a include_dir::Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
@@ -123,14 +125,28 @@ pub fn export_cases(dir: &Path) -> std::io::Result<usize> {
 
 /// Loads every case under `root` (a missing root is an error, an empty one is not).
 pub fn load_cases(root: &Path) -> std::io::Result<Vec<SuiteCase>> {
-    Ok(discover(root)?
+    let cases: Vec<SuiteCase> = discover(root)?
         .into_iter()
         .map(|path| SuiteCase {
             name: case_name(root, &path),
             case: load_file(root, &path),
             path,
         })
-        .collect())
+        .collect();
+    prepare(&cases);
+    Ok(cases)
+}
+
+/// Readies what the loaded cases will need before any runs: the webhook receiver's key when a
+/// case subscribes (making an RSA key takes ~150 ms of CPU, which inside a real-clock case's
+/// timeline would put it behind).
+fn prepare(cases: &[SuiteCase]) {
+    let subscribes = cases
+        .iter()
+        .any(|c| c.case.as_ref().is_ok_and(Case::subscribes));
+    if subscribes {
+        crate::runner::prepare_webhooks();
+    }
 }
 
 /// The targets to run: the profiles at `paths`, else the one `PRESENCE_TARGET` names, else the
