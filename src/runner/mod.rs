@@ -467,16 +467,8 @@ impl Replay<'_> {
             })
             .collect();
         run.timeline.entries.push(Entry {
-            at: step.at,
-            line: step.line,
-            by: Self::by(step),
-            request: None,
-            body: None,
-            status: None,
-            response: None,
-            observed: None,
             notifications: Some(shown),
-            contract: Vec::new(),
+            ..Self::no_request(step)
         });
         if !faults.is_empty() {
             let what = if check.arrives {
@@ -492,6 +484,22 @@ impl Replay<'_> {
             });
         }
         Ok(())
+    }
+
+    /// The entry of a step that sends no request of its own (what it saw is filled in).
+    fn no_request(step: &Step) -> Entry {
+        Entry {
+            at: step.at,
+            line: step.line,
+            by: Self::by(step),
+            request: None,
+            body: None,
+            status: None,
+            response: None,
+            observed: None,
+            notifications: None,
+            contract: Vec::new(),
+        }
     }
 
     fn by(step: &Step) -> Acting {
@@ -687,16 +695,9 @@ impl Replay<'_> {
             }
             let observed = self.observed(&body, response.status);
             run.timeline.entries.push(Entry {
-                at: step.at,
-                line: step.line,
-                by: Self::by(step),
-                request: None,
-                body: None,
-                status: None,
-                response: None,
                 observed: Some(observed),
-                notifications: None,
                 contract,
+                ..Self::no_request(step)
             });
             if !faults.is_empty() {
                 run.failures.push(Failure {

@@ -115,67 +115,67 @@ fn right_notifications_fail_nothing() {
     );
 }
 
+/// A server with `faults` fails each of `cases` (notification cases by their file names).
+fn assert_caught(faults: Faults, cases: &[&str]) {
+    let failing = failing_notification_cases(faults);
+    for case in cases {
+        assert!(
+            failing.contains(&format!("notifications::{case}")),
+            "{case} passes on a server with {faults:?}; failing: {failing:?}"
+        );
+    }
+}
+
 #[test]
 fn a_missing_fade_notification_is_caught() {
-    let failing = failing_notification_cases(Faults {
+    let no_fade = Faults {
         no_fade: true,
         ..Faults::default()
-    });
-    assert!(
-        failing.contains(&"notifications::the_fade_is_notified".to_owned()),
-        "{failing:?}"
-    );
+    };
+    assert_caught(no_fade, &["the_fade_is_notified"]);
 }
 
 #[test]
 fn notifications_after_expiry_are_caught() {
-    let failing = failing_notification_cases(Faults {
+    let after_expiry = Faults {
         after_expiry: true,
         ..Faults::default()
-    });
-    assert!(
-        failing.contains(&"notifications::an_expired_subscription_sends_nothing".to_owned()),
-        "{failing:?}"
-    );
+    };
+    assert_caught(after_expiry, &["an_expired_subscription_sends_nothing"]);
 }
 
 #[test]
 fn a_client_state_not_echoed_is_caught() {
-    let failing = failing_notification_cases(Faults {
+    let no_client_state = Faults {
         no_client_state: true,
         ..Faults::default()
-    });
-    assert!(
-        failing.contains(&"notifications::the_client_state_is_echoed".to_owned()),
-        "{failing:?}"
-    );
+    };
+    assert_caught(no_client_state, &["the_client_state_is_echoed"]);
 }
 
 #[test]
 fn a_server_that_does_not_validate_is_caught() {
-    let failing = failing_notification_cases(Faults {
+    let no_validation = Faults {
         no_validation: true,
         ..Faults::default()
-    });
-    assert!(
-        failing
-            .contains(&"notifications::a_notification_url_that_fails_validation_is_400".to_owned()),
-        "{failing:?}"
+    };
+    assert_caught(
+        no_validation,
+        &["a_notification_url_that_fails_validation_is_400"],
     );
 }
 
 #[test]
 fn sixty_one_minutes_accepted_is_caught() {
-    let failing = failing_notification_cases(Faults {
+    let long_expiry = Faults {
         long_expiry: true,
         ..Faults::default()
-    });
-    assert!(
-        failing.contains(&"notifications::a_subscription_past_an_hour_is_refused".to_owned()),
-        "{failing:?}"
-    );
-    assert!(
-        failing.contains(&"notifications::a_renewal_past_an_hour_is_refused".to_owned()),
-        "{failing:?}"
+    };
+    assert_caught(
+        long_expiry,
+        &[
+            "a_subscription_past_an_hour_is_refused",
+            "a_renewal_past_an_hour_is_refused",
+        ],
     );
 }
