@@ -5,6 +5,7 @@
 //!
 //! Like the server's access tokens, they age in wall-clock time, not on the virtual clock.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::SystemRandom;
@@ -24,15 +25,36 @@ const LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The server's signer of validation tokens.
 pub struct TokenIssuer {
-    key: RsaKeyPair,
-    key_id: String,
+    key: Arc<SigningKey>,
     tenant: String,
+}
+
+/// An RSA signing key and its `kid`: one a process, shared by every server in it (the suite
+/// starts an in-process server for each case, and making a 2,048-bit key costs ~100 ms).
+struct SigningKey {
+    pair: RsaKeyPair,
+    id: String,
+}
+
+static SIGNING_KEY: Mutex<Option<Arc<SigningKey>>> = Mutex::new(None);
+
+fn signing_key() -> Result<Arc<SigningKey>, TokenError> {
+    let mut held = SIGNING_KEY.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(key) = held.as_ref() {
+        return Ok(Arc::clone(key));
+    }
+    let key = Arc::new(SigningKey {
+        pair: RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| TokenError::Key)?,
+        id: uuid::Uuid::new_v4().simple().to_string(),
+    });
+    *held = Some(Arc::clone(&key));
+    Ok(key)
 }
 
 impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenIssuer")
-            .field("key_id", &self.key_id)
+            .field("key_id", &self.key.id)
             .finish_non_exhaustive()
     }
 }
@@ -51,13 +73,10 @@ pub enum TokenError {
 }
 
 impl TokenIssuer {
-    /// A new signing key for `tenant` (takes a moment: make it once, when first needed).
+    /// The issuer for `tenant`, with the process's signing key (made the first time).
     pub(crate) fn generate(tenant: &str) -> Result<Self, TokenError> {
-        let key = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| TokenError::Key)?;
-        let key_id = uuid::Uuid::new_v4().simple().to_string();
         Ok(TokenIssuer {
-            key,
-            key_id,
+            key: signing_key()?,
             tenant: tenant.to_owned(),
         })
     }
@@ -68,7 +87,7 @@ impl TokenIssuer {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let header = json!({ "typ": "JWT", "alg": "RS256", "kid": self.key_id });
+        let header = json!({ "typ": "JWT", "alg": "RS256", "kid": self.key.id });
         let claims = json!({
             "aud": audience,
             "iss": format!("https://sts.windows.net/{}/", self.tenant),
@@ -85,8 +104,9 @@ impl TokenIssuer {
             BASE64URL.encode(header.to_string()),
             BASE64URL.encode(claims.to_string())
         );
-        let mut signature = vec![0u8; self.key.public_modulus_len()];
+        let mut signature = vec![0u8; self.key.pair.public_modulus_len()];
         self.key
+            .pair
             .sign(
                 &RSA_PKCS1_SHA256,
                 &SystemRandom::new(),
@@ -99,12 +119,12 @@ impl TokenIssuer {
 
     /// The public key as a JSON Web Key Set.
     pub(crate) fn jwks(&self) -> Value {
-        let public = self.key.public_key();
+        let public = self.key.pair.public_key();
         json!({ "keys": [{
             "kty": "RSA",
             "use": "sig",
             "alg": "RS256",
-            "kid": self.key_id,
+            "kid": self.key.id,
             "n": BASE64URL.encode(public.modulus().big_endian_without_leading_zero()),
             "e": BASE64URL.encode(public.exponent().big_endian_without_leading_zero()),
         }]})
@@ -112,7 +132,7 @@ impl TokenIssuer {
 
     /// The claims of `token` if this issuer signed it (for receivers and tests).
     pub fn verify(&self, token: &str) -> Result<Value, TokenError> {
-        verify_with(self.key.public_key().as_ref(), token)
+        verify_with(self.key.pair.public_key().as_ref(), token)
     }
 }
 
