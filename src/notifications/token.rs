@@ -180,7 +180,14 @@ mod tests {
         let forged = BASE64URL.encode(r#"{"aud":"app","appid":"someone else"}"#);
         parts[1] = &forged;
         assert_eq!(issuer.verify(&parts.join(".")), Err(TokenError::Signature));
-        let other = TokenIssuer::generate("t").unwrap();
+        // Another server's key (the process's own is shared by every issuer in it).
+        let other = TokenIssuer {
+            key: Arc::new(SigningKey {
+                pair: RsaKeyPair::generate(KeySize::Rsa2048).unwrap(),
+                id: "other".into(),
+            }),
+            tenant: "t".into(),
+        };
         assert_eq!(other.verify(&token), Err(TokenError::Signature));
         assert_eq!(issuer.verify("a.b"), Err(TokenError::Shape));
     }
