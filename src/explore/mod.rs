@@ -102,6 +102,21 @@ pub(crate) enum GeneratedStep {
     },
 }
 
+impl GeneratedStep {
+    /// The user the step writes or observes; none for a clock advance.
+    fn user(&self) -> Option<usize> {
+        match *self {
+            GeneratedStep::Advance(_) => None,
+            GeneratedStep::SetStatus { user, .. }
+            | GeneratedStep::SetPresence { user, .. }
+            | GeneratedStep::ClearPresence { user, .. }
+            | GeneratedStep::SetPreferred { user, .. }
+            | GeneratedStep::ClearPreferred { user }
+            | GeneratedStep::Observe { user, .. } => Some(user),
+        }
+    }
+}
+
 /// What an observation looks at. Each part is its own observe step resting on its own rule;
 /// a generated timeline looks at everything, and its shrunk reproducer keeps only the part that
 /// shows the difference.
@@ -175,9 +190,16 @@ pub(crate) fn case_file(steps: &[GeneratedStep], title: &str) -> CaseFile {
             .collect(),
         profiles: Some(here(vec!["v1.0".to_owned()])),
         requires: vec![RequirementFile::VirtualClock],
-        users: USERS.iter().map(|u| here((*u).to_owned())).collect(),
+        // Only the actors the steps name: a reproducer declares no one it does not need.
+        users: USERS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| timeline.users.contains(i))
+            .map(|(_, u)| here((*u).to_owned()))
+            .collect(),
         apps: APPS
             .iter()
+            .filter(|a| timeline.apps.contains(*a))
             .map(|a| ((*a).to_owned(), AppFile::default()))
             .collect(),
         steps: timeline.steps,
@@ -258,6 +280,9 @@ struct Timeline {
     steps: Vec<Located<StepFile>>,
     /// The rules the observations rest on, in the order first named.
     rules: Vec<&'static str>,
+    /// The users the steps name, and the apps that send them.
+    users: std::collections::BTreeSet<usize>,
+    apps: std::collections::BTreeSet<&'static str>,
 }
 
 impl Timeline {
@@ -270,6 +295,8 @@ impl Timeline {
             at: SignedDuration::ZERO,
             steps: Vec::new(),
             rules: Vec::new(),
+            users: std::collections::BTreeSet::new(),
+            apps: std::collections::BTreeSet::new(),
         }
     }
 
@@ -289,7 +316,8 @@ impl Timeline {
     }
 
     /// A request step sent by `app`, expecting `status`.
-    fn send(&mut self, app: &str, status: u16, fill: impl FnOnce(&mut StepFile)) {
+    fn send(&mut self, app: &'static str, status: u16, fill: impl FnOnce(&mut StepFile)) {
+        self.apps.insert(app);
         let mut step = blank_step(&self.at);
         step.actor = Some(here(app.to_owned()));
         step.expect = Some(ExpectFile {
@@ -302,6 +330,9 @@ impl Timeline {
     }
 
     fn step(&mut self, step: &GeneratedStep) {
+        if let Some(user) = step.user() {
+            self.users.insert(user);
+        }
         match *step {
             GeneratedStep::Advance(i) => {
                 if let Ok(d) = crate::model::parse_edm_duration(ADVANCES[i]) {

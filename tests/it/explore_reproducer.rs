@@ -61,6 +61,7 @@ fn a_late_fade_reproducer_fails_at_the_documented_level_with_one_observation() {
         .collect();
     assert_eq!(observations.len(), 1, "{text}");
     assert_eq!(case.steps.len(), 2, "{text}");
+    assert_eq!(case.users, ["alice"], "{text}");
     let look = observations[0];
     assert_eq!(look.rules.general.id, "fade.available-inactive", "{text}");
     assert_eq!(look.rules.general.level, Level::Documented);
