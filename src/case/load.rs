@@ -373,6 +373,7 @@ impl Checker<'_> {
                 }
                 let via = self.via(&step, &delegate, &loc)?;
                 self.expiration(&step, &loc)?;
+                self.sent_values(&step, &loc)?;
                 let request = match (operation, step.operations().first()) {
                     (Some(_), Some((_, parameters))) => parameters.request(&StepContext {
                         checker: self,
@@ -437,6 +438,64 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// An `availability` or `activity` that setPresence or setUserPreferredPresence sends is a
+    /// value of Graph's enumerations, spelt as Graph spells it (PascalCase, or the camelCase the
+    /// 2025 resource page lists): `Awy` or `InAcall` is a slip in the case file, caught here
+    /// with a frame, unless the step sends it on purpose (`contract: invalid-request`).
+    fn sent_values(&self, step: &StepFile, loc: &Loc) -> Result<(), CaseError> {
+        use crate::model::{Activity, Availability};
+        if step.contract == Some(ContractFile::InvalidRequest) {
+            return Ok(());
+        }
+        let written = [
+            step.set_presence
+                .as_ref()
+                .map(|s| (&s.availability, &s.activity)),
+            step.set_user_preferred_presence
+                .as_ref()
+                .map(|s| (&s.availability, &s.activity)),
+        ];
+        let availabilities: Vec<&str> = Availability::ALL.iter().map(|v| v.as_str()).collect();
+        let activities: Vec<&str> = Activity::ALL.iter().map(|v| v.as_str()).collect();
+        for (availability, activity) in written.into_iter().flatten() {
+            self.sent_value(availability, "availability", &availabilities, loc)?;
+            self.sent_value(activity, "activity", &activities, loc)?;
+        }
+        Ok(())
+    }
+
+    /// One sent enumeration value: one of `values` in PascalCase or camelCase.
+    fn sent_value(
+        &self,
+        written: &Field<String>,
+        kind: &str,
+        values: &[&str],
+        loc: &Loc,
+    ) -> Result<(), CaseError> {
+        let Field::Given(text) = written else {
+            return Ok(());
+        };
+        if values.iter().any(|v| *v == text || camel_case(v) == *text) {
+            return Ok(());
+        }
+        let (line, column) = self.find_value(loc.line(), kind, text);
+        let error = CaseError::at(
+            self.path,
+            self.text,
+            line,
+            column,
+            format!(
+                "'{text}' is not a known {kind} value \
+                 (mark the step `contract: invalid-request` if that is the point)"
+            ),
+        );
+        // A value in another letter case (`InAcall`, `BUSY`) is the value it spells.
+        Err(match values.iter().find(|v| v.eq_ignore_ascii_case(text)) {
+            Some(meant) => error.with_hint(&format!("did you mean '{meant}'?")),
+            None => error.with_suggestion(text, values.iter().copied()),
+        })
     }
 
     /// Where `key: value` is written, from line `from` on: (line, column of the value).
@@ -770,6 +829,14 @@ fn iso_guess(text: &str) -> Option<String> {
         format!("PT{upper}")
     };
     (guess != text && parse_edm_duration(&guess).is_ok()).then_some(guess)
+}
+
+/// `InAConferenceCall` as the 2025 resource page lists it: `inAConferenceCall`.
+fn camel_case(pascal: &str) -> String {
+    let mut chars = pascal.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_ascii_lowercase().to_string() + chars.as_str()
+    })
 }
 
 fn is_actor_name(name: &str) -> bool {

@@ -15,6 +15,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 
 use serde_saphyr::Location;
 
+use crate::case::Action;
 use crate::case::file::{
     AppFile, CaseFile, ClearPreferredFile, ClearPresenceFile, ContractFile, ExpectFile, Field,
     Located, ObserveFile, PreferredFile, RequirementFile, SetPresenceFile, StatusExpiryFile,
@@ -23,12 +24,12 @@ use crate::case::file::{
 use crate::case::load::load_value;
 use crate::case::{Case, load_str};
 use crate::contract::ContractCheck;
-use crate::model::oracle::ReferenceModel;
+use crate::model::oracle::{Fade, Grounds, PresenceGrounds, ReferenceModel, StatusGrounds, Won};
 use crate::model::{
-    Command, CommandError, ItemBody, PresenceView, Profile, SessionId, StatusExpiry,
-    StatusMessageInput, UserId, iso, preferred_request, session_request,
+    Command, CommandError, ItemBody, Profile, SessionId, StatusExpiry, StatusMessageInput, UserId,
+    iso, preferred_request, session_request,
 };
-use crate::runner::run_case;
+use crate::runner::{CaseRun, Outcome, run_case};
 use crate::targets::Target;
 
 const USERS: [&str; 2] = ["alice", "bob"];
@@ -53,9 +54,11 @@ const DURATIONS: [Option<&str>; 7] = [
     Some("PT4H0M1S"),
 ];
 /// Advances chosen to land on and around the timers: the fade at 5 and 10 minutes, the
-/// default expiry at 5, and the longer expiries.
-const ADVANCES: [&str; 9] = [
-    "PT1S", "PT59S", "PT1M", "PT4M59S", "PT5M", "PT5M1S", "PT9M59S", "PT10M", "PT1H",
+/// default expiry at 5, and the longer expiries; and half a minute past the 5 and 10 minutes,
+/// where the documented timing rules are judged (`timing.exact-instants` holds the instants).
+const ADVANCES: [&str; 11] = [
+    "PT1S", "PT59S", "PT1M", "PT4M59S", "PT5M", "PT5M1S", "PT5M30S", "PT9M59S", "PT10M",
+    "PT10M30S", "PT1H",
 ];
 
 /// Preferred presence lifetimes.
@@ -95,7 +98,34 @@ pub(crate) enum GeneratedStep {
     },
     Observe {
         user: usize,
+        looks: Looks,
     },
+}
+
+impl GeneratedStep {
+    /// The user the step writes or observes; none for a clock advance.
+    fn user(&self) -> Option<usize> {
+        match *self {
+            GeneratedStep::Advance(_) => None,
+            GeneratedStep::SetStatus { user, .. }
+            | GeneratedStep::SetPresence { user, .. }
+            | GeneratedStep::ClearPresence { user, .. }
+            | GeneratedStep::SetPreferred { user, .. }
+            | GeneratedStep::ClearPreferred { user }
+            | GeneratedStep::Observe { user, .. } => Some(user),
+        }
+    }
+}
+
+/// What an observation looks at. Each part is its own observe step resting on its own rule;
+/// a generated timeline looks at everything, and its shrunk reproducer keeps only the part that
+/// shows the difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Looks {
+    All,
+    /// The availability and activity.
+    Presence,
+    StatusMessage,
 }
 
 fn step_strategy() -> impl Strategy<Value = GeneratedStep> {
@@ -111,13 +141,26 @@ fn step_strategy() -> impl Strategy<Value = GeneratedStep> {
         1 => user.clone().prop_map(|user| GeneratedStep::ClearPreferred { user }),
         1 => (user.clone(), 0..MESSAGES.len(), 0..STATUS_EXPIRIES.len())
             .prop_map(|(user, message, expiry)| GeneratedStep::SetStatus { user, message, expiry }),
-        3 => user.prop_map(|user| GeneratedStep::Observe { user }),
+        3 => user.prop_map(|user| GeneratedStep::Observe { user, looks: Looks::All }),
     ]
+}
+
+/// A generated timeline as it is explored: its steps, then a last look at every user.
+pub(crate) fn explored(steps: &[GeneratedStep]) -> Vec<GeneratedStep> {
+    let closing = (0..USERS.len()).map(|user| GeneratedStep::Observe {
+        user,
+        looks: Looks::All,
+    });
+    steps.iter().cloned().chain(closing).collect()
 }
 
 /// The case file of a timeline, expectations from the pure model, as YAML.
 pub(crate) fn case_text(steps: &[GeneratedStep], title: &str) -> Result<String, String> {
-    let yaml = serde_saphyr::to_string(&case_file(steps, title))
+    yaml(&case_file(steps, title))
+}
+
+fn yaml(file: &CaseFile) -> Result<String, String> {
+    let yaml = serde_saphyr::to_string(file)
         .map_err(|e| format!("cannot write the generated case: {e}"))?;
     Ok(format!(
         "# yaml-language-server: $schema=../../spec/case.schema.json\n{yaml}"
@@ -125,34 +168,101 @@ pub(crate) fn case_text(steps: &[GeneratedStep], title: &str) -> Result<String, 
 }
 
 /// The case of a timeline, as data: each write with the status the model answers, each
-/// observation with what the model shows, and a last look at every user.
+/// observation with what the model shows, resting on the rule the model shows it by.
 pub(crate) fn case_file(steps: &[GeneratedStep], title: &str) -> CaseFile {
     let mut timeline = Timeline::new();
     for step in steps {
         timeline.step(step);
     }
-    for user in 0..USERS.len() {
-        timeline.observe(user);
-    }
     CaseFile {
         schema: None,
         title: title.to_owned(),
         source: Some("presence-conformance explore (expectations from the pure model)".into()),
-        rules: vec![here(GENERATED_RULE.to_owned())],
+        rules: std::iter::once(GENERATED_RULE)
+            .chain(
+                timeline
+                    .rules
+                    .iter()
+                    .copied()
+                    .filter(|r| *r != GENERATED_RULE),
+            )
+            .map(|id| here(id.to_owned()))
+            .collect(),
         profiles: Some(here(vec!["v1.0".to_owned()])),
         requires: vec![RequirementFile::VirtualClock],
-        users: USERS.iter().map(|u| here((*u).to_owned())).collect(),
+        // Only the actors the steps name: a reproducer declares no one it does not need.
+        users: USERS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| timeline.users.contains(i))
+            .map(|(_, u)| here((*u).to_owned()))
+            .collect(),
         apps: APPS
             .iter()
+            .filter(|a| timeline.apps.contains(*a))
             .map(|a| ((*a).to_owned(), AppFile::default()))
             .collect(),
         steps: timeline.steps,
     }
 }
 
-/// The rule generated cases check: agreement with the reference model (our own, since the
-/// model holds our choices beside the documented rules).
+/// The primary rule of generated cases: agreement with the reference model (our own, since
+/// the model holds our choices beside the documented rules). The writes rest on it, and the
+/// observations that no other rule decides.
 pub(crate) const GENERATED_RULE: &str = "explore.model-agreement";
+
+/// The catalogue checks the documented timing rules this far either side of their instant; an
+/// observation closer to a timer rests on `timing.exact-instants`.
+const TIMING_MARGIN: SignedDuration = SignedDuration::from_secs(30);
+const TIMING_RULE: &str = "timing.exact-instants";
+
+/// The rules the availability and the activity shown at `now` rest on.
+fn presence_rules(grounds: &Grounds, now: Timestamp) -> (&'static str, &'static str) {
+    if near(&grounds.presence_timers, now) {
+        return (TIMING_RULE, TIMING_RULE);
+    }
+    let rule = match grounds.presence {
+        PresenceGrounds::NeverSet => "presence.never-seen-offline",
+        // Offline is documented; the activity that goes with it is our reading.
+        PresenceGrounds::Expired => return ("expiry.offline", "expiry.offline-activity"),
+        PresenceGrounds::Cleared => "clearPresence.removes-session",
+        PresenceGrounds::PreferredWithoutSession => "preferred.needs-session",
+        PresenceGrounds::Preferred => "preferred.overrides-sessions",
+        PresenceGrounds::Session { fade, won } => match (fade, won) {
+            (_, Won::AmongFaded) => "aggregation.faded-rank",
+            (_, Won::Latest) => "aggregation.equal-rank",
+            (Fade::Inactive, _) => "fade.available-inactive",
+            (Fade::Away, _) => "fade.away",
+            (Fade::AsSet, Won::Outranks) => "aggregation.precedence",
+            (Fade::AsSet, Won::Alone) => "setPresence.pairs",
+        },
+    };
+    (rule, rule)
+}
+
+/// The rule the status message shown at `now` rests on.
+fn status_rule(grounds: &Grounds, now: Timestamp) -> &'static str {
+    if near(&grounds.status_timers, now) {
+        return TIMING_RULE;
+    }
+    match grounds.status_message {
+        StatusGrounds::NeverSet => GENERATED_RULE,
+        StatusGrounds::Shown {
+            without_session: false,
+        } => "status.set-and-read",
+        StatusGrounds::Shown {
+            without_session: true,
+        } => "status.shown-without-session",
+        StatusGrounds::Expired => "status.expires",
+        StatusGrounds::Cleared => "status.null-clears",
+    }
+}
+
+fn near(timers: &[Timestamp], now: Timestamp) -> bool {
+    timers
+        .iter()
+        .any(|t| now.duration_since(*t).abs() < TIMING_MARGIN)
+}
 
 fn here<T>(value: T) -> Located<T> {
     Located::new(value, Location::UNKNOWN, Location::UNKNOWN)
@@ -168,6 +278,11 @@ struct Timeline {
     start: Timestamp,
     at: SignedDuration,
     steps: Vec<Located<StepFile>>,
+    /// The rules the observations rest on, in the order first named.
+    rules: Vec<&'static str>,
+    /// The users the steps name, and the apps that send them.
+    users: std::collections::BTreeSet<usize>,
+    apps: std::collections::BTreeSet<&'static str>,
 }
 
 impl Timeline {
@@ -179,6 +294,9 @@ impl Timeline {
                 .unwrap_or(Timestamp::UNIX_EPOCH),
             at: SignedDuration::ZERO,
             steps: Vec::new(),
+            rules: Vec::new(),
+            users: std::collections::BTreeSet::new(),
+            apps: std::collections::BTreeSet::new(),
         }
     }
 
@@ -198,7 +316,8 @@ impl Timeline {
     }
 
     /// A request step sent by `app`, expecting `status`.
-    fn send(&mut self, app: &str, status: u16, fill: impl FnOnce(&mut StepFile)) {
+    fn send(&mut self, app: &'static str, status: u16, fill: impl FnOnce(&mut StepFile)) {
+        self.apps.insert(app);
         let mut step = blank_step(&self.at);
         step.actor = Some(here(app.to_owned()));
         step.expect = Some(ExpectFile {
@@ -211,6 +330,9 @@ impl Timeline {
     }
 
     fn step(&mut self, step: &GeneratedStep) {
+        if let Some(user) = step.user() {
+            self.users.insert(user);
+        }
         match *step {
             GeneratedStep::Advance(i) => {
                 if let Ok(d) = crate::model::parse_edm_duration(ADVANCES[i]) {
@@ -253,7 +375,7 @@ impl Timeline {
                 message,
                 expiry,
             } => self.set_status(user, MESSAGES[message], STATUS_EXPIRIES[expiry]),
-            GeneratedStep::Observe { user } => self.observe(user),
+            GeneratedStep::Observe { user, looks } => self.observe(user, looks),
         }
     }
 
@@ -330,12 +452,59 @@ impl Timeline {
         });
     }
 
-    /// An observation step stating what the model shows.
-    fn observe(&mut self, user: usize) {
-        let view = self.model.view(&UserId::new(USERS[user]), self.now());
+    /// Observation steps stating what the model shows, each resting on the rule it shows it
+    /// by: the availability and activity (apart when their rules differ), the status message.
+    fn observe(&mut self, user: usize, looks: Looks) {
+        let (id, now) = (UserId::new(USERS[user]), self.now());
+        let view = self.model.view(&id, now);
+        let grounds = self.model.grounds(&id, now);
+        let availability = || Some(here(view.state.availability.to_string()));
+        let activity = || Some(here(view.state.activity.to_string()));
+        if looks != Looks::StatusMessage {
+            match presence_rules(&grounds, now) {
+                (a, b) if a == b => self.look(user, a, |o| {
+                    o.availability = availability();
+                    o.activity = activity();
+                }),
+                (a, b) => {
+                    self.look(user, a, |o| o.availability = availability());
+                    self.look(user, b, |o| o.activity = activity());
+                }
+            }
+        }
+        if looks != Looks::Presence {
+            let shown = match &view.status_message {
+                Some(m) => Field::Given(StatusMessageExpectFile {
+                    content: Some(m.message.content.clone()),
+                    expiry_shown: None,
+                    published_shown: None,
+                }),
+                None => Field::Null,
+            };
+            self.look(user, status_rule(&grounds, now), |o| {
+                o.status_message = shown
+            });
+        }
+    }
+
+    /// One observe step of `user`, resting on `rule`, stating what `fill` writes.
+    fn look(&mut self, user: usize, rule: &'static str, fill: impl FnOnce(&mut ObserveFile)) {
+        let mut observe = ObserveFile {
+            user: here(USERS[user].to_owned()),
+            availability: None,
+            activity: None,
+            status_message: Field::Absent,
+            sequence_number: None,
+            is_out_of_office: None,
+        };
+        fill(&mut observe);
         let mut step = blank_step(&self.at);
-        step.observe = Some(observation(USERS[user], &view));
+        step.rule = Some(here(rule.to_owned()));
+        step.observe = Some(observe);
         self.steps.push(here(step));
+        if !self.rules.contains(&rule) {
+            self.rules.push(rule);
+        }
     }
 }
 
@@ -344,24 +513,6 @@ impl Timeline {
 /// request faults are expected.
 fn invalid_request(command: &Result<Command, u16>) -> Option<ContractFile> {
     command.is_err().then_some(ContractFile::InvalidRequest)
-}
-
-fn observation(user: &str, view: &PresenceView) -> ObserveFile {
-    ObserveFile {
-        user: here(user.to_owned()),
-        availability: Some(here(view.state.availability.to_string())),
-        activity: Some(here(view.state.activity.to_string())),
-        status_message: match &view.status_message {
-            Some(m) => Field::Given(StatusMessageExpectFile {
-                content: Some(m.message.content.clone()),
-                expiry_shown: None,
-                published_shown: None,
-            }),
-            None => Field::Null,
-        },
-        sequence_number: None,
-        is_out_of_office: None,
-    }
 }
 
 /// A step at `at` that does nothing yet.
@@ -392,14 +543,14 @@ fn load(text: &str) -> Result<Case, String> {
     load_str("generated", Path::new("generated.yaml"), text).map_err(|e| e.render())
 }
 
-/// The case of a timeline straight from its case file value, checked as a written one is but
-/// not written and parsed (`written_timelines_load_to_the_cases_that_are_run` keeps the two the
-/// same).
+/// The case of a timeline as it is explored (with its closing look), straight from its case
+/// file value, checked as a written one is but not written and parsed
+/// (`written_timelines_load_to_the_cases_that_are_run` keeps the two the same).
 fn generated_case(steps: &[GeneratedStep]) -> Result<Case, String> {
     load_value(
         "generated",
         Path::new("generated.yaml"),
-        case_file(steps, "generated"),
+        case_file(&explored(steps), "generated"),
     )
     .map_err(|e| e.render())
 }
@@ -459,7 +610,7 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
     };
     let (difference, unreachable) = match first {
         None => (None, None),
-        Some(index) => match shrink(target, contract, timelines, seed, index) {
+        Some(found) => match shrink(target, contract, (timelines, seed), found) {
             Ok(found) => found,
             Err(e) => return failed(e),
         },
@@ -472,15 +623,18 @@ pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
     }
 }
 
-/// Replays every timeline, on every core: the position of the first one that does not pass
-/// (differs from the model, or could not be driven).
+/// Replays every timeline, on every core: the position of the first one that fails at a
+/// documented or observed level (or could not be driven), else of the first that differs from
+/// the model only where it rests on our own choices; and which of the two it is. A binding
+/// failure is worth more timelines: the replay stops early only once one is found.
 fn first_difference(
     target: &dyn Target,
     contract: &dyn ContractCheck,
     timelines: &[Vec<GeneratedStep>],
-) -> Result<Option<usize>, String> {
+) -> Result<Option<(usize, Outcome)>, String> {
     let next = AtomicUsize::new(0);
-    let first = AtomicUsize::new(usize::MAX);
+    let first_failed = AtomicUsize::new(usize::MAX);
+    let first_differing = AtomicUsize::new(usize::MAX);
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(timelines.len().max(1));
@@ -492,15 +646,18 @@ fn first_difference(
         runtime.block_on(async {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= timelines.len() || i > first.load(Ordering::Relaxed) {
+                if i >= timelines.len() || i > first_failed.load(Ordering::Relaxed) {
                     return;
                 }
-                let passed = match generated_case(&timelines[i]) {
-                    Ok(case) => run_case(&case, target, Some(contract)).await.passed(),
-                    Err(_) => false,
+                let outcome = match generated_case(&timelines[i]) {
+                    Ok(case) => run_case(&case, target, Some(contract)).await.outcome(),
+                    Err(_) => Outcome::Failed,
                 };
-                if !passed {
-                    first.fetch_min(i, Ordering::Relaxed);
+                if outcome == Outcome::Failed {
+                    first_failed.fetch_min(i, Ordering::Relaxed);
+                }
+                if outcome != Outcome::Passed {
+                    first_differing.fetch_min(i, Ordering::Relaxed);
                 }
             }
         });
@@ -517,27 +674,47 @@ fn first_difference(
             .collect()
     });
     results.into_iter().collect::<Result<(), String>>()?;
-    let first = first.into_inner();
-    Ok((first != usize::MAX).then_some(first))
+    let (failed, differing) = (first_failed.into_inner(), first_differing.into_inner());
+    Ok(if failed != usize::MAX {
+        Some((failed, Outcome::Failed))
+    } else {
+        (differing != usize::MAX).then_some((differing, Outcome::Deviates))
+    })
+}
+
+/// Whether a run differs from the model as gravely as the difference being shrunk: fails at a
+/// documented or observed level when that one did, else differs at all. A run that could not
+/// drive the target shows nothing.
+fn reaches(run: &CaseRun, worst: Outcome) -> bool {
+    run.aborted.is_none()
+        && match worst {
+            Outcome::Failed => run.outcome() == Outcome::Failed,
+            _ => run.outcome() != Outcome::Passed,
+        }
 }
 
 /// A found difference, and what proptest's runner does with one: its own run with the same seed,
 /// the timelines before `first` taken as passed, replays timeline `first` from its written case,
-/// shrinks it, and the last greedy pass drops needless steps. The minimal case and its report,
+/// shrinks it, and [`minimal`] drops what it does not need. The minimal case and its report,
 /// or the cause when the target could not be driven.
 type Found = (Option<(String, String)>, Option<String>);
 
 fn shrink(
     target: &dyn Target,
     contract: &dyn ContractCheck,
-    timelines: u32,
-    seed: u64,
-    first: usize,
+    (timelines, seed): (u32, u64),
+    (first, worst): (usize, Outcome),
 ) -> Result<Found, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let replayer = Replayer {
+        runtime: &runtime,
+        target,
+        contract,
+        worst,
+    };
     let tried = std::cell::Cell::new(0usize);
     // The first run that could not drive the target; every later run (proptest shrinks a
     // failure) fails at once, and the exploration reports the cause instead of a difference.
@@ -550,44 +727,199 @@ fn shrink(
         if unreachable.borrow().is_some() {
             return Err(TestCaseError::fail("the target is unreachable"));
         }
-        let text = case_text(&steps, "generated").map_err(TestCaseError::fail)?;
-        let case = load(&text).map_err(TestCaseError::fail)?;
-        let run = runtime.block_on(run_case(&case, target, Some(contract)));
+        let text = case_text(&explored(&steps), "generated").map_err(TestCaseError::fail)?;
+        let (case, run) = replayer.run(&text).map_err(TestCaseError::fail)?;
         if let Some(cause) = run.aborted {
             *unreachable.borrow_mut() = Some(without_step(cause));
             return Err(TestCaseError::fail("the target is unreachable"));
         }
-        if run.passed() {
-            Ok(())
-        } else {
+        if reaches(&run, worst) {
             Err(TestCaseError::fail(run.report(&case)))
+        } else {
+            Ok(())
         }
     });
     let unreachable = unreachable.into_inner();
     let difference = match result {
         _ if unreachable.is_some() => None,
         Ok(()) => None,
-        Err(TestError::Fail(reason, steps)) => {
-            let steps = drop_needless_steps(steps, |candidate| {
-                case_text(candidate, "generated")
-                    .and_then(|text| load(&text))
-                    .map(|case| {
-                        !runtime
-                            .block_on(run_case(&case, target, Some(contract)))
-                            .passed()
-                    })
-                    .unwrap_or(false)
-            });
-            let title = format!(
-                "Generated timeline (seed {seed}) that {} answered differently from the model",
-                target.name()
-            );
-            let text = case_text(&steps, &title).unwrap_or_default();
-            Some((text, reason.to_string()))
-        }
+        Err(TestError::Fail(reason, steps)) => Some(
+            minimal(&replayer, steps, seed).unwrap_or_else(|_| (String::new(), reason.to_string())),
+        ),
         Err(TestError::Abort(reason)) => Some((String::new(), reason.to_string())),
     };
     Ok((difference, unreachable))
+}
+
+/// Replays written cases on the target, for shrinking.
+struct Replayer<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    target: &'a dyn Target,
+    contract: &'a dyn ContractCheck,
+    /// How grave the difference being shrunk is.
+    worst: Outcome,
+}
+
+impl Replayer<'_> {
+    /// A written case and how it ran.
+    fn run(&self, text: &str) -> Result<(Case, CaseRun), String> {
+        let case = load(text)?;
+        let run = self
+            .runtime
+            .block_on(run_case(&case, self.target, Some(self.contract)));
+        Ok((case, run))
+    }
+
+    /// Whether a written case still shows the difference, as gravely.
+    fn differs(&self, text: Result<String, String>) -> bool {
+        text.and_then(|t| self.run(&t))
+            .is_ok_and(|(_, run)| reaches(&run, self.worst))
+    }
+}
+
+/// The reproducer of a shrunk timeline, and the report of its run. proptest shrank values and
+/// the list's tail; then the steps the difference does not need go, one at a time: first writes
+/// (with the closing look the timeline was explored with), then every observation that does not
+/// show the difference and the writes only such observations needed, then the half of an
+/// observation split between two rules that shows nothing.
+fn minimal(
+    replayer: &Replayer,
+    steps: Vec<GeneratedStep>,
+    seed: u64,
+) -> Result<(String, String), String> {
+    let steps = drop_needless_steps(steps, |c| {
+        replayer.differs(case_text(&explored(c), "generated"))
+    });
+    let looks = explored(&steps).into_iter().flat_map(apart).collect();
+    let steps = drop_needless_steps(looks, |c| replayer.differs(case_text(c, "generated")));
+    let written = |title: &str, skipped: &[usize]| {
+        let mut file = case_file(&steps, title);
+        file.steps = std::mem::take(&mut file.steps)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !skipped.contains(i))
+            .map(|(_, step)| step)
+            .collect();
+        yaml(&file)
+    };
+    let file = case_file(&steps, "generated");
+    let mut skipped = Vec::new();
+    for (i, step) in file.steps.iter().enumerate() {
+        skipped.push(i);
+        if step.value.observe.is_none() || !replayer.differs(written("generated", &skipped)) {
+            skipped.pop();
+        }
+    }
+    let (case, run) = replayer.run(&written("generated", &skipped)?)?;
+    let title = format!(
+        "Generated timeline (seed {seed}): {}",
+        summary(&case, &run, replayer.target.name())
+    );
+    let text = written(&title, &skipped)?;
+    let (case, run) = replayer.run(&text)?;
+    let report = format!(
+        "{}\n{}",
+        summary(&case, &run, replayer.target.name()),
+        run.report(&case)
+    );
+    Ok((text, report))
+}
+
+/// An observation of everything as observations of each part, so that shrinking can keep only
+/// the part that shows the difference.
+fn apart(step: GeneratedStep) -> Vec<GeneratedStep> {
+    match step {
+        GeneratedStep::Observe {
+            user,
+            looks: Looks::All,
+        } => [Looks::Presence, Looks::StatusMessage]
+            .map(|looks| GeneratedStep::Observe { user, looks })
+            .to_vec(),
+        other => vec![other],
+    }
+}
+
+/// One line naming the difference in full: when, whom, what the target showed, what the model
+/// shows, and the rule that rests on (the gravest fault of the run; the first, among equals).
+fn summary(case: &Case, run: &CaseRun, target: &str) -> String {
+    let faults = || {
+        run.failures
+            .iter()
+            .flat_map(|f| f.faults.iter().map(move |fault| (f, fault)))
+    };
+    let gravest = faults()
+        .find(|(_, fault)| fault.rule.level.fails_by_default())
+        .or_else(|| faults().next());
+    let Some((failure, fault)) = gravest else {
+        return format!("{target} differs from the model");
+    };
+    let rule = format!("[{} {}]", fault.rule.level, fault.rule.id);
+    let at = iso(failure.at);
+    let observation = case
+        .steps
+        .iter()
+        .find(|s| s.line == failure.line)
+        .and_then(|s| match &s.action {
+            Action::Observe(o) => Some(o),
+            _ => None,
+        });
+    let shown = run
+        .timeline
+        .entries
+        .iter()
+        .find(|e| e.line == failure.line)
+        .and_then(|e| e.observed.as_ref())
+        .filter(|v| v.is_object());
+    match (observation, shown) {
+        (Some(o), Some(shown)) => {
+            let pair = shown["presence"].as_str().unwrap_or("?/?");
+            let (availability, activity) = pair.split_once('/').unwrap_or((pair, "?"));
+            let content = shown.pointer("/statusMessage/message/content");
+            let target_shows = described(
+                o.availability.as_ref().map(|_| availability),
+                o.activity.as_ref().map(|_| activity),
+                (!o.status_message.is_absent()).then(|| content.and_then(|c| c.as_str())),
+            );
+            let expected_message = match &o.status_message {
+                Field::Given(m) => Some(Some(m.content.as_deref().unwrap_or(""))),
+                Field::Null => Some(None),
+                Field::Absent => None,
+            };
+            let model_shows = described(
+                o.availability.as_deref(),
+                o.activity.as_deref(),
+                expected_message,
+            );
+            format!(
+                "at {at} {} shows {target_shows} on {target}, where the model shows {model_shows} {rule}",
+                o.user
+            )
+        }
+        _ => format!("at {at} {} on {target}: {fault} {rule}", failure.step),
+    }
+}
+
+/// `Available/AvailableInactive`, `availability Offline`, `status message "Back soon"`, `no
+/// status message`: the parts an observation looks at.
+fn described(
+    availability: Option<&str>,
+    activity: Option<&str>,
+    message: Option<Option<&str>>,
+) -> String {
+    let pair = match (availability, activity) {
+        (Some(a), Some(b)) => Some(format!("{a}/{b}")),
+        (Some(a), None) => Some(format!("availability {a}")),
+        (None, Some(b)) => Some(format!("activity {b}")),
+        (None, None) => None,
+    };
+    let message = message.map(|m| match m {
+        Some(content) => format!("status message {content:?}"),
+        None => "no status message".to_owned(),
+    });
+    pair.into_iter()
+        .chain(message)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An abort cause without the generated case's `generated.yaml:LINE: ` in front.
@@ -600,8 +932,8 @@ fn without_step(cause: String) -> String {
     }
 }
 
-/// proptest shrinks values and the list's tail; a last greedy pass drops any single step the
-/// difference does not need.
+/// Drops, one at a time, any step the difference does not need (proptest shrinks values and
+/// the list's tail, not the steps in between).
 fn drop_needless_steps(
     mut steps: Vec<GeneratedStep>,
     still_differs: impl Fn(&[GeneratedStep]) -> bool,
@@ -638,7 +970,6 @@ pub fn step_count(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::Action;
 
     /// What is run is exactly what is written: the case `explore` builds in memory equals the
     /// case its written YAML loads to, line numbers aside (in-memory steps have none).
@@ -647,7 +978,8 @@ mod tests {
         let generated = generate(300, 11);
         assert_eq!(generated.len(), 300);
         for steps in generated {
-            let mut written = load(&case_text(&steps, "generated").unwrap()).unwrap();
+            let text = case_text(&explored(&steps), "generated").unwrap();
+            let mut written = load(&text).unwrap();
             for step in &mut written.steps {
                 step.line = 0;
             }
@@ -661,6 +993,15 @@ mod tests {
         let (a, b) = (generate(50, 5), generate(50, 5));
         assert_eq!(format!("{a:?}"), format!("{b:?}"));
         assert_ne!(format!("{a:?}"), format!("{:?}", generate(50, 6)));
+    }
+
+    /// The rule each observe step of a case rests on.
+    fn rules_of(case: &Case) -> Vec<(String, &str)> {
+        case.steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Observe(_)))
+            .map(|s| (iso(s.at), s.rules.general.id.as_str()))
+            .collect()
     }
 
     #[test]
@@ -684,10 +1025,13 @@ mod tests {
                 pair: 5,
                 duration: 0,
             },
-            Observe { user: 0 },
+            Observe {
+                user: 0,
+                looks: Looks::All,
+            },
             Advance(4),
         ];
-        let text = case_text(&steps, "sample").unwrap();
+        let text = case_text(&explored(&steps), "sample").unwrap();
         let case = load(&text).unwrap();
         let setup = "  setStatusMessage:\n    user: alice\n    message: In a meeting\n    expiry:\n      after: PT5M\n";
         assert!(text.contains(setup), "{text}");
@@ -695,14 +1039,81 @@ mod tests {
             text.contains("    activity: Busy\n  expect:\n    status: 400\n"),
             "{text}"
         );
-        // At PT5M the message has expired and the Available session has faded.
-        let Action::Observe(faded) = &case.steps[4].action else {
+        // At PT5M the message has expired and the Available session has faded: both at the
+        // instant of their timers.
+        let Action::Observe(faded) = &case.steps[5].action else {
             panic!("{text}")
         };
-        assert_eq!(case.steps[4].at, SignedDuration::from_mins(5));
+        assert_eq!(case.steps[5].at, SignedDuration::from_mins(5));
         assert_eq!(faded.activity.as_deref(), Some("AvailableInactive"));
-        assert_eq!(faded.status_message, Field::Null);
-        assert_eq!(case.rules, [GENERATED_RULE]);
-        assert_eq!(step_count(&text), 6);
+        let Action::Observe(expired) = &case.steps[6].action else {
+            panic!("{text}")
+        };
+        assert_eq!(expired.status_message, Field::Null);
+        assert_eq!(
+            rules_of(&case),
+            [
+                ("PT0S".to_owned(), "setPresence.pairs"),
+                ("PT0S".to_owned(), "status.set-and-read"),
+                ("PT5M".to_owned(), TIMING_RULE),
+                ("PT5M".to_owned(), TIMING_RULE),
+                // bob's Busy/Busy was refused: he never had a session, nor a message.
+                ("PT5M".to_owned(), "presence.never-seen-offline"),
+                ("PT5M".to_owned(), GENERATED_RULE),
+            ]
+        );
+        assert_eq!(
+            case.rules,
+            [
+                GENERATED_RULE,
+                "setPresence.pairs",
+                "status.set-and-read",
+                TIMING_RULE,
+                "presence.never-seen-offline"
+            ]
+        );
+        assert_eq!(step_count(&text), 9);
+    }
+
+    /// Away from the timers an observation rests on the documented rule the model shows it by;
+    /// after an expiry the availability (documented) and the activity (ours) are apart.
+    #[test]
+    fn observations_rest_on_the_rule_the_model_shows_them_by() {
+        use GeneratedStep::*;
+        let observe = |user| Observe {
+            user,
+            looks: Looks::Presence,
+        };
+        let steps = [
+            // alice: Available for an hour; bob: Busy for five minutes.
+            SetPresence {
+                user: 0,
+                app: 0,
+                pair: 0,
+                duration: 3,
+            },
+            SetPresence {
+                user: 1,
+                app: 1,
+                pair: 1,
+                duration: 1,
+            },
+            Advance(4),
+            Advance(1),
+            observe(0),
+            observe(1),
+            Advance(4),
+            observe(0),
+        ];
+        let case = load(&case_text(&steps, "sample").unwrap()).unwrap();
+        assert_eq!(
+            rules_of(&case),
+            [
+                ("PT5M59S".to_owned(), "fade.available-inactive"),
+                ("PT5M59S".to_owned(), "expiry.offline"),
+                ("PT5M59S".to_owned(), "expiry.offline-activity"),
+                ("PT10M59S".to_owned(), "fade.away"),
+            ]
+        );
     }
 }

@@ -85,6 +85,19 @@ struct User {
     writes: u64,
     /// The newest change so far: a write, or a timer of state that has since been dropped.
     changed_at: Option<Timestamp>,
+    /// How the newest session to go went: at its expiration, or by clearPresence.
+    last_ended: Option<Ended>,
+    /// How the newest status message to go went.
+    status_ended: Option<Ended>,
+    /// The newest expiration (of a session or the preferred presence) already dropped.
+    last_expiry: Option<Timestamp>,
+}
+
+/// How something a user held went away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ended {
+    Expired,
+    Cleared,
 }
 
 impl User {
@@ -100,40 +113,56 @@ impl User {
         at
     }
 
-    /// The availability and activity at `now`.
-    fn state_at(&self, now: Timestamp) -> PresenceState {
-        // The highest rank wins; among equals the latest set, then the latest first set.
-        let mut shown: Option<(PresenceState, Timestamp, usize)> = None;
+    /// The session that shows at `now`, and what it shows: the highest rank wins; among equals
+    /// the latest set, then the latest first set.
+    fn top_session(&self, now: Timestamp) -> Option<(&Session, PresenceState)> {
+        let mut shown: Option<(&Session, PresenceState, usize)> = None;
         for (order, session) in self.sessions.iter().enumerate() {
             let Some(state) = session.shows_at(now) else {
                 continue;
             };
-            let better = shown.is_none_or(|(best, set_at, best_order)| {
+            let better = shown.is_none_or(|(best, best_state, best_order)| {
                 (rank(state.availability), session.set_at, order)
-                    > (rank(best.availability), set_at, best_order)
+                    > (rank(best_state.availability), best.set_at, best_order)
             });
             if better {
-                shown = Some((state, session.set_at, order));
+                shown = Some((session, state, order));
             }
         }
+        shown.map(|(session, state, _)| (session, state))
+    }
+
+    /// The availability and activity at `now`.
+    fn state_at(&self, now: Timestamp) -> PresenceState {
         // "No presence session: Offline." The preferred presence "takes effect only when at least
         // one presence session exists", and then overrides them all until it expires.
-        match (shown, self.preferred) {
+        match (self.top_session(now), self.preferred) {
             (None, _) => PresenceState::OFFLINE,
             (Some(_), Some((preferred, expires_at))) if now < expires_at => preferred,
-            (Some((state, _, _)), _) => state,
+            (Some((_, state)), _) => state,
         }
     }
 
     /// Drops what has expired by `now`, keeping the instants its timers fired at.
     fn drop_expired(&mut self, now: Timestamp) {
         self.changed_at = self.newest_change(now);
+        let expired = self
+            .sessions
+            .iter()
+            .map(|s| s.expires_at)
+            .chain(self.preferred.map(|(_, expires_at)| expires_at))
+            .filter(|at| *at <= now);
+        self.last_expiry = self.last_expiry.max(expired.max());
+        if self.sessions.iter().any(|s| s.expires_at <= now) {
+            self.last_ended = Some(Ended::Expired);
+        }
         self.sessions.retain(|s| now < s.expires_at);
         self.preferred = self.preferred.filter(|(_, expires_at)| now < *expires_at);
-        self.status = self
-            .status
-            .take()
-            .filter(|s| s.expiry.as_ref().is_none_or(|e| now < e.at));
+        let live = |s: &StatusMessage| s.expiry.as_ref().is_none_or(|e| now < e.at);
+        if self.status.as_ref().is_some_and(|s| !live(s)) {
+            self.status_ended = Some(Ended::Expired);
+        }
+        self.status = self.status.take().filter(live);
     }
 
     fn newest_change(&self, now: Timestamp) -> Option<Timestamp> {
@@ -165,6 +194,7 @@ impl User {
                     return Err(CommandError::SessionNotFound(session));
                 };
                 self.sessions.remove(i);
+                self.last_ended = Some(Ended::Cleared);
             }
             Command::SetPreferredPresence(request) => {
                 self.preferred = Some((request.state, until(request.expiration)?));
@@ -180,6 +210,9 @@ impl User {
                             expiry: m.expiry,
                             published_at: now,
                         });
+                if self.status.is_none() {
+                    self.status_ended = Some(Ended::Cleared);
+                }
             }
             Command::SetManualLocation(location) => self.location.manual = Some(location),
             Command::SetAutomaticLocation(location) => self.location.automatic = Some(location),
@@ -202,6 +235,156 @@ impl User {
                 self.writes,
             ),
         }
+    }
+}
+
+/// Why a user shows what they show at an instant: which of the rules above decides it. An
+/// observation of it rests on that rule (`explore` names the rule in the cases it writes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grounds {
+    pub presence: PresenceGrounds,
+    pub status_message: StatusGrounds,
+    /// The instants at which a timer changes, or changed, the availability and activity shown:
+    /// the fades and expirations of what the user holds, and the newest expiration of what has
+    /// gone since.
+    pub presence_timers: Vec<Timestamp>,
+    /// The expiry of the status message held, if it has one.
+    pub status_timers: Vec<Timestamp>,
+}
+
+/// What decides the availability and activity shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresenceGrounds {
+    /// The user never had a session: Offline/Offline.
+    NeverSet,
+    /// No session is left and the last one to go ended at its expiration: Offline/Offline.
+    Expired,
+    /// No session is left and the last one to go was cleared: Offline/Offline.
+    Cleared,
+    /// A preferred presence is set but no session exists: Offline/Offline.
+    PreferredWithoutSession,
+    /// The preferred presence shows instead of the sessions.
+    Preferred,
+    /// A session shows: the pair it was set to, or the stage it has faded to; and how it won.
+    Session { fade: Fade, won: Won },
+}
+
+/// How far a session has faded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fade {
+    /// It shows the pair it was set to.
+    AsSet,
+    /// Available/AvailableInactive, five minutes after it was set.
+    Inactive,
+    /// Away/Away, ten minutes after it was set.
+    Away,
+}
+
+/// How the session shown won over the user's other sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Won {
+    /// It is the only one.
+    Alone,
+    /// Its availability ranks above every other session's, none of which has faded.
+    Outranks,
+    /// Another session of the same rank shows something else: the one set latest shows.
+    Latest,
+    /// Some session has faded: each ranks by the availability it shows.
+    AmongFaded,
+}
+
+/// What decides the status message shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusGrounds {
+    /// The user never had one.
+    NeverSet,
+    /// It shows as set; `without_session`: while the user has no session.
+    Shown { without_session: bool },
+    /// It ended at its expiry.
+    Expired,
+    /// A null or empty message cleared it.
+    Cleared,
+}
+
+impl User {
+    fn grounds(&self, now: Timestamp) -> Grounds {
+        let live_status = self
+            .status
+            .as_ref()
+            .filter(|s| s.expiry.as_ref().is_none_or(|e| now < e.at));
+        let presence = self.presence_grounds(now);
+        let without_session = matches!(
+            presence,
+            PresenceGrounds::NeverSet
+                | PresenceGrounds::Expired
+                | PresenceGrounds::Cleared
+                | PresenceGrounds::PreferredWithoutSession
+        );
+        let status_message = match (live_status, &self.status, self.status_ended) {
+            (Some(_), _, _) => StatusGrounds::Shown { without_session },
+            (None, Some(_), _) | (None, None, Some(Ended::Expired)) => StatusGrounds::Expired,
+            (None, None, Some(Ended::Cleared)) => StatusGrounds::Cleared,
+            (None, None, None) => StatusGrounds::NeverSet,
+        };
+        let mut presence_timers: Vec<Timestamp> =
+            self.sessions.iter().flat_map(Session::changes).collect();
+        presence_timers.extend(self.preferred.map(|(_, expires_at)| expires_at));
+        presence_timers.extend(self.last_expiry);
+        Grounds {
+            presence,
+            status_message,
+            presence_timers,
+            status_timers: self
+                .status
+                .iter()
+                .filter_map(|s| s.expiry.as_ref().map(|e| e.at))
+                .collect(),
+        }
+    }
+
+    fn presence_grounds(&self, now: Timestamp) -> PresenceGrounds {
+        let preferred = self.preferred.filter(|(_, expires_at)| now < *expires_at);
+        let Some((winner, shown)) = self.top_session(now) else {
+            return if preferred.is_some() {
+                PresenceGrounds::PreferredWithoutSession
+            } else if self.sessions.iter().any(|s| s.expires_at <= now) {
+                PresenceGrounds::Expired
+            } else {
+                match self.last_ended {
+                    None => PresenceGrounds::NeverSet,
+                    Some(Ended::Expired) => PresenceGrounds::Expired,
+                    Some(Ended::Cleared) => PresenceGrounds::Cleared,
+                }
+            };
+        };
+        if preferred.is_some() {
+            return PresenceGrounds::Preferred;
+        }
+        let fade = match (winner.state == shown, shown.availability) {
+            (true, _) => Fade::AsSet,
+            (false, Availability::Away) => Fade::Away,
+            (false, _) => Fade::Inactive,
+        };
+        let live: Vec<(&Session, PresenceState)> = self
+            .sessions
+            .iter()
+            .filter_map(|s| s.shows_at(now).map(|state| (s, state)))
+            .collect();
+        let rival = |(s, state): &(&Session, PresenceState)| {
+            s.id != winner.id
+                && rank(state.availability) == rank(shown.availability)
+                && *state != shown
+        };
+        let won = if live.len() == 1 {
+            Won::Alone
+        } else if live.iter().any(|(s, state)| s.state != *state) {
+            Won::AmongFaded
+        } else if live.iter().any(rival) {
+            Won::Latest
+        } else {
+            Won::Outranks
+        };
+        PresenceGrounds::Session { fade, won }
     }
 }
 
@@ -232,6 +415,15 @@ impl ReferenceModel {
     /// What `user` shows at `now`.
     pub fn view(&self, user: &UserId, now: Timestamp) -> PresenceView {
         self.users.get(user).cloned().unwrap_or_default().view(now)
+    }
+
+    /// Why `user` shows what [`ReferenceModel::view`] says at `now`.
+    pub fn grounds(&self, user: &UserId, now: Timestamp) -> Grounds {
+        self.users
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
+            .grounds(now)
     }
 }
 

@@ -10,6 +10,7 @@ mod concurrency;
 mod conditions;
 mod edges;
 mod explore;
+mod explore_reproducer;
 mod hostile;
 mod html_report;
 mod levels;
