@@ -29,7 +29,7 @@ use crate::model::{
     Command, CommandError, ItemBody, Profile, SessionId, StatusExpiry, StatusMessageInput, UserId,
     iso, preferred_request, session_request,
 };
-use crate::runner::{CaseRun, Outcome, run_case};
+use crate::runner::{CaseRun, VerdictKind, run_case};
 use crate::targets::Target;
 
 const USERS: [&str; 2] = ["alice", "bob"];
@@ -631,7 +631,7 @@ fn first_difference(
     target: &dyn Target,
     contract: &dyn ContractCheck,
     timelines: &[Vec<GeneratedStep>],
-) -> Result<Option<(usize, Outcome)>, String> {
+) -> Result<Option<(usize, VerdictKind)>, String> {
     let next = AtomicUsize::new(0);
     let first_failed = AtomicUsize::new(usize::MAX);
     let first_differing = AtomicUsize::new(usize::MAX);
@@ -651,12 +651,12 @@ fn first_difference(
                 }
                 let outcome = match generated_case(&timelines[i]) {
                     Ok(case) => run_case(&case, target, Some(contract)).await.outcome(),
-                    Err(_) => Outcome::Failed,
+                    Err(_) => VerdictKind::Failed,
                 };
-                if outcome == Outcome::Failed {
+                if outcome == VerdictKind::Failed {
                     first_failed.fetch_min(i, Ordering::Relaxed);
                 }
-                if outcome != Outcome::Passed {
+                if outcome != VerdictKind::Passed {
                     first_differing.fetch_min(i, Ordering::Relaxed);
                 }
             }
@@ -676,20 +676,20 @@ fn first_difference(
     results.into_iter().collect::<Result<(), String>>()?;
     let (failed, differing) = (first_failed.into_inner(), first_differing.into_inner());
     Ok(if failed != usize::MAX {
-        Some((failed, Outcome::Failed))
+        Some((failed, VerdictKind::Failed))
     } else {
-        (differing != usize::MAX).then_some((differing, Outcome::Deviates))
+        (differing != usize::MAX).then_some((differing, VerdictKind::Deviates))
     })
 }
 
 /// Whether a run differs from the model as gravely as the difference being shrunk: fails at a
 /// documented or observed level when that one did, else differs at all. A run that could not
 /// drive the target shows nothing.
-fn reaches(run: &CaseRun, worst: Outcome) -> bool {
+fn reaches(run: &CaseRun, worst: VerdictKind) -> bool {
     run.aborted.is_none()
         && match worst {
-            Outcome::Failed => run.outcome() == Outcome::Failed,
-            _ => run.outcome() != Outcome::Passed,
+            VerdictKind::Failed => run.outcome() == VerdictKind::Failed,
+            _ => run.outcome() != VerdictKind::Passed,
         }
 }
 
@@ -703,7 +703,7 @@ fn shrink(
     target: &dyn Target,
     contract: &dyn ContractCheck,
     (timelines, seed): (u32, u64),
-    (first, worst): (usize, Outcome),
+    (first, worst): (usize, VerdictKind),
 ) -> Result<Found, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -757,7 +757,7 @@ struct Replayer<'a> {
     target: &'a dyn Target,
     contract: &'a dyn ContractCheck,
     /// How grave the difference being shrunk is.
-    worst: Outcome,
+    worst: VerdictKind,
 }
 
 impl Replayer<'_> {
