@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every ratio of issue 16 in one run, with the machine's load at the top. Each figure is measured
-# RUNS times (3 by default) and the median is quoted. Missing tools (wrk, npm) are reported, not fatal.
+# Every ratio of issue 16 in one run, and issue 27's notification figures, with the machine's load
+# at the top. Each figure is measured RUNS times (3 by default) and the median is quoted. Missing
+# tools (wrk, npm) are reported, not fatal.
 #   scripts/bench.sh            RUNS=1 DURATION=5s scripts/bench.sh   (a quicker look)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if
 
 echo "load: $(uptime)"
 echo "each figure: median of $RUNS runs"
-cargo build --release --quiet --bin presence-conformance || { echo "build failed"; exit 1; }
+cargo build --release --quiet --bin presence-conformance --example notification_bench || { echo "build failed"; exit 1; }
 
 # explore timelines/s
 for i in $(seq "$RUNS"); do
@@ -57,6 +58,13 @@ fi
 NO_BUILD=1 RUNS=$RUNS scripts/bench-real-clock.sh > "$log/real-clock.txt" 2>&1
 real_clock=$(sed -n 's/^real clock x600, 8 users: //p' "$log/real-clock.txt")
 
+# change notifications: deliveries/s, write-to-delivery latency, a hung receiver's cost to
+# setPresence (RUNS rounds within the one run of bench-notifications.sh)
+NO_BUILD=1 RUNS=$RUNS scripts/bench-notifications.sh > "$log/notifications.txt" 2>&1
+notified() { # the summary line's start: prints what follows the colon
+  awk -v k="$1" 'index($0, k) == 1 { sub(/^[^:]*: /, ""); print; exit }' "$log/notifications.txt"
+}
+
 # memory per user
 for i in $(seq "$RUNS"); do
   cargo bench --quiet --bench server 2> /dev/null > "$log/mem-$i.txt"
@@ -84,6 +92,10 @@ else
   fi
 fi
 printf '%-44s %s\n' "memory, 1M users x 2 sessions" "$mem_mib MiB RSS, $mem_user bytes a user"
+printf '%-44s %s\n' "notifications, as fast as notified" "$(notified 'notifications, as fast as notified' || true)"
+printf '%-44s %s\n' "notifications, steady rate" "$(notified 'notifications, steady' || true)"
+printf '%-44s %s\n' "setPresence, hung receiver / none" "$(notified 'setPresence, hung receiver' || true)"
+printf '%-44s %s\n' "setPresence, receiver answering 500 / none" "$(notified 'setPresence, receiver answering 500' || true)"
 if [ -z "$http_note" ]; then
   echo; echo "wrk runs (2 threads, 64 connections, $DURATION each):"
   grep -h -E 'req/s|^prism:' "$log"/http-*.txt | sed 's/^/  /'

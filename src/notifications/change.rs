@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use foldhash::fast::RandomState;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -45,21 +46,26 @@ struct Planned {
     cause: Cause,
 }
 
-/// The changes timers make to what `presence` shows after `from`, in time order, counted from what
-/// it shows at `from`. They hold until the user's next write.
-fn plan(presence: &UserPresence, semantics: &Semantics, from: Timestamp) -> VecDeque<Planned> {
-    let mut instants: Vec<Timestamp> = presence
-        .transitions(semantics)
-        .filter(|t| *t > from)
-        .collect();
+/// Plans into `ahead` (emptied first) the changes timers make to what `presence` shows after
+/// `from`, in time order, counted from `shown`, what it shows at `from`. They hold until the
+/// user's next write. `instants` is room to sort the instants in, kept from call to call: this
+/// runs on every write to a watched user.
+fn plan(
+    presence: &UserPresence,
+    semantics: &Semantics,
+    (from, mut shown): (Timestamp, PresenceState),
+    ahead: &mut VecDeque<Planned>,
+    instants: &mut Vec<Timestamp>,
+) {
+    instants.clear();
+    instants.extend(presence.transitions(semantics).filter(|t| *t > from));
     instants.sort_unstable();
     instants.dedup();
-    let mut shown = presence.state_under(from, semantics);
-    let mut planned = VecDeque::new();
-    for at in instants {
+    ahead.clear();
+    for &at in instants.iter() {
         let state = presence.state_under(at, semantics);
         if state != shown {
-            planned.push_back(Planned {
+            ahead.push_back(Planned {
                 at,
                 state,
                 cause: cause_at(presence, at),
@@ -67,7 +73,6 @@ fn plan(presence: &UserPresence, semantics: &Semantics, from: Timestamp) -> VecD
             shown = state;
         }
     }
-    planned
 }
 
 /// Why what `presence` shows changes at `at`: an expiry wins over a fade at the same instant.
@@ -91,15 +96,19 @@ struct Outlook {
 /// The watched users. Pure: the caller says when things happen and hands in the model's state.
 #[derive(Debug)]
 pub struct Watch {
-    users: HashMap<UserId, Outlook>,
+    /// foldhash, as the presence store: SipHash cost more than the rest of a lookup.
+    users: HashMap<UserId, Outlook, RandomState>,
     semantics: Semantics,
+    /// Room for [`plan`]'s instants.
+    instants: Vec<Timestamp>,
 }
 
 impl Watch {
     pub fn new(semantics: Semantics) -> Self {
         Watch {
-            users: HashMap::new(),
+            users: HashMap::default(),
             semantics,
+            instants: Vec::new(),
         }
     }
 
@@ -111,18 +120,27 @@ impl Watch {
         }
         let blank = UserPresence::default();
         let presence = presence.unwrap_or(&blank);
-        let outlook = Outlook {
-            shown: presence.state_under(now, &self.semantics),
-            ahead: plan(presence, &self.semantics, now),
-        };
-        self.users.insert(user.clone(), outlook);
+        let shown = presence.state_under(now, &self.semantics);
+        let mut ahead = VecDeque::new();
+        plan(
+            presence,
+            &self.semantics,
+            (now, shown),
+            &mut ahead,
+            &mut self.instants,
+        );
+        self.users.insert(user.clone(), Outlook { shown, ahead });
     }
 
     pub(crate) fn unwatch(&mut self, user: &UserId) {
         self.users.remove(user);
     }
 
-    pub(crate) fn is_watched(&self, user: &UserId) -> bool {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    pub fn is_watched(&self, user: &UserId) -> bool {
         self.users.contains_key(user)
     }
 
@@ -154,7 +172,13 @@ impl Watch {
                 cause: Cause::Write,
             });
         }
-        outlook.ahead = plan(presence, &self.semantics, now);
+        plan(
+            presence,
+            &self.semantics,
+            (now, state),
+            &mut outlook.ahead,
+            &mut self.instants,
+        );
         changes
     }
 

@@ -4,6 +4,11 @@
 //! attempt (no 2xx in time) is retried on the server's clock (virtual or real) after 10 s, 1 min,
 //! 5 min, 15 min, then every 30 minutes until 4 hours after the change, then dropped.
 //!
+//! The bound holds every notification not yet delivered or given up: queued, in its URL's lane,
+//! or waiting for a retry. Each URL has a share of it ([`URL_CAPACITY`]); a notification for a
+//! URL whose share is full is dropped (and counted) before it is built, so a receiver that stops
+//! answering costs each later write a look-up, not a payload (`scripts/bench-notifications.sh`).
+//!
 //! Also the endpoint validation of a new subscription: `POST {url}?validationToken=...`, answered
 //! 200 `text/plain` with the decoded token within 10 seconds.
 
@@ -24,8 +29,14 @@ pub(crate) const VALIDATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after a change its notification is still retried ("for up to 4 hours").
 pub(crate) const RETRY_WINDOW: SignedDuration = SignedDuration::from_hours(4);
 
-/// The most notifications waiting at once; more are dropped (and counted), never waited for.
-pub(crate) const OUTBOX_CAPACITY: usize = 100_000;
+/// The most notifications waiting at once (queued, being attempted, or waiting for a retry);
+/// more are dropped (and counted), never waited for.
+pub const OUTBOX_CAPACITY: usize = 100_000;
+
+/// The most notifications waiting for one URL: a receiver that hangs or refuses fills its own
+/// share, not the whole outbox. Our choice (Graph documents no number): more than a hung
+/// receiver's lane can attempt in the 4 hours of retries (one a 3-second timeout: 4,800).
+pub const URL_CAPACITY: usize = 10_000;
 
 /// The most attempts in flight at once.
 const CONCURRENT_ATTEMPTS: usize = 64;
@@ -47,7 +58,7 @@ pub(crate) fn next_retry(first: Timestamp, now: Timestamp) -> Option<Timestamp> 
 
 /// One POST to a subscriber.
 #[derive(Clone, Debug)]
-pub(crate) struct Outgoing {
+pub struct Outgoing {
     pub url: reqwest::Url,
     pub body: String,
     /// The server instant of the change (or lifecycle event) it reports.
@@ -65,6 +76,38 @@ struct Outbox {
     /// By due instant, then arrival order.
     queue: BTreeMap<(Timestamp, u64), Queued>,
     arrivals: u64,
+    /// Notifications not yet delivered or given up (queued, in a lane, or waiting for a retry),
+    /// in all and by URL.
+    waiting: usize,
+    waiting_for: HashMap<reqwest::Url, usize, foldhash::fast::RandomState>,
+}
+
+impl Outbox {
+    fn has_room(&self, url: &reqwest::Url) -> bool {
+        self.waiting < OUTBOX_CAPACITY
+            && self.waiting_for.get(url).copied().unwrap_or(0) < URL_CAPACITY
+    }
+
+    fn admit(&mut self, url: &reqwest::Url) {
+        self.waiting += 1;
+        match self.waiting_for.get_mut(url) {
+            Some(n) => *n += 1,
+            None => {
+                self.waiting_for.insert(url.clone(), 1);
+            }
+        }
+    }
+
+    /// A notification to `url` was delivered, given up, or forgotten.
+    fn finished(&mut self, url: &reqwest::Url) {
+        self.waiting = self.waiting.saturating_sub(1);
+        if let Some(n) = self.waiting_for.get_mut(url) {
+            *n -= 1;
+            if *n == 0 {
+                self.waiting_for.remove(url);
+            }
+        }
+    }
 }
 
 /// What delivery has done so far.
@@ -124,7 +167,6 @@ impl Deliverer {
         })
     }
 
-    /// Queues a notification, due at once. Never waits: when the outbox is full it is dropped.
     /// The one HTTP client of a server's notifications: deliveries and validation requests
     /// (each request states its own timeout when it needs another).
     pub(crate) fn client(&self) -> &reqwest::Client {
@@ -138,12 +180,15 @@ impl Deliverer {
         })
     }
 
-    pub(crate) fn enqueue(&self, outgoing: Outgoing) -> bool {
+    /// Queues a notification, due at once. Never waits: when the outbox or its URL's share is
+    /// full it is dropped.
+    pub fn enqueue(&self, outgoing: Outgoing) -> bool {
         let mut outbox = self.lock();
-        if outbox.queue.len() >= OUTBOX_CAPACITY {
+        if !outbox.has_room(&outgoing.url) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
         }
+        outbox.admit(&outgoing.url);
         outbox.arrivals += 1;
         let key = (outgoing.first, outbox.arrivals);
         outbox.queue.insert(
@@ -154,6 +199,20 @@ impl Deliverer {
             },
         );
         true
+    }
+
+    /// Queues the notification `build` makes for `url`, when there is room for it: when there is
+    /// none, it is dropped (and counted) without being built.
+    pub fn enqueue_with(
+        &self,
+        url: &reqwest::Url,
+        build: impl FnOnce() -> Option<Outgoing>,
+    ) -> bool {
+        if !self.lock().has_room(url) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        build().is_some_and(|outgoing| self.enqueue(outgoing))
     }
 
     /// Starts every attempt due by `now` and returns at once.
@@ -220,11 +279,20 @@ impl Deliverer {
 
     /// Forgets everything queued (a reset); attempts in flight finish on their own.
     pub fn clear(&self) {
-        self.lock().queue.clear();
+        let mut outbox = self.lock();
+        for (_, queued) in std::mem::take(&mut outbox.queue) {
+            outbox.finished(&queued.outgoing.url);
+        }
     }
 
+    /// Notifications queued and not yet started (new ones, and failed ones before their retry).
     pub fn queued(&self) -> usize {
         self.lock().queue.len()
+    }
+
+    /// Notifications not yet delivered or given up: queued, being attempted, or waiting.
+    pub fn waiting(&self) -> usize {
+        self.lock().waiting
     }
 
     pub fn stats(&self) -> DeliveryStats {
@@ -251,6 +319,7 @@ impl Deliverer {
         };
         if ok {
             self.delivered.fetch_add(1, Ordering::Relaxed);
+            self.lock().finished(&outgoing.url);
         } else {
             self.failed_attempts.fetch_add(1, Ordering::Relaxed);
             queued.attempts += 1;
@@ -263,6 +332,7 @@ impl Deliverer {
                 }
                 None => {
                     self.given_up.fetch_add(1, Ordering::Relaxed);
+                    self.lock().finished(&outgoing.url);
                 }
             }
         }
@@ -441,6 +511,7 @@ mod tests {
         let stats = deliverer.stats();
         assert_eq!((stats.failed_attempts, stats.given_up), (4, 1));
         assert_eq!(deliverer.queued(), 0);
+        assert_eq!(deliverer.waiting(), 0, "given up, it leaves the outbox");
     }
 
     #[tokio::test]
@@ -460,6 +531,32 @@ mod tests {
         let stats = deliverer.stats();
         assert_eq!((stats.delivered, stats.failed_attempts), (100, 1));
         assert_eq!(deliverer.queued(), 1, "the hung one waits for its retry");
+        assert_eq!(deliverer.waiting(), 1, "the delivered ones left the outbox");
+        deliverer.clear();
+        assert_eq!(deliverer.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_hung_receiver_fills_only_its_share_and_nothing_past_it_is_built() {
+        let (hung, _) = receiver(StatusCode::OK, true).await;
+        let (other, _) = receiver(StatusCode::OK, true).await;
+        // Its first attempt hangs for the whole test; the rest wait in its lane behind it.
+        let deliverer = Deliverer::new();
+        let first = at("2026-01-05T09:00:00Z");
+        let mut built = 0;
+        for _ in 0..URL_CAPACITY + 10 {
+            deliverer.enqueue_with(&hung, || {
+                built += 1;
+                Some(outgoing(&hung, first))
+            });
+            deliverer.start_due(first);
+        }
+        assert_eq!(built, URL_CAPACITY, "past its share, nothing is built");
+        assert_eq!(deliverer.waiting(), URL_CAPACITY);
+        assert_eq!(deliverer.stats().dropped, 10);
+        // Another URL has a share of its own.
+        assert!(deliverer.enqueue(outgoing(&other, first)));
+        assert_eq!(deliverer.waiting(), URL_CAPACITY + 1);
     }
 
     #[tokio::test]

@@ -56,7 +56,7 @@ struct Held {
 #[derive(Debug)]
 pub struct Notifier {
     held: Mutex<Held>,
-    /// Whether any user is watched: a write to an unwatched user costs one load, no lock.
+    /// Whether any user is watched: while none is, a write costs one load, no lock.
     any_watched: AtomicBool,
     deliverer: Arc<Deliverer>,
     issuer: OnceLock<Option<TokenIssuer>>,
@@ -204,22 +204,26 @@ impl Notifier {
         let mut held = self.lock();
         let gone = held.subscriptions.delete(id, owner, now)?;
         forget(&mut held, &gone);
+        self.any_watched
+            .store(!held.watch.is_empty(), Ordering::Release);
         Ok(())
     }
 
-    /// Whether a write to `user` needs [`Notifier::after_write`]: the cheap test on every write.
-    pub fn watches(&self, user: &UserId) -> bool {
-        self.any_watched.load(Ordering::Acquire) && self.lock().watch.is_watched(user)
+    /// Whether anyone is watched, so that a write needs [`Notifier::after_write`]: the cheap test
+    /// on every write, one atomic load (`after_write` looks whether the user written is watched,
+    /// under the one lock it takes).
+    pub fn watching_any(&self) -> bool {
+        self.any_watched.load(Ordering::Acquire)
     }
 
-    /// After a write to a watched `user` at `now` left them with `presence`: queues the
-    /// notifications of the changes (timers before the write, then the write's own).
-    pub(crate) fn after_write(&self, user: &UserId, presence: &UserPresence, now: Timestamp) {
+    /// After a write to `user` at `now` left them with `presence`: when they are watched, queues
+    /// the notifications of the changes (timers before the write, then the write's own).
+    pub fn after_write(&self, user: &UserId, presence: &UserPresence, now: Timestamp) {
         let mut held = self.lock();
         let changes = held.watch.after_write(user, presence, now);
-        self.notify(&held, &changes);
+        let queued = self.notify(&held, &changes);
         drop(held);
-        if !changes.is_empty() {
+        if queued {
             self.deliverer.start_due(now);
         }
     }
@@ -282,11 +286,16 @@ impl Notifier {
             for gone in held.subscriptions.expire(now) {
                 forget(&mut held, &gone);
             }
+            self.any_watched
+                .store(!held.watch.is_empty(), Ordering::Release);
         }
     }
 
-    /// Queues the notifications of `changes` to every subscription live when each happened.
-    fn notify(&self, held: &Held, changes: &[Change]) {
+    /// Queues the notifications of `changes` to every subscription live when each happened;
+    /// whether any was queued. A notification for a URL whose share of the outbox is full is not
+    /// built.
+    fn notify(&self, held: &Held, changes: &[Change]) -> bool {
+        let mut queued = false;
         for change in changes {
             if self.faults.no_fade && change.cause == super::change::Cause::Fade {
                 continue;
@@ -294,11 +303,14 @@ impl Notifier {
             let live = |s: &&Subscription| self.faults.after_expiry || s.live_at(change.at);
             let subscriptions = held.subscriptions.all_watching(&change.user).filter(live);
             for subscription in subscriptions {
-                if let Some(outgoing) = self.change_notification(subscription, change) {
-                    self.deliverer.enqueue(outgoing);
-                }
+                queued |= self
+                    .deliverer
+                    .enqueue_with(&subscription.notification_url, || {
+                        self.change_notification(subscription, change)
+                    });
             }
         }
+        queued
     }
 
     fn change_notification(
@@ -418,6 +430,24 @@ mod tests {
         (format!("http://{addr}/hook"), received)
     }
 
+    /// A webhook on 127.0.0.1:0 that answers validation, then holds every notification and never
+    /// answers.
+    async fn hung_receiver() -> String {
+        let app = Router::new().route(
+            "/hook",
+            post(|Query(q): Query<Map<String, String>>| async move {
+                match q.get("validationToken") {
+                    Some(token) => token.clone(),
+                    None => std::future::pending().await,
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/hook")
+    }
+
     fn owner() -> Owner {
         Owner {
             app_id: "app-1".into(),
@@ -453,7 +483,7 @@ mod tests {
             };
             self.presence.apply(at, command, &Semantics::GRAPH).unwrap();
             let user = UserId::new(ALICE);
-            if notifier.watches(&user) {
+            if notifier.watching_any() {
                 notifier.after_write(&user, &self.presence, at);
             }
         }
@@ -522,6 +552,36 @@ mod tests {
         );
         assert_eq!(items[0]["changeType"], "updated");
         assert_eq!(items[0]["tenantId"], "tenant");
+    }
+
+    #[tokio::test]
+    async fn writes_while_the_receiver_hangs_return_and_the_outbox_stays_bounded() {
+        use crate::notifications::delivery::URL_CAPACITY;
+        let url = hung_receiver().await;
+        let notifier = Notifier::new("tenant", Semantics::GRAPH);
+        let created = notifier
+            .create(body(&url, |_| {}), owner(), t(0), |_| None)
+            .await
+            .unwrap();
+        let mut alice = Alice {
+            presence: UserPresence::default(),
+        };
+        let busy = PresenceState::new(Availability::Busy, Activity::InACall);
+        let dnd = PresenceState::new(Availability::DoNotDisturb, Activity::Presenting);
+        // Every write changes Alice's aggregate, so every one is a notification; the first one's
+        // attempt hangs, and each write still returns (`after_write` does not wait).
+        for k in 0..URL_CAPACITY + 100 {
+            alice.set(&notifier, t(0), if k % 2 == 0 { busy } else { dnd }, 60);
+        }
+        let deliverer = notifier.deliverer();
+        assert_eq!(deliverer.waiting(), URL_CAPACITY);
+        assert_eq!(deliverer.stats().dropped, 100);
+        assert_eq!(deliverer.stats().delivered, 0);
+        // Once no one is watched, a write costs the notifier one load again.
+        assert!(notifier.watching_any());
+        let id = created["id"].as_str().unwrap();
+        notifier.delete(id, &owner(), t(1)).unwrap();
+        assert!(!notifier.watching_any());
     }
 
     #[tokio::test]

@@ -3,17 +3,19 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
 use jiff::Timestamp;
 
 use super::subscription::{Owner, RichSettings, Subscription, SubscriptionError, SubscriptionId};
 use crate::model::UserId;
 
 /// Every live subscription, with an index from each watched user to the subscriptions on them.
+/// The maps a write to a watched user looks in hash with foldhash, as the presence store does.
 #[derive(Debug, Default)]
 pub struct SubscriptionStore {
-    subscriptions: HashMap<SubscriptionId, Subscription>,
+    subscriptions: HashMap<SubscriptionId, Subscription, RandomState>,
     by_owner: HashMap<Owner, SubscriptionId>,
-    watchers: HashMap<UserId, Vec<SubscriptionId>>,
+    watchers: HashMap<UserId, Vec<SubscriptionId>, RandomState>,
 }
 
 impl SubscriptionStore {

@@ -198,7 +198,7 @@ impl AppState {
         store.settle(now);
         let before = self.conditions.as_ref().map(|_| store.view(user, now));
         let sequence = store.apply(now, user, command)?;
-        if self.notifier.watches(user)
+        if self.notifier.watching_any()
             && let Some(presence) = store.user(user)
         {
             self.notifier.after_write(user, presence, now);
