@@ -587,10 +587,12 @@ pub(crate) fn generate(timelines: u32, seed: u64) -> Vec<Vec<GeneratedStep>> {
 }
 
 /// Runs `timelines` generated timelines on `target` (seeded, so reproducible); stops at the
-/// first difference and shrinks it. Every exchange is checked against the bundled contract.
+/// first difference that fails at a documented or observed level (else takes the first
+/// difference of any kind) and shrinks it. Every exchange is checked against the bundled
+/// contract.
 ///
-/// The timelines are replayed on every core; when one does not pass, proptest's own run with the
-/// same seed replays it (the ones before it are known to pass) and shrinks it.
+/// The timelines are replayed on every core; when one differs, proptest's own run with the same
+/// seed replays it (the ones before it are known not to differ as gravely) and shrinks it.
 pub fn explore(target: &dyn Target, timelines: u32, seed: u64) -> Exploration {
     let started = Instant::now();
     let failed = |cause: String| Exploration {

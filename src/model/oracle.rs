@@ -96,7 +96,8 @@ struct User {
 /// How something a user held went away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ended {
-    Expired,
+    /// At its expiration, at that instant.
+    Expired(Timestamp),
     Cleared,
 }
 
@@ -153,16 +154,20 @@ impl User {
             .chain(self.preferred.map(|(_, expires_at)| expires_at))
             .filter(|at| *at <= now);
         self.last_expiry = self.last_expiry.max(expired.max());
-        if self.sessions.iter().any(|s| s.expires_at <= now) {
-            self.last_ended = Some(Ended::Expired);
+        let sessions_ended = self.sessions.iter().map(|s| s.expires_at);
+        if let Some(at) = sessions_ended.filter(|at| *at <= now).max() {
+            self.last_ended = Some(Ended::Expired(at));
         }
         self.sessions.retain(|s| now < s.expires_at);
         self.preferred = self.preferred.filter(|(_, expires_at)| now < *expires_at);
-        let live = |s: &StatusMessage| s.expiry.as_ref().is_none_or(|e| now < e.at);
-        if self.status.as_ref().is_some_and(|s| !live(s)) {
-            self.status_ended = Some(Ended::Expired);
+        let status_expired = self.status.as_ref().and_then(|s| s.expiry.as_ref());
+        if let Some(at) = status_expired.map(|e| e.at).filter(|at| *at <= now) {
+            self.status_ended = Some(Ended::Expired(at));
         }
-        self.status = self.status.take().filter(live);
+        self.status = self
+            .status
+            .take()
+            .filter(|s| s.expiry.as_ref().is_none_or(|e| now < e.at));
     }
 
     fn newest_change(&self, now: Timestamp) -> Option<Timestamp> {
@@ -248,7 +253,7 @@ pub struct Grounds {
     /// the fades and expirations of what the user holds, and the newest expiration of what has
     /// gone since.
     pub presence_timers: Vec<Timestamp>,
-    /// The expiry of the status message held, if it has one.
+    /// The expiry of the status message held, if it has one, and of the one that expired last.
     pub status_timers: Vec<Timestamp>,
 }
 
@@ -322,7 +327,7 @@ impl User {
         );
         let status_message = match (live_status, &self.status, self.status_ended) {
             (Some(_), _, _) => StatusGrounds::Shown { without_session },
-            (None, Some(_), _) | (None, None, Some(Ended::Expired)) => StatusGrounds::Expired,
+            (None, Some(_), _) | (None, None, Some(Ended::Expired(_))) => StatusGrounds::Expired,
             (None, None, Some(Ended::Cleared)) => StatusGrounds::Cleared,
             (None, None, None) => StatusGrounds::NeverSet,
         };
@@ -338,6 +343,10 @@ impl User {
                 .status
                 .iter()
                 .filter_map(|s| s.expiry.as_ref().map(|e| e.at))
+                .chain(match self.status_ended {
+                    Some(Ended::Expired(at)) => Some(at),
+                    _ => None,
+                })
                 .collect(),
         }
     }
@@ -352,7 +361,7 @@ impl User {
             } else {
                 match self.last_ended {
                     None => PresenceGrounds::NeverSet,
-                    Some(Ended::Expired) => PresenceGrounds::Expired,
+                    Some(Ended::Expired(_)) => PresenceGrounds::Expired,
                     Some(Ended::Cleared) => PresenceGrounds::Cleared,
                 }
             };
@@ -518,6 +527,62 @@ mod tests {
             9 => Command::ClearAutomaticLocation,
             _ => Command::ClearLocation,
         }
+    }
+
+    /// Why the model shows what it shows, as a user's sessions come and go.
+    #[test]
+    fn the_grounds_name_what_decides_the_presence() {
+        let mut model = ReferenceModel::new();
+        let (alice, t0) = (UserId::new("alice"), Timestamp::UNIX_EPOCH);
+        let at = |minutes| t0 + SignedDuration::from_mins(minutes);
+        let presence =
+            |model: &ReferenceModel, minutes| model.grounds(&alice, at(minutes)).presence;
+        let set = |pair: (&str, &str), lasts| Command::SetPresence {
+            session: SessionId::new("a1"),
+            request: session_request(Profile::V1_0, pair.0, pair.1, Some(lasts)).unwrap(),
+        };
+        assert_eq!(presence(&model, 0), PresenceGrounds::NeverSet);
+        model
+            .apply(at(0), &alice, set(("Available", "Available"), "PT30M"))
+            .unwrap();
+        let session = |fade, won| PresenceGrounds::Session { fade, won };
+        assert_eq!(presence(&model, 1), session(Fade::AsSet, Won::Alone));
+        assert_eq!(presence(&model, 6), session(Fade::Inactive, Won::Alone));
+        assert_eq!(presence(&model, 11), session(Fade::Away, Won::Alone));
+        // Expired, whether or not a write has dropped the session since.
+        assert_eq!(presence(&model, 31), PresenceGrounds::Expired);
+        let grounds = model.grounds(&alice, at(31));
+        assert!(grounds.presence_timers.contains(&at(30)), "{grounds:?}");
+        model
+            .apply(at(32), &alice, Command::ClearPreferredPresence)
+            .unwrap();
+        assert_eq!(presence(&model, 32), PresenceGrounds::Expired);
+        assert!(
+            model
+                .grounds(&alice, at(32))
+                .presence_timers
+                .contains(&at(30))
+        );
+        model
+            .apply(at(40), &alice, set(("Busy", "InACall"), "PT1H"))
+            .unwrap();
+        model
+            .apply(
+                at(41),
+                &alice,
+                Command::ClearPresence {
+                    session: SessionId::new("a1"),
+                },
+            )
+            .unwrap();
+        assert_eq!(presence(&model, 42), PresenceGrounds::Cleared);
+        let status = model.grounds(&alice, at(42)).status_message;
+        assert_eq!(status, StatusGrounds::NeverSet);
+        model
+            .apply(at(43), &alice, Command::SetStatusMessage(None))
+            .unwrap();
+        let status = model.grounds(&alice, at(43)).status_message;
+        assert_eq!(status, StatusGrounds::Cleared);
     }
 
     proptest! {
