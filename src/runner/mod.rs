@@ -299,9 +299,15 @@ impl Replay<'_> {
         }
     }
 
-    /// Deletes what the case subscribed and did not delete (best effort: a target that
-    /// refuses keeps it until it expires).
+    /// Deletes what the case subscribed and did not delete, so that the next case of a pooled
+    /// user starts with none (a second subscription of the same user and app is refused 409).
+    /// The case is over: a 429 or 503 is waited out and the delete sent again. A target that
+    /// refuses keeps it until it expires.
     async fn delete_created(&mut self) {
+        if self.created.held.is_empty() {
+            return;
+        }
+        self.session.keep_no_timeline();
         for (name, _, step) in std::mem::take(&mut self.created.held) {
             let delete = Request::DeleteSubscription { subscription: name };
             if let Ok(request) = self.build(&step, &delete, Via::Users).await {

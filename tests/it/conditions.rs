@@ -1,6 +1,7 @@
 //! Tenant conditions (`serve --conditions`): a burst over the limit is throttled with
-//! `Retry-After` and the same burst without conditions is not; and the real-time suite survives
-//! throttling, propagation lag, transient faults and expiring tokens with no failure. All
+//! `Retry-After` and the same burst without conditions is not; a case whose write is throttled
+//! past its timeline is throttled out, not judged; and the real-time suite survives propagation
+//! lag, transient faults and expiring tokens with no failure. All
 //! traffic stays on 127.0.0.1.
 
 use crate::common;
@@ -72,18 +73,18 @@ fn a_burst_over_the_limit_gets_429_with_retry_after_and_none_without_conditions(
 #[test]
 fn the_real_time_suite_survives_graph_like_conditions() {
     let dir = scratch("real");
-    // Graph's conditions, harsher: a limit the suite goes over and tokens of 2 s; the example's
-    // 1% of faults and its lag (up to 2 s of the server's clock: 3.3 ms of wall time at x600).
-    // (Each fault's Retry-After of 1 s is ten minutes at x600: the case is then too far behind
-    // its timeline to be judged, so more faults would leave fewer cases judged, not more.)
+    // Graph's conditions as the example states them (its documented limit of 1,500 requests in
+    // 30 s an app, 1% of faults, a lag of up to 2 s of the server's clock: 3.3 ms of wall time at
+    // x600), with tokens of 2 s so that they expire mid-run. The suite at two cases at once stays
+    // under the limit; a run over it is `a_write_sent_again_too_late_is_throttled_out_not_judged`.
+    // (A fault's Retry-After of 1 s is ten minutes at x600: its case is then too far behind its
+    // timeline to be judged, and is throttled out.)
     let example =
         std::fs::read_to_string(root().join("targets/conditions/graph-like.toml")).unwrap();
-    let conditions = example
-        .replace("limit = 1500", "limit = 50")
-        .replace("window = 30", "window = 10")
-        .replace("token_lifetime = 120", "token_lifetime = 2");
+    let conditions = example.replace("token_lifetime = 120", "token_lifetime = 2");
     assert_ne!(conditions, example);
     assert!(conditions.contains("max_ms = 2000"), "the example's lag");
+    assert!(conditions.contains("rate = 0.01"), "the example's faults");
     let conditions_path = dir.join("conditions.toml");
     std::fs::write(&conditions_path, conditions).unwrap();
     let server = ServeProcess::start(&[
@@ -101,8 +102,8 @@ fn the_real_time_suite_survives_graph_like_conditions() {
         .replace("127.0.0.1:8080", &server.addr)
         .replacen(
             "clock = \"virtual\"",
-            // Two cases at once (as many as `run` used to start, one per core): eight at once
-            // share the apps' throttle windows, and a quarter of the cases were throttled out.
+            // Two cases at once keep the suite under the example's limit (about 130 requests a
+            // second in all, from several apps); eight at once go over it.
             "clock = \"real\"\ntime_scale = 600\nconcurrency = 2",
             1,
         );
@@ -126,10 +127,16 @@ fn the_real_time_suite_survives_graph_like_conditions() {
     );
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains(" 0 failed"), "{stdout}");
-    assert!(stdout.contains("retries: "), "no retries: {stdout}");
+    // The faults were met: some cases answered 503/504 and were throttled out, not failed.
+    let throttled: usize = stdout
+        .split_once("throttled: ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(throttled >= 1, "no fault met: {stdout}");
     assert!(stdout.contains(" 0 known failures"), "{stdout}");
-    // Not applicable is not a way to pass: of the 106 cases a real clock on v1.0 can run, most
-    // are judged (97 on a machine with a load of 7; the rest throttled out or late, each named).
+    // Not applicable is not a way to pass: of the 124 cases a real clock on v1.0 can run, most
+    // are judged (120 on a quiet machine; the rest throttled out or late, each named).
     let passed: usize = stdout
         .lines()
         .rev()

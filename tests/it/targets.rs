@@ -196,12 +196,19 @@ fn real_time_at_600x_passes_the_cases_that_tolerate_real_time() {
         }
         longest = longest.max(*case_wall);
     }
-    assert!(passed >= 2, "only {passed} cases ran in real time");
+    // 122 on a quiet machine. A step answered more than 30 s of presence time (50 ms of wall
+    // time at x600) after its instant is not judged: on a loaded machine a few cases are behind
+    // their timeline, and that is the runner being honest, not the target failing.
+    assert!(passed >= 100, "only {passed} cases passed in real time");
     let fade = results
         .iter()
         .find(|(n, _, _, _)| n == "realtime::fade_and_expiry_with_tolerance");
     assert!(
-        fade.is_some_and(|(_, v, _, _)| matches!(v, Verdict::Passed)),
+        fade.is_some_and(|(_, v, _, _)| match v {
+            Verdict::Passed => true,
+            Verdict::NotApplicable(why) => why.contains("behind its timeline"),
+            _ => false,
+        }),
         "realtime::fade_and_expiry_with_tolerance: {:?}",
         fade.map(|(_, v, _, _)| v)
     );
