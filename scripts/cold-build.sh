@@ -13,6 +13,8 @@
 #   REVS="88870c8 HEAD" RUNS=3 scripts/cold-build.sh
 #                                                 each round builds every commit in turn (paired)
 #   TIMINGS=DIR scripts/cold-build.sh             also keeps cargo's --timings pages in DIR
+#   ALONE=0 scripts/cold-build.sh                 skips the test command alone (when the first command
+#                                                 shares no build with it, "after" is "alone")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-1}
@@ -69,11 +71,14 @@ for i in $(seq "$RUNS"); do
     echo "$test_command: total $test_total s"
     echo "both in a row: $(awk -v a="$run_total" -v b="$test_total" 'BEGIN { printf "%.1f", a + b }') s"
 
-    rm -rf target
-    start=$(now)
-    "${test_words[@]}" --quiet > "$clone/test.log" 2>&1 || { echo "$test_command failed, see $clone/test.log"; exit 1; }
-    alone_total=$(since "$start")
-    echo "$test_command alone, from an empty target/: total $alone_total s"
+    alone_total=$test_total
+    if [ "${ALONE:-1}" = 1 ]; then
+      rm -rf target
+      start=$(now)
+      "${test_words[@]}" --quiet > "$clone/test.log" 2>&1 || { echo "$test_command failed, see $clone/test.log"; exit 1; }
+      alone_total=$(since "$start")
+      echo "$test_command alone, from an empty target/: total $alone_total s"
+    fi
     echo "load: $(uptime)"
     echo "$commit $first $run_total $test_total $alone_total" >> "$results"
     cd - > /dev/null
