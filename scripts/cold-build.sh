@@ -65,7 +65,16 @@ for i in $(seq "$RUNS"); do
 
     start=$(now)
     read -r -a test_words <<< "$test_command"
-    "${test_words[@]}" "${timing_flag[@]}" --quiet > "$clone/test.log" 2>&1 || { echo "$test_command failed, see $clone/test.log"; exit 1; }
+    if ! "${test_words[@]}" "${timing_flag[@]}" --quiet > "$clone/test.log" 2>&1; then
+      # A test that failed (a flake of that commit) stopped cargo test before the rest: the
+      # round's time is not the command's, so it is shown and left out of the medians.
+      log=$(mktemp --suffix=.log)
+      cp "$clone/test.log" "$log"
+      echo "$test_command failed after $(since "$start") s, see $log; this round is not counted"
+      cd - > /dev/null
+      rm -rf "$clone"
+      continue
+    fi
     test_total=$(since "$start")
     [ -n "${TIMINGS:-}" ] && cp target/cargo-timings/cargo-timing.html "$TIMINGS/$commit-test-$i.html"
     echo "$test_command: total $test_total s"
@@ -75,9 +84,15 @@ for i in $(seq "$RUNS"); do
     if [ "${ALONE:-1}" = 1 ]; then
       rm -rf target
       start=$(now)
-      "${test_words[@]}" --quiet > "$clone/test.log" 2>&1 || { echo "$test_command failed, see $clone/test.log"; exit 1; }
-      alone_total=$(since "$start")
-      echo "$test_command alone, from an empty target/: total $alone_total s"
+      if ! "${test_words[@]}" --quiet > "$clone/test.log" 2>&1; then
+        log=$(mktemp --suffix=.log)
+        cp "$clone/test.log" "$log"
+        echo "$test_command alone failed, see $log; its time is not counted"
+        alone_total="-"
+      else
+        alone_total=$(since "$start")
+      fi
+      [ "$alone_total" != "-" ] && echo "$test_command alone, from an empty target/: total $alone_total s"
     fi
     echo "load: $(uptime)"
     echo "$commit $first $run_total $test_total $alone_total" >> "$results"
@@ -89,11 +104,12 @@ done
 if [ "$RUNS" -gt 1 ]; then
   for rev in $REVS; do
     commit=$(git rev-parse --short "$rev")
-    echo "$commit, medians of $RUNS:"
-    echo "  run: first case after $(awk -v c="$commit" '$1 == c { print $2 }' "$results" | median) s"
-    echo "  test: total $(awk -v c="$commit" '$1 == c { print $4 }' "$results" | median) s"
+    field() { awk -v c="$commit" -v f="$1" '$1 == c && $f != "-" { print $f }' "$results"; }
+    echo "$commit, medians of the $(field 1 | wc -l) rounds counted:"
+    echo "  run: first case after $(field 2 | median) s"
+    echo "  test: total $(field 4 | median) s"
     echo "  both in a row: $(awk -v c="$commit" '$1 == c { print $3 + $4 }' "$results" | median) s"
-    echo "  test alone: total $(awk -v c="$commit" '$1 == c { print $5 }' "$results" | median) s"
+    echo "  test alone: total $(field 5 | median) s"
   done
 fi
 rm -f "$results"

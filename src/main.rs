@@ -19,6 +19,7 @@ use presence_conformance::server::{AppState, PresenceClock, RunningServer, Serve
 use presence_conformance::suite::executor::{RunOptions, run_suite};
 use presence_conformance::suite::snapshot::SnapshotMode;
 use presence_conformance::suite::{load_cases, select_targets};
+use presence_conformance::targets::PreflightError;
 
 /// `validate`'s examples, with the operation's OpenAPI operationId from the operation table.
 fn validate_examples() -> String {
@@ -482,7 +483,7 @@ fn preflight(targets: &[presence_conformance::suite::SuiteTarget]) -> anyhow::Re
                 found.auth,
                 found.clock
             ),
-            Err(cause) if cause.contains("not reachable") => anyhow::bail!(
+            Err(cause @ PreflightError::Unreachable { .. }) => anyhow::bail!(
                 "target '{}'{from}: {cause}\n  (a local reference: presence-conformance serve --clock virtual --config targets/local.server.toml)",
                 target.target.name()
             ),

@@ -19,7 +19,7 @@ impl TrialResult {
         let reason = match &self.verdict {
             Verdict::Passed | Verdict::Deviates(_) => None,
             Verdict::Failed(report) => match &self.run {
-                Some(run) if run.aborted.is_some() => run.aborted.clone(),
+                Some(run) if run.aborted.is_some() => run.aborted.as_ref().map(ToString::to_string),
                 Some(run) if !run.failures.is_empty() => None,
                 _ => Some(report.clone()),
             },
@@ -749,7 +749,7 @@ impl TrialResult {
             },
             "rules": self.loaded.as_ref().map(|c| c.rules.clone()).unwrap_or_default(),
             "faults": faults,
-            "aborted": self.run.as_ref().and_then(|r| r.aborted.clone()),
+            "aborted": self.run.as_ref().and_then(|r| r.aborted.as_ref()).map(ToString::to_string),
             "timeline": self.run.as_ref().map(|r| &r.timeline),
             "duration_ms": self.wall.as_secs_f64() * 1000.0,
             "simulated": crate::model::iso(self.simulated),

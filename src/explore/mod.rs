@@ -731,8 +731,8 @@ fn shrink(
         }
         let text = case_text(&explored(&steps), "generated").map_err(TestCaseError::fail)?;
         let (case, run) = replayer.run(&text).map_err(TestCaseError::fail)?;
-        if let Some(cause) = run.aborted {
-            *unreachable.borrow_mut() = Some(without_step(cause));
+        if let Some(aborted) = run.aborted {
+            *unreachable.borrow_mut() = Some(aborted.error.to_string());
             return Err(TestCaseError::fail("the target is unreachable"));
         }
         if reaches(&run, worst) {
@@ -925,15 +925,6 @@ fn described(
 }
 
 /// An abort cause without the generated case's `generated.yaml:LINE: ` in front.
-fn without_step(cause: String) -> String {
-    match cause.strip_prefix("generated.yaml:") {
-        Some(rest) => rest
-            .split_once(": ")
-            .map_or(cause.clone(), |(_, c)| c.to_owned()),
-        None => cause,
-    }
-}
-
 /// Drops, one at a time, any step the difference does not need (proptest shrinks values and
 /// the list's tail, not the steps in between).
 fn drop_needless_steps(

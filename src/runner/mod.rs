@@ -133,13 +133,31 @@ impl VerdictKind {
     }
 }
 
+/// Why a case could not be driven to its end: the target's error, and the step it stopped at.
+#[derive(Clone, Debug)]
+pub struct Aborted {
+    /// The case file and the line of the step that could not be driven; none when the case
+    /// could not start (its target could not be opened, its webhook receiver not started).
+    pub at: Option<(std::path::PathBuf, u64)>,
+    pub error: TargetError,
+}
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.at {
+            Some((path, line)) => write!(f, "{}:{line}: {}", path.display(), self.error),
+            None => write!(f, "{}", self.error),
+        }
+    }
+}
+
 /// The result of one case on one target.
 #[derive(Debug)]
 pub struct CaseRun {
     pub timeline: Timeline,
     pub failures: Vec<Failure>,
     /// The target could not be driven to the end (down, timed out, no token).
-    pub aborted: Option<String>,
+    pub aborted: Option<Aborted>,
     /// The target throttled the case out (429 past the retry budget, or retries that put it
     /// too far behind its timeline): why, naming the app. Not a conformance failure.
     pub throttled: Option<String>,
@@ -238,13 +256,13 @@ pub async fn run_case(
     };
     match target.open(case).await {
         Err(e @ TargetError::Throttled { .. }) => run.throttled = Some(e.to_string()),
-        Err(e) => run.aborted = Some(e.to_string()),
+        Err(error) => run.aborted = Some(Aborted { at: None, error }),
         Ok(mut session) => {
             let webhooks = match notifications::Webhooks::start(case, target.webhook_setup()).await
             {
                 Ok(webhooks) => webhooks,
-                Err(e) => {
-                    run.aborted = Some(e.to_string());
+                Err(error) => {
+                    run.aborted = Some(Aborted { at: None, error });
                     run.wall = started.elapsed();
                     session.close().await;
                     return run;
@@ -290,8 +308,11 @@ impl Replay<'_> {
                         run.behind = Some(format!("{e} (line {})", step.line));
                         break;
                     }
-                    Err(e) => {
-                        run.aborted = Some(format!("{}:{}: {e}", case.path.display(), step.line));
+                    Err(error) => {
+                        run.aborted = Some(Aborted {
+                            at: Some((case.path.clone(), step.line)),
+                            error,
+                        });
                         break;
                     }
                 }

@@ -376,7 +376,10 @@ fn trial(
     // row stop the run.
     let url = target.target.base_url().unwrap_or("in-process");
     if options.stop.note(target.target.name(), url, run) {
-        let cause = run.and_then(|r| r.aborted.as_deref()).unwrap_or_default();
+        let cause = run
+            .and_then(|r| r.aborted.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let reason = format!("the target did not answer: {cause}");
         return not_run(entry, target, repetition, reason);
     }

@@ -44,8 +44,8 @@ impl Stop {
     /// not run, not failed); after [`CONNECTION_FAILURES`] in a row the run stops.
     pub(crate) fn note(&self, target: &str, url: &str, run: Option<&CaseRun>) -> bool {
         let lost = run
-            .and_then(|r| r.aborted.as_deref())
-            .and_then(connection_lost);
+            .and_then(|r| r.aborted.as_ref())
+            .and_then(|aborted| aborted.error.unanswered());
         let mut unanswered = self.unanswered.lock().unwrap_or_else(|e| e.into_inner());
         let count = unanswered.entry(target.to_owned()).or_default();
         match lost {
@@ -67,33 +67,65 @@ impl Stop {
     }
 }
 
-/// The cause of an aborted run, if it is that the target did not answer at all (no connection,
-/// or no answer in time), as `targets::http::describe` words it.
-fn connection_lost(aborted: &str) -> Option<&str> {
-    [
-        "cannot connect",
-        "timed out",
-        "connection closed",
-        "request failed",
-    ]
-    .iter()
-    .find_map(|what| aborted.find(what).map(|at| &aborted[at..]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::{Aborted, Timeline};
+    use crate::targets::{NoAnswer, TargetError, Traffic};
+
+    fn aborted_by(error: TargetError) -> CaseRun {
+        CaseRun {
+            timeline: Timeline {
+                case: "a".into(),
+                target: "mine".into(),
+                profile: "v1.0".into(),
+                entries: Vec::new(),
+            },
+            failures: Vec::new(),
+            aborted: Some(Aborted {
+                at: Some(("cases/a.yaml".into(), 7)),
+                error,
+            }),
+            throttled: None,
+            behind: None,
+            traffic: Traffic::default(),
+            contract_violations: 0,
+            simulated: jiff::SignedDuration::ZERO,
+            wall: std::time::Duration::ZERO,
+        }
+    }
 
     #[test]
-    fn the_cause_of_an_unanswered_request_is_found() {
-        let aborted = "cases/a.yaml:7: GET /v1.0/users/x/presence: cannot connect to http://127.0.0.1:9: Connection refused (os error 111)";
+    fn three_silent_cases_in_a_row_stop_the_run_and_an_answer_resets_the_count() {
+        let silent = || {
+            aborted_by(TargetError::Transport {
+                method: "GET".into(),
+                path: "/v1.0/users/x/presence".into(),
+                cause: NoAnswer::Connect {
+                    origin: "http://127.0.0.1:9".into(),
+                    detail: "Connection refused (os error 111)".into(),
+                },
+            })
+        };
+        // A control call the target answered with an error is the target's answer, not silence.
+        let answered = aborted_by(TargetError::Control(
+            "POST /_conformance/reset answered 500: cannot connect to the database".into(),
+        ));
+        let stop = Stop::new();
+        let url = "http://127.0.0.1:9";
+        assert!(stop.note("mine", url, Some(&silent())));
+        assert!(stop.note("mine", url, Some(&silent())));
+        assert!(!stop.note("mine", url, Some(&answered)));
+        assert!(stop.note("mine", url, Some(&silent())));
+        assert!(stop.note("mine", url, Some(&silent())));
+        assert_eq!(stop.cause(), None);
+        assert!(stop.note("mine", url, Some(&silent())));
         assert_eq!(
-            connection_lost(aborted),
-            Some("cannot connect to http://127.0.0.1:9: Connection refused (os error 111)")
-        );
-        assert_eq!(
-            connection_lost("the control protocol failed: answered 500"),
-            None
+            stop.cause(),
+            Some(
+                "target 'mine' at http://127.0.0.1:9 stopped answering: cannot connect to \
+                 http://127.0.0.1:9: Connection refused (os error 111) (3 cases in a row)"
+            )
         );
     }
 }

@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::transport::{Answer, Transport, form_body};
-use super::{ClockMode, HttpRequest, HttpResponse, TargetError, Traffic};
+use super::{ClockMode, HttpRequest, HttpResponse, NoAnswer, TargetError, Traffic};
 use crate::model::iso;
 
 /// A client secret or password: never printed, not even by `{:?}`.
@@ -188,7 +188,11 @@ impl HttpSession {
                 body.map(String::into_bytes).unwrap_or_default(),
             )
             .await
-            .map_err(|e| TargetError::Control(format!("{method} {path}: {e}")))?;
+            .map_err(|cause| TargetError::Transport {
+                method: method.to_string(),
+                path: path.to_owned(),
+                cause,
+            })?;
         let status = response.status();
         let bytes = response.into_body();
         if !status.is_success() {
@@ -208,11 +212,12 @@ impl HttpSession {
         app: &str,
         delegate: Option<&str>,
     ) -> Result<(String, u64), TargetError> {
+        let actor = match delegate {
+            Some(user) => format!("{app} for {user}"),
+            None => app.to_owned(),
+        };
         let fail = |cause: String| TargetError::Token {
-            actor: match delegate {
-                Some(user) => format!("{app} for {user}"),
-                None => app.to_owned(),
-            },
+            actor: actor.clone(),
             cause,
         };
         let Credentials::TokenEndpoint {
@@ -254,7 +259,10 @@ impl HttpSession {
                 form_body(&form),
             )
             .await
-            .map_err(fail)?;
+            .map_err(|cause| TargetError::TokenUnanswered {
+                actor: actor.clone(),
+                cause,
+            })?;
         let status = response.status();
         let bytes = response.into_body();
         if !status.is_success() {
@@ -379,13 +387,13 @@ impl HttpSession {
 
     pub async fn send(&mut self, mut request: HttpRequest) -> Result<HttpResponse, TargetError> {
         let (shown_method, shown_path) = (request.method.clone(), request.path.clone());
-        let transport = |cause: String| TargetError::Transport {
+        let transport = |cause: NoAnswer| TargetError::Transport {
             method: shown_method.clone(),
             path: shown_path.clone(),
             cause,
         };
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| transport(e.to_string()))?;
+            .map_err(|e| transport(NoAnswer::Unsendable(e.to_string())))?;
         let url = format!("{}{}", self.settings.base_url, request.path);
         let mut attempt = 0;
         let mut answers: Vec<u16> = Vec::new();

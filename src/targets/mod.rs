@@ -16,7 +16,7 @@ use crate::model::Profile;
 
 pub use embedded::EmbeddedTarget;
 pub use http::HttpSession;
-pub use preflight::TargetFacts;
+pub use preflight::{PreflightError, TargetFacts};
 
 /// A request as the runner builds it: the path is from the server root, with ids filled in.
 #[derive(Clone, Debug)]
@@ -59,14 +59,19 @@ pub enum ClockMode {
 pub enum TargetError {
     #[error("cannot start the target: {0}")]
     Start(String),
+    /// A request to the target brought no answer (the control protocol's too).
     #[error("{method} {path}: {cause}")]
     Transport {
         method: String,
         path: String,
-        cause: String,
+        cause: NoAnswer,
     },
+    /// The token endpoint refused, or a token cannot be asked for (no mapping, no credentials).
     #[error("cannot get a token for '{actor}': {cause}")]
     Token { actor: String, cause: String },
+    /// The token endpoint brought no answer.
+    #[error("cannot get a token for '{actor}': {cause}")]
+    TokenUnanswered { actor: String, cause: NoAnswer },
     #[error("the control protocol failed: {0}")]
     Control(String),
     /// The target throttled an app past the retry budget, or retries after 429/503/504 put the
@@ -78,6 +83,65 @@ pub enum TargetError {
     /// the case is not judged from there on. Not a conformance failure.
     #[error("behind its timeline: {0}")]
     Behind(String),
+}
+
+impl TargetError {
+    /// Why the target said nothing at all, when that is what happened: no connection, no answer
+    /// in time, or a connection that broke. A case that met it judged nothing, and a few in a
+    /// row stop the run.
+    pub fn unanswered(&self) -> Option<&NoAnswer> {
+        match self {
+            TargetError::Transport { cause, .. } | TargetError::TokenUnanswered { cause, .. }
+                if cause.is_silence() =>
+            {
+                Some(cause)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Why an HTTP exchange brought no answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoAnswer {
+    /// No connection: refused, no route, a host name that does not resolve.
+    #[error("cannot connect{}{}", to(.origin), because(.detail))]
+    Connect { origin: String, detail: String },
+    /// No answer within the request timeout.
+    #[error("timed out{}", because(.detail))]
+    Timeout { detail: String },
+    /// The connection broke before the whole answer was read.
+    #[error("request failed{}", because(.detail))]
+    Broken { detail: String },
+    /// The request could not be sent as built (a URL or header the HTTP stack refuses): the
+    /// target was not asked.
+    #[error("cannot send the request: {0}")]
+    Unsendable(String),
+}
+
+impl NoAnswer {
+    /// Whether the target was asked and said nothing (as opposed to a request never sent).
+    pub fn is_silence(&self) -> bool {
+        !matches!(self, NoAnswer::Unsendable(_))
+    }
+}
+
+/// " to origin", or nothing when the origin is not known.
+fn to(origin: &str) -> String {
+    if origin.is_empty() {
+        String::new()
+    } else {
+        format!(" to {origin}")
+    }
+}
+
+/// ": detail", or nothing for no detail.
+fn because(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
 }
 
 /// What a session's retries cost: counted in the run summary.
@@ -161,7 +225,7 @@ pub trait Target: Send + Sync {
     }
     /// Asks the target, once before a run, whether it answers and runs the clock its profile
     /// says: what was found (the run's header), or one error naming the key to change.
-    async fn preflight(&self) -> Result<TargetFacts, String> {
+    async fn preflight(&self) -> Result<TargetFacts, PreflightError> {
         Ok(TargetFacts {
             url: "in-process".into(),
             auth: "tokens of the embedded server".into(),
@@ -200,6 +264,52 @@ impl CaseSession {
         match hold {
             Hold::InProcess => {}
             Hold::Remote(lease) => drop(lease),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_target_that_said_nothing_is_unanswered() {
+        let transport = |cause: NoAnswer| TargetError::Transport {
+            method: "GET".into(),
+            path: "/v1.0/users/x/presence".into(),
+            cause,
+        };
+        let refused = NoAnswer::Connect {
+            origin: "http://127.0.0.1:9".into(),
+            detail: "Connection refused (os error 111)".into(),
+        };
+        let dead = transport(refused.clone());
+        assert_eq!(dead.unanswered(), Some(&refused));
+        assert_eq!(
+            dead.to_string(),
+            "GET /v1.0/users/x/presence: cannot connect to http://127.0.0.1:9: Connection refused (os error 111)"
+        );
+        let slow = NoAnswer::Timeout {
+            detail: String::new(),
+        };
+        assert_eq!(slow.to_string(), "timed out");
+        let token = TargetError::TokenUnanswered {
+            actor: "writer".into(),
+            cause: slow.clone(),
+        };
+        assert_eq!(token.unanswered(), Some(&slow));
+        // Asked and answered, or never asked: the target is not silent.
+        let never_sent = transport(NoAnswer::Unsendable("invalid header".into()));
+        assert_eq!(never_sent.unanswered(), None);
+        for answered in [
+            TargetError::Control("POST /_conformance/reset answered 500".into()),
+            TargetError::Token {
+                actor: "writer".into(),
+                cause: "the token endpoint answered 400 Bad Request".into(),
+            },
+            TargetError::Start("the user pool is too small".into()),
+        ] {
+            assert_eq!(answered.unanswered(), None, "{answered}");
         }
     }
 }

@@ -4,8 +4,19 @@
 
 use std::time::Duration;
 
-use super::ClockMode;
+use super::{ClockMode, NoAnswer};
 use crate::model::Profile;
+
+/// Why a target cannot be run as its target file says.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PreflightError {
+    /// Nothing answered at its base URL.
+    #[error("{url} is not reachable: {cause}")]
+    Unreachable { url: String, cause: NoAnswer },
+    /// It answers, but not as its target file says: one sentence naming the key to change.
+    #[error("{0}")]
+    Mismatch(String),
+}
 
 /// What the header says of a target: where it is and how its target file says to drive it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,18 +87,18 @@ pub(crate) async fn probe(
     timeout: Duration,
     clock: ClockMode,
     time_scale: f64,
-) -> Result<String, String> {
+) -> Result<String, PreflightError> {
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PreflightError::Mismatch(format!("cannot make an HTTP client: {e}")))?;
     // Any HTTP answer will do: the target is up.
     if let Err(e) = client.get(base_url).send().await {
-        return Err(format!(
-            "{base_url} is not reachable: {}",
-            super::transport::describe(&e)
-        ));
+        return Err(PreflightError::Unreachable {
+            url: base_url.to_owned(),
+            cause: super::transport::no_answer(&e),
+        });
     }
     match clock {
         ClockMode::Virtual => {
@@ -102,9 +113,9 @@ pub(crate) async fn probe(
                         ControlAnswer::Refused(status, graph_message(&body))
                     }
                 }
-                Err(e) => ControlAnswer::Refused(0, super::transport::describe(&e)),
+                Err(e) => ControlAnswer::Refused(0, super::transport::no_answer(&e).to_string()),
             };
-            virtual_clock_found(&answer)
+            virtual_clock_found(&answer).map_err(PreflightError::Mismatch)
         }
         ClockMode::Real => Ok(real_clock_found(&client, base_url, time_scale).await),
     }

@@ -347,7 +347,7 @@ impl Target for RemoteTarget {
         Some(&self.base_url)
     }
 
-    async fn preflight(&self) -> Result<super::TargetFacts, String> {
+    async fn preflight(&self) -> Result<super::TargetFacts, super::PreflightError> {
         let clock = super::preflight::probe(
             &self.base_url,
             self.request_timeout,

@@ -9,6 +9,8 @@ use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, Uri, header};
 use tower::ServiceExt;
 
+use super::NoAnswer;
+
 /// An answer, its body read whole.
 pub(crate) type Answer = Response<Vec<u8>>;
 
@@ -44,31 +46,33 @@ impl Transport {
         }
     }
 
-    /// Sends one request to `url` and reads the whole answer; the cause in one line if there is
-    /// no answer.
+    /// Sends one request to `url` and reads the whole answer, or says why there is none.
     pub(crate) async fn exchange(
         &self,
         method: &Method,
         url: &str,
         headers: &[(String, String)],
         body: Vec<u8>,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, NoAnswer> {
         match self {
             Transport::Network(client) => {
                 let mut builder = client.request(method.clone(), url);
                 for (name, value) in headers {
                     builder = builder.header(name, value);
                 }
-                let response = builder.body(body).send().await.map_err(|e| describe(&e))?;
+                let response = builder.body(body).send().await.map_err(|e| no_answer(&e))?;
                 let mut answer = Response::builder().status(response.status());
                 if let Some(h) = answer.headers_mut() {
                     *h = response.headers().clone();
                 }
-                let bytes = response.bytes().await.map_err(|e| describe(&e))?;
-                answer.body(bytes.to_vec()).map_err(|e| e.to_string())
+                let bytes = response.bytes().await.map_err(|e| no_answer(&e))?;
+                answer.body(bytes.to_vec()).map_err(|e| NoAnswer::Broken {
+                    detail: e.to_string(),
+                })
             }
             Transport::InProcess { router, timeout } => {
-                let request = in_process_request(method, url, headers, body)?;
+                let request =
+                    in_process_request(method, url, headers, body).map_err(NoAnswer::Unsendable)?;
                 let call = async {
                     let response = router
                         .clone()
@@ -79,7 +83,9 @@ impl Transport {
                 };
                 tokio::time::timeout(*timeout, call)
                     .await
-                    .map_err(|_| "timed out".to_owned())?
+                    .map_err(|_| NoAnswer::Timeout {
+                        detail: String::new(),
+                    })?
             }
         }
     }
@@ -118,11 +124,13 @@ fn in_process_request(
 }
 
 /// The router's answer with its body read, and `Content-Length` set as the server would send it.
-async fn read_whole(response: Response<Body>) -> Result<Answer, String> {
+async fn read_whole(response: Response<Body>) -> Result<Answer, NoAnswer> {
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
-        .map_err(|e| format!("cannot read the answer: {e}"))?;
+        .map_err(|e| NoAnswer::Broken {
+            detail: format!("cannot read the answer: {e}"),
+        })?;
     parts
         .headers
         .entry(header::CONTENT_LENGTH)
@@ -156,34 +164,60 @@ fn encode_into(out: &mut String, text: &str) {
     }
 }
 
-/// A transport error in one line, with its cause chain (connection refused, timed out, ...).
-pub(crate) fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        match e.url() {
-            Some(url) => format!("cannot connect to {}", url.origin().ascii_serialization()),
-            None => "cannot connect".to_owned(),
-        }
-    } else {
-        "request failed".to_owned()
-    };
+/// What a reqwest error says of the target, with the innermost cause of its chain (connection
+/// refused, ...) as the detail.
+pub(crate) fn no_answer(e: &reqwest::Error) -> NoAnswer {
     let mut source = std::error::Error::source(e);
-    let mut last = String::new();
+    let mut detail = String::new();
     while let Some(s) = source {
-        last = s.to_string();
+        detail = s.to_string();
         source = s.source();
     }
-    if !last.is_empty() {
-        text.push_str(": ");
-        text.push_str(&last);
+    if e.is_builder() {
+        NoAnswer::Unsendable(if detail.is_empty() {
+            e.to_string()
+        } else {
+            detail
+        })
+    } else if e.is_timeout() {
+        NoAnswer::Timeout { detail }
+    } else if e.is_connect() {
+        let origin = e
+            .url()
+            .map_or_else(String::new, |url| url.origin().ascii_serialization());
+        NoAnswer::Connect { origin, detail }
+    } else {
+        NoAnswer::Broken { detail }
     }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_closed_port_is_no_connection_and_a_bad_header_is_never_sent() {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1.0/me", free.local_addr().unwrap());
+        drop(free);
+        let transport = Transport::network(Duration::from_secs(5)).unwrap();
+        let refused = transport
+            .exchange(&Method::GET, &url, &[], Vec::new())
+            .await
+            .unwrap_err();
+        let NoAnswer::Connect { origin, .. } = &refused else {
+            panic!("{refused:?}");
+        };
+        assert!(url.starts_with(origin.as_str()), "{origin}");
+        assert!(refused.is_silence());
+        let bad_header = [("Bad Name".to_owned(), "x".to_owned())];
+        let unsent = transport
+            .exchange(&Method::GET, &url, &bad_header, Vec::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(unsent, NoAnswer::Unsendable(_)), "{unsent:?}");
+        assert!(!unsent.is_silence());
+    }
 
     #[test]
     fn form_bodies_are_encoded_as_reqwest_encodes_them() {
