@@ -235,7 +235,7 @@ impl Notifier {
         self.deliverer.start_due(now);
     }
 
-    /// As [`Notifier::tick`], and returns once every notification due by `now` was attempted:
+    /// As `Notifier::tick`, and returns once every notification due by `now` was attempted:
     /// what `POST /_conformance/clock/advance` waits for.
     pub async fn settle(&self, now: Timestamp) {
         self.queue_due(now);

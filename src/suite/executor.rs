@@ -88,7 +88,7 @@ pub fn selected(cases: &[SuiteCase], filter: Option<&str>) -> Vec<usize> {
 type Job<'a> = (usize, &'a SuiteTarget, u32);
 
 /// Runs every selected case on every target, `repeat` times: on targets with a virtual clock
-/// `jobs` at a time, on each real-clock target as its user pool allows (see [`RealClockQueue`]).
+/// `jobs` at a time, on each real-clock target as its user pool allows (see `RealClockQueue`).
 pub fn run_suite(
     cases: &[SuiteCase],
     targets: &[SuiteTarget],
