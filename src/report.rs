@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 
 use crate::catalogue::Catalogue;
 use crate::html::{CaseView, FaultView, HtmlReport, ResultView, RuleView};
+use crate::runner::CaseRun;
 use crate::suite::Verdict;
 pub use crate::suite::executor::{SuiteReport, TrialResult};
 use crate::suite::snapshot::Regression;
@@ -19,7 +20,10 @@ impl TrialResult {
         let reason = match &self.verdict {
             Verdict::Passed | Verdict::Deviates(_) => None,
             Verdict::Failed(report) => match &self.run {
-                Some(run) if run.aborted.is_some() => run.aborted.as_ref().map(ToString::to_string),
+                Some(CaseRun {
+                    aborted: Some(aborted),
+                    ..
+                }) => Some(aborted.to_string()),
                 Some(run) if !run.failures.is_empty() => None,
                 _ => Some(report.clone()),
             },

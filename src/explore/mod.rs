@@ -924,7 +924,6 @@ fn described(
         .join(", ")
 }
 
-/// An abort cause without the generated case's `generated.yaml:LINE: ` in front.
 /// Drops, one at a time, any step the difference does not need (proptest shrinks values and
 /// the list's tail, not the steps in between).
 fn drop_needless_steps(

@@ -105,13 +105,13 @@ impl TargetError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NoAnswer {
     /// No connection: refused, no route, a host name that does not resolve.
-    #[error("cannot connect{}{}", to(.origin), because(.detail))]
+    #[error("cannot connect{}{}", joined(" to ", .origin), joined(": ", .detail))]
     Connect { origin: String, detail: String },
     /// No answer within the request timeout.
-    #[error("timed out{}", because(.detail))]
+    #[error("timed out{}", joined(": ", .detail))]
     Timeout { detail: String },
     /// The connection broke before the whole answer was read.
-    #[error("request failed{}", because(.detail))]
+    #[error("request failed{}", joined(": ", .detail))]
     Broken { detail: String },
     /// The request could not be sent as built (a URL or header the HTTP stack refuses): the
     /// target was not asked.
@@ -126,21 +126,12 @@ impl NoAnswer {
     }
 }
 
-/// " to origin", or nothing when the origin is not known.
-fn to(origin: &str) -> String {
-    if origin.is_empty() {
+/// `text` after `joint`, or nothing when there is no text (an origin or a detail not known).
+fn joined(joint: &str, text: &str) -> String {
+    if text.is_empty() {
         String::new()
     } else {
-        format!(" to {origin}")
-    }
-}
-
-/// ": detail", or nothing for no detail.
-fn because(detail: &str) -> String {
-    if detail.is_empty() {
-        String::new()
-    } else {
-        format!(": {detail}")
+        format!("{joint}{text}")
     }
 }
 
